@@ -1,0 +1,83 @@
+# Stepline — every command installs what it needs itself (virtualenv, packages, PostgreSQL).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+
+# LocalStack on the host (no Docker): its own virtualenv on Python >= 3.12.
+LS_VENV := .venv-localstack
+LS_PY := $(LS_VENV)/bin/python
+LS_STAMP := $(LS_VENV)/.installed
+LS_PYTHON ?= $(shell for p in python3.13 python3.12; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { command -v $$p; break; }; done)
+LS_PORT ?= 4566
+LS_URL := http://127.0.0.1:$(LS_PORT)
+
+.PHONY: help venv up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
+
+help:
+	@echo "make up               the whole platform on http://127.0.0.1:8000 (embedded PostgreSQL + AWS emulation)"
+	@echo "make test             all tests (throwaway PostgreSQL + moto server)"
+	@echo "make test-localstack  integration + e2e tests against LocalStack on the host"
+	@echo "make localstack       run LocalStack on the host (no Docker) on 127.0.0.1:$(LS_PORT)"
+	@echo "make bench            benchmark figures"
+	@echo "make migrate | seed | reset | package STAGE=dev | lint"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check 'pip<26.3'
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+up: venv
+	$(PY) -m devstack up
+
+migrate: venv
+	$(PY) -m devstack migrate
+
+seed: venv
+	$(PY) -m devstack seed
+
+reset: venv
+	$(PY) -m devstack reset
+
+test: venv
+	$(PY) -m pytest -q -p no:randomly tests
+
+test-unit: venv
+	$(PY) -m pytest -q tests/unit
+
+test-integration: venv
+	$(PY) -m pytest -q tests/integration tests/e2e
+
+$(LS_STAMP): localstack/requirements-host.txt
+	@test -n "$(LS_PYTHON)" || { echo "LocalStack needs Python >= 3.12 (python3.12 or python3.13 on PATH)"; exit 1; }
+	@test -x $(LS_PY) || $(LS_PYTHON) -m venv $(LS_VENV)
+	PIP_CONFIG_FILE=/dev/null $(LS_PY) -m pip install -q --disable-pip-version-check -r localstack/requirements-host.txt
+	@touch $(LS_STAMP)
+
+localstack: $(LS_STAMP)
+	LS_PYTHON=$(LS_PY) LS_PORT=$(LS_PORT) bash localstack/run-host.sh foreground
+
+# Starts LocalStack on the host unless one already answers on LS_PORT, runs the
+# integration and end-to-end tests against it, and stops what it started.
+test-localstack: venv $(LS_STAMP)
+	@LS_PYTHON=$(LS_PY) LS_PORT=$(LS_PORT) bash localstack/run-host.sh start
+	@set -o pipefail; status=0; \
+	  AWS_ENDPOINT_URL=$(LS_URL) $(PY) -m pytest -q tests/integration tests/e2e || status=$$?; \
+	  LS_PORT=$(LS_PORT) bash localstack/run-host.sh stop; exit $$status
+
+bench: venv
+	$(PY) -m bench
+
+package: venv
+	$(PY) -m devstack.package $(STAGE) build/package
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build vendor .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""Stepline: the serverless functions, as a table of contents.
+
+- HTTP API (API Gateway → Lambda): blueprints from ``chalicelib/api``.
+- ``step``: the SQS-triggered function that runs workflow steps.
+- ``tick``: the scheduled housekeeping function (every minute).
+"""
+
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice, Rate
+
+from chalicelib import observability
+from chalicelib.api import system
+from chalicelib.config import DEFAULT_STEP_QUEUE
+from chalicelib.services import housekeeping, messages
+
+app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
+
+app.register_blueprint(system.routes.blueprint)
+
+STEP_QUEUE = os.environ.get("STEP_QUEUE_NAME", DEFAULT_STEP_QUEUE)
+
+
+@app.on_sqs_message(queue=STEP_QUEUE, batch_size=10)
+def step(event):
+    """Run the steps whose doorbells arrived; report only infrastructure failures."""
+    with observability.invocation():
+        failed = messages.handle_batch([(r.to_dict()["messageId"], r.body) for r in event])
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def tick(event):
+    """Housekeeping: sweeper, cron triggers, retention."""
+    with observability.invocation():
+        return housekeeping.tick()

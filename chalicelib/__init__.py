@@ -1,0 +1,1 @@
+"""Stepline: the application package shipped by Chalice."""

@@ -1,0 +1,1 @@
+"""HTTP routes, one blueprint per area. Each view parses, calls a service, returns."""

@@ -1,0 +1,24 @@
+"""Platform routes: health."""
+
+from __future__ import annotations
+
+from chalicelib import bootstrap
+from chalicelib.errors import SteplineError
+from chalicelib.http.responses import json_response
+from chalicelib.http.routing import PUBLIC, Call, Routes
+from chalicelib.services import health
+from chalicelib.version import VERSION
+
+routes = Routes("system")
+
+
+@routes.route("/health", access=PUBLIC)
+def get_health(call: Call):
+    """Database and queue reachability; 503 naming the failing part."""
+    try:
+        container = bootstrap.container()
+    except SteplineError as exc:
+        return json_response({"status": "degraded", "version": VERSION, "failing": ["configuration"],
+                              "checks": {"configuration": {"status": "error", "error": exc.code}}}, 503)
+    healthy, report = health.check(container)
+    return json_response(report, 200 if healthy else 503)

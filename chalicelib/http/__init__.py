@@ -1,0 +1,1 @@
+"""The HTTP edge: turning Chalice requests into service calls and errors into one shape."""

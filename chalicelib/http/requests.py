@@ -1,0 +1,46 @@
+"""Reading request bodies and query parameters into validated pydantic models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import BadRequest, PayloadTooLarge, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 1_000_000
+
+
+def pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as a JSON pointer (``/graph/nodes/3/type``)."""
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def validation_details(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str, str]]:
+    return [{"path": pointer(prefix + tuple(err["loc"])), "issue": err["msg"]} for err in exc.errors()]
+
+
+def json_body(raw: bytes | None, *, max_bytes: int = MAX_BODY_BYTES, required: bool = True) -> Any:
+    """Parse a JSON body; 400 when malformed, 413 when too large."""
+    if raw is None or raw == b"":
+        if required:
+            raise BadRequest("A JSON body is required.", code="body_required")
+        return None
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"Body exceeds {max_bytes} bytes.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.", code="malformed_json") from None
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` against ``model``; 422 with JSON-pointer details when invalid."""
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="malformed_body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("The request is invalid.", details=validation_details(exc)) from None

@@ -1,0 +1,165 @@
+"""Route declarations: one mechanism for errors, correlation ids and access control.
+
+Every route is declared with :meth:`Routes.route`, which wraps the view so that
+
+- the view receives one :class:`Call` (request, parsed JSON, query, path
+  parameters, the authenticated principal),
+- any :class:`~chalicelib.errors.SteplineError` becomes the API error shape,
+  anything else a logged 500 that names only the request id,
+- the route's ``access`` policy runs before the view: it authenticates the
+  caller and checks the role the route declares. A route cannot be declared
+  without saying what access it needs (``PUBLIC`` must be said out loud).
+
+Every declaration is kept in :data:`ROUTE_TABLE`, which the authorization tests
+walk to generate their cases.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import observability
+from chalicelib.errors import SteplineError
+from chalicelib.http import requests as req
+from chalicelib.http.responses import error_response, json_response, unexpected_error_response
+
+
+class AccessPolicy(Protocol):
+    """Decides who may call a route; returns the principal (or None for public routes)."""
+
+    name: str
+
+    def authorize(self, call: Call) -> Any:
+        ...
+
+
+@dataclass(frozen=True)
+class _Public:
+    name: str = "public"
+
+    def authorize(self, call: Call) -> Any:
+        return None
+
+
+PUBLIC: AccessPolicy = _Public()
+
+
+@dataclass
+class Call:
+    """What a view gets: the request and everything derived from it."""
+
+    request: Request
+    params: dict[str, str]
+    request_id: str | None
+    principal: Any = None
+    _json: Any = field(default=None, repr=False)
+    _json_read: bool = field(default=False, repr=False)
+
+    @property
+    def headers(self) -> Any:
+        return self.request.headers
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.request.query_params or {})
+
+    @property
+    def raw_body(self) -> bytes:
+        return self.request.raw_body or b""
+
+    def json(self, *, required: bool = True, max_bytes: int = req.MAX_BODY_BYTES) -> Any:
+        if not self._json_read:
+            self._json = req.json_body(self.raw_body, max_bytes=max_bytes, required=required)
+            self._json_read = True
+        return self._json
+
+    def body(self, model: type[req.M]) -> req.M:
+        """The JSON body validated against ``model`` (400/413/422 otherwise)."""
+        return req.parse(model, self.json())
+
+    @property
+    def client_ip(self) -> str:
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One declared route, as the authorization tests see it."""
+
+    path: str
+    methods: tuple[str, ...]
+    access: AccessPolicy
+    view: Callable[..., Any]
+    blueprint: str
+
+
+ROUTE_TABLE: list[RouteInfo] = []
+
+
+class Routes:
+    """A Chalice blueprint whose views follow the mechanism above."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.blueprint = Blueprint(name)
+
+    def route(
+        self,
+        path: str,
+        *,
+        access: AccessPolicy,
+        methods: tuple[str, ...] = ("GET",),
+        status: int = 200,
+        content_types: tuple[str, ...] = ("application/json",),
+    ) -> Callable[[Callable[[Call], Any]], Callable[..., Any]]:
+        def decorate(view: Callable[[Call], Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def handler(**params: str) -> Response:
+                request = self.blueprint.current_request
+                request_id = (request.context or {}).get("requestId")
+                observability.clear()
+                observability.bind(request_id=request_id)
+                started = time.perf_counter()
+                call = Call(request=request, params=params, request_id=request_id)
+                try:
+                    call.principal = access.authorize(call)
+                    result = view(call)
+                    response = _to_response(result, status)
+                except SteplineError as exc:
+                    response = error_response(exc, request_id)
+                except Exception as exc:  # our fault: logged with traceback, answered 500
+                    response = unexpected_error_response(exc, request_id)
+                observability.logger.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "route": path,
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+                if request_id:
+                    response.headers.setdefault("X-Request-Id", request_id)
+                return response
+
+            self.blueprint.route(path, methods=list(methods), content_types=list(content_types))(handler)
+            ROUTE_TABLE.append(RouteInfo(path, tuple(methods), access, view, self.name))
+            return view
+
+        return decorate
+
+
+def _to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if status == 204:
+        return Response(body="", status_code=204, headers={})
+    return json_response(result, status=status)

@@ -1,0 +1,1 @@
+"""Use cases: what the routes and event handlers call. No HTTP or Lambda types here."""

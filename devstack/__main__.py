@@ -1,0 +1,80 @@
+"""``python -m devstack up | migrate``: the local platform in one command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from devstack import stack as stack_mod
+
+
+def _up(args: argparse.Namespace) -> int:
+    os.environ.setdefault("LOG_FORMAT", "console")
+    os.environ.setdefault("STAGE", "local")
+    print("Stepline local stack: starting …", flush=True)
+    stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
+    stack.apply()
+    from devstack.runtime import LocalRuntime
+
+    runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
+                           host=args.host, port=args.port, workers=args.workers)
+    try:
+        if args.seed:
+            _seed_if_possible()
+        runtime.start()
+    except BaseException:
+        runtime.stop()
+        stack.stop()
+        raise
+    print("\n".join(["Started:"] + [f"  {line}" for line in stack.started + runtime.describe()]), flush=True)
+    print(f"Ready: curl http://{args.host}:{args.port}/health  —  Ctrl-C stops everything.", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    print("\nStopping …", flush=True)
+    runtime.stop()
+    stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def _seed_if_possible() -> None:
+    try:
+        from chalicelib.services import demo
+    except ImportError:
+        return
+    demo.seed_if_empty()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    url = os.environ.get("MIGRATION_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        stack_mod.run_migrations(url if "+pg8000" in url else url.replace("postgresql://", "postgresql+pg8000://"))
+        print("Migrations at head.")
+        return 0
+    stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
+    stack.stop()
+    print("Migrations at head (local cluster).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=["up", "migrate"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("STEPLINE_PG_PORT", "54320")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("STEPLINE_MOTO_PORT", "54321")))
+    parser.add_argument("--workers", type=int, default=4, help="concurrent step invocations per queue")
+    parser.add_argument("--no-seed", dest="seed", action="store_false")
+    args = parser.parse_args(argv)
+    return {"up": _up, "migrate": _migrate}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

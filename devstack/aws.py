@@ -1,0 +1,89 @@
+"""The AWS side of the local stack: the embedded emulator and idempotent provisioning.
+
+When no ``AWS_ENDPOINT_URL`` is given, moto's server runs in-process on
+127.0.0.1 as the embedded emulator. Provisioning creates what the deployed
+template creates in AWS — the step queue, its dead-letter queue with the
+redrive policy, the KMS key and its alias — and is safe to run repeatedly
+against moto or LocalStack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+# Kept in step with .chalice/stepline-resources.json (checked by a test).
+MAX_RECEIVE_COUNT = 5
+STEP_FUNCTION_TIMEOUT_S = 60
+VISIBILITY_TIMEOUT_S = 6 * STEP_FUNCTION_TIMEOUT_S
+DLQ_RETENTION_S = 14 * 24 * 3600
+
+
+def start_moto(port: int) -> Any:
+    """Start moto's threaded server on 127.0.0.1:``port``; returns it (``.stop()``)."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulated AWS call is noise
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def _client(service: str, endpoint_url: str | None, region: str) -> Any:
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    step_queue_url: str
+    dlq_url: str
+    kms_key_id: str
+
+
+def provision(*, endpoint_url: str | None, region: str, step_queue: str, dlq: str, kms_alias: str) -> Provisioned:
+    """Create the queues and the key if missing; return their identifiers."""
+    sqs = _client("sqs", endpoint_url, region)
+    dlq_url = sqs.create_queue(QueueName=dlq, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)})[
+        "QueueUrl"
+    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {
+        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_S),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+    }
+    step_url = sqs.create_queue(QueueName=step_queue)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=step_url, Attributes=attributes)
+
+    kms = _client("kms", endpoint_url, region)
+    try:
+        key_id = kms.describe_key(KeyId=kms_alias)["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        key_id = kms.create_key(Description="Stepline connection secrets (key-encryption key)")["KeyMetadata"][
+            "KeyId"
+        ]
+        kms.create_alias(AliasName=kms_alias, TargetKeyId=key_id)
+    return Provisioned(step_queue_url=step_url, dlq_url=dlq_url, kms_key_id=key_id)
+
+
+def set_visibility_timeout(*, endpoint_url: str | None, region: str, queue: str, seconds: int,
+                           max_receive_count: int | None = None, dlq: str | None = None) -> None:
+    """Shorten timeouts for tests that watch redelivery happen."""
+    sqs = _client("sqs", endpoint_url, region)
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    attributes = {"VisibilityTimeout": str(seconds)}
+    if max_receive_count is not None and dlq is not None:
+        dlq_url = sqs.get_queue_url(QueueName=dlq)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+        )
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)

@@ -1,0 +1,98 @@
+"""A multi-threaded HTTP server in front of the Chalice routes.
+
+Built on Chalice's own ``LocalGateway`` so views see API Gateway-shaped events.
+Unlike ``chalice local`` it writes each response in one send with
+``TCP_NODELAY`` (no 40 ms Nagle/delayed-ACK stall for keep-alive clients) and
+serves every connection on its own thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
+
+
+def make_thread_safe(app: Chalice) -> None:
+    """Give the app a thread-local ``current_request`` (as ``chalice local`` does)."""
+    if not isinstance(app, LocalChalice):
+        app.__class__ = type("ThreadedLocalChalice", (LocalChalice, app.__class__), {})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    gateway: LocalGateway
+    server_version = "stepline-local"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # the app logs each request itself
+        return
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            response = self.gateway.handle_request(method=self.command, path=self.path, headers=headers, body=body)
+            status = response["statusCode"]
+            out_headers: dict[str, Any] = dict(response.get("headers") or {})
+            out_headers.update(response.get("multiValueHeaders") or {})
+            payload = response.get("body")
+            if response.get("isBase64Encoded") and payload is not None:
+                payload = base64.b64decode(payload)
+        except LocalGatewayException as exc:
+            status, out_headers, payload = exc.CODE, dict(exc.headers), exc.body
+        if payload is None:
+            payload = b""
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        out_headers.setdefault("Content-Type", "application/json")
+        out_headers["Content-Length"] = str(len(payload))
+        for name, value in out_headers.items():
+            if name.lower() in ("content-length",) and name != "Content-Length":
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(f"{name}: {item}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + (payload if self.command != "HEAD" else b""))
+        self.wfile.flush()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class GatewayServer:
+    """Serves ``app`` on ``host:port`` in a background thread."""
+
+    def __init__(self, app: Chalice, host: str = "127.0.0.1", port: int = 8000) -> None:
+        make_thread_safe(app)
+        config = Config.create(chalice_app=app, lambda_timeout=30, lambda_memory_size=512,
+                               function_name="api_handler")
+        handler = type("Handler", (_Handler,), {"gateway": LocalGateway(app, config)})
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.host, self.port = self.httpd.server_address[:2]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> GatewayServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,89 @@
+"""Wires the Chalice app's functions to local event sources.
+
+Reads the app's own declarations (``app.event_sources``), so a new
+``on_sqs_message`` queue or ``schedule`` is picked up with no change here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import boto3
+from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
+
+from devstack.gateway import GatewayServer
+from devstack.poller import QueuePoller, SqsSubscription
+from devstack.scheduler import Scheduler, ScheduleSubscription
+
+
+def subscriptions(app_module: ModuleType) -> tuple[list[SqsSubscription], list[ScheduleSubscription]]:
+    sqs_subs: list[SqsSubscription] = []
+    schedule_subs: list[ScheduleSubscription] = []
+    for source in app_module.app.event_sources:
+        handler = getattr(app_module, source.handler_string.split(".", 1)[1])
+        if isinstance(source, SQSEventConfig):
+            sqs_subs.append(SqsSubscription(source.name, source.queue, source.batch_size, handler))
+        elif isinstance(source, ScheduledEventConfig):
+            expr = source.schedule_expression
+            text = expr.to_string() if isinstance(expr, ScheduleExpression) else str(expr)
+            schedule_subs.append(ScheduleSubscription(source.name, text, handler))
+    return sqs_subs, schedule_subs
+
+
+@dataclass
+class LocalRuntime:
+    """The HTTP gateway, one poller per queue and the scheduler, started and stopped together."""
+
+    endpoint_url: str | None
+    region: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 4
+    schedule_speedup: float = 1.0
+    serve_http: bool = True
+    app_module_name: str = "app"
+    gateway: GatewayServer | None = None
+    pollers: list[QueuePoller] = field(default_factory=list)
+    scheduler: Scheduler | None = None
+
+    def start(self) -> LocalRuntime:
+        module = importlib.import_module(self.app_module_name)
+        sqs_subs, schedule_subs = subscriptions(module)
+        sqs = boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        if self.serve_http:
+            self.gateway = GatewayServer(module.app, self.host, self.port).start()
+        for sub in sqs_subs:
+            self.pollers.append(QueuePoller(sqs, sub, region=self.region, workers=self.workers).start())
+        self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
+        return self
+
+    def describe(self) -> list[str]:
+        lines = []
+        if self.gateway:
+            lines.append(f"HTTP API        {self.gateway.url}  (routes of app.py)")
+        for poller in self.pollers:
+            lines.append(f"SQS poller      {poller.sub.queue_name} → {poller.sub.name}() "
+                         f"× {poller.workers} workers, batch {poller.sub.batch_size}")
+        if self.scheduler:
+            for sub in self.scheduler.subs:
+                lines.append(f"Schedule        {sub.expression} → {sub.name}()")
+        return lines
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        for poller in self.pollers:
+            poller._stop.set()
+        for poller in self.pollers:
+            poller.stop()
+        if self.gateway:
+            self.gateway.stop()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sqs_invocations": {p.sub.name: p.invocations for p in self.pollers},
+            "schedules_fired": dict(self.scheduler.fired) if self.scheduler else {},
+        }

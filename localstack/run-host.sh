@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# LocalStack on the host, without Docker (see DESIGN.md facts): start | stop | foreground.
+# Needs LS_PYTHON (the interpreter of the LocalStack virtualenv) for start/foreground.
+set -euo pipefail
+cmd=${1:-start}
+port=${LS_PORT:-4566}
+root=$(cd "$(dirname "$0")/.." && pwd)
+state="$root/.local/localstack"
+pidfile="$state/localstack.pid"
+url="http://127.0.0.1:$port"
+mkdir -p "$state/fs"
+
+healthy() { curl -fsS -m 2 "$url/_localstack/health" >/dev/null 2>&1; }
+
+export GATEWAY_LISTEN="127.0.0.1:$port" OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/fs" DNS_ADDRESS=0 \
+       SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY_DISABLED=1 SERVICES="sqs,kms,events,secretsmanager,ses" \
+       EAGER_SERVICE_LOADING=0 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+
+case "$cmd" in
+  foreground)
+    echo "LocalStack on $url (Ctrl-C stops it)"
+    exec "$LS_PYTHON" -m localstack.runtime.main ;;
+  start)
+    if healthy; then echo "LocalStack already answers on $url (left running)"; exit 0; fi
+    setsid "$LS_PYTHON" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
+    echo $! >"$pidfile"
+    for _ in $(seq 1 120); do
+      if healthy; then echo "LocalStack started on $url (pid $(cat "$pidfile"))"; exit 0; fi
+      if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
+      sleep 0.5
+    done
+    echo "LocalStack did not become healthy; last log lines:"; tail -n 30 "$state/localstack.log"; exit 1 ;;
+  stop)
+    if [ -f "$pidfile" ]; then
+      pid=$(cat "$pidfile")
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      rm -f "$pidfile"
+      echo "LocalStack stopped"
+    fi ;;
+  *) echo "usage: $0 start|stop|foreground"; exit 2 ;;
+esac

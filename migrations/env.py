@@ -1,0 +1,26 @@
+"""Alembic environment: migrations run as the owner role, never as the app role."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from chalicelib.config import get_settings
+from chalicelib.tables import metadata
+
+target_metadata = metadata
+
+
+def run_migrations_online() -> None:
+    url = context.config.attributes.get("url") or get_settings().owner_database_url
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run against a database")
+run_migrations_online()
