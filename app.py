@@ -12,13 +12,14 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import observability
-from chalicelib.api import system
+from chalicelib.api import auth, operator, system, tenancy
 from chalicelib.config import DEFAULT_STEP_QUEUE
 from chalicelib.services import housekeeping, messages
 
 app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
 
-app.register_blueprint(system.routes.blueprint)
+for area in (system, auth, tenancy, operator):
+    app.register_blueprint(area.routes.blueprint)
 
 STEP_QUEUE = os.environ.get("STEP_QUEUE_NAME", DEFAULT_STEP_QUEUE)
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from chalicelib.adapters import aws
+from chalicelib.adapters.mail import CapturingMailer, Mailer, SesMailer
 from chalicelib.adapters.queue import SqsStepQueue, StepQueue
 from chalicelib.config import Settings, get_settings
 from chalicelib.db.engine import get_engine
@@ -25,6 +26,7 @@ class Container:
     settings: Settings
     engine: Engine
     step_queue: StepQueue
+    mailer: Mailer = field(default_factory=CapturingMailer)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -38,6 +40,8 @@ def build() -> Container:
         settings=settings,
         engine=get_engine(),
         step_queue=SqsStepQueue(aws.client("sqs"), settings.step_queue_name),
+        mailer=SesMailer(aws.client("ses"), settings.mail_sender) if settings.mail_backend == "ses"
+        else CapturingMailer(),
     )
 
 

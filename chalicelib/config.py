@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = Field("stepline", description="`iss` of access tokens.")
     jwt_audience: str = Field("stepline-api", description="`aud` of access tokens.")
+    operator_token: str | None = Field(
+        None, description="Credential of the operator-only endpoints (X-Operator-Token); unset disables them."
+    )
+    password_profile: Literal["production", "fast"] = Field(
+        "production", description="Argon2id cost profile; 'fast' only for tests."
+    )
+    local_master_key: str | None = Field(
+        None, description="Local key-encryption key (base64url, 32 bytes) when KMS is not used."
+    )
+    state_signing_key: str | None = Field(None, description="HMAC key signing OAuth2 state.")
+    mail_backend: Literal["capture", "ses"] = Field("capture", description="capture (stored locally) or ses.")
+    mail_sender: str = Field("no-reply@stepline.local", description="From address of outbound mail.")
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Base URL in mails and links.")

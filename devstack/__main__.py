@@ -63,9 +63,38 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_database(action):
+    """Run ``action`` against the local database (``make up``'s cluster, or DATABASE_URL)."""
+    stack = stack_mod.bring_up(throwaway=False, pg_port=int(os.environ.get("STEPLINE_PG_PORT", "54320")),
+                               moto_port=None)
+    stack.apply()
+    try:
+        return action()
+    finally:
+        if stack.cluster is not None and not os.environ.get("STEPLINE_KEEP_DB"):
+            stack.stop()
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from chalicelib.services import demo
+
+    created = _with_database(demo.seed_if_empty)
+    print("Demo data created." if created else "Demo data already present (make reset to start over).")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from chalicelib.services import demo
+
+    result = _with_database(demo.reset)
+    print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "
+          "every session invalidated.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
-    parser.add_argument("command", choices=["up", "migrate"])
+    parser.add_argument("command", choices=["up", "migrate", "seed", "reset"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("STEPLINE_PG_PORT", "54320")))
@@ -73,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="concurrent step invocations per queue")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     args = parser.parse_args(argv)
-    return {"up": _up, "migrate": _migrate}[args.command](args)
+    return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ _SECRET_MAKERS: dict[str, Callable[[], str]] = {
     "JWT_KEYS": _jwt_keys,
     "LOCAL_MASTER_KEY": lambda: secrets.token_urlsafe(32),
     "STATE_SIGNING_KEY": lambda: secrets.token_urlsafe(32),
+    "OPERATOR_TOKEN": lambda: "op_" + secrets.token_urlsafe(24),
 }
 
 

@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from chalicelib.config import get_settings
+import chalicelib.tables.identity  # noqa: F401  (registers the tables on metadata)
+import chalicelib.tables.system  # noqa: F401
 from chalicelib.tables import metadata
 
 target_metadata = metadata

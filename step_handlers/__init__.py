@@ -1,1 +1,88 @@
-"""Step types: one module per type (filled in by the engine)."""
+"""Step types: one module per type, all with the same contract.
+
+Each module exposes ``handle(msg, config, ctx, credentials) -> dict`` and the
+constants ``TITLE``, ``CONFIG_SCHEMA`` (JSON Schema of its config, templated
+fields per ``chalicelib.engine.config_schema``), ``PORTS`` (output ports),
+``NEEDS_CREDENTIALS`` (the runner resolves a connection for it) and
+``RAW_CONFIG_KEYS`` (config keys the runner must not render). Optional:
+``ports(config)`` for ports that depend on the config (switch) and
+``check_config(config) -> [{"path", "issue"}]`` for checks a schema cannot
+express. A new step type is one module here plus its entry in ``_REGISTRY``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from chalicelib.engine.errors import UnknownStepType
+from step_handlers import (
+    action,
+    condition,
+    delay,
+    end,
+    for_each,
+    http_request,
+    merge_race,
+    start,
+    switch,
+    transform,
+    wait_all,
+)
+
+_REGISTRY: dict[str, ModuleType] = {
+    "start": start,
+    "end": end,
+    "transform": transform,
+    "condition": condition,
+    "switch": switch,
+    "wait_all": wait_all,
+    "merge_race": merge_race,
+    "delay": delay,
+    "for_each": for_each,
+    "http_request": http_request,
+    "action": action,
+}
+
+STEP_TYPES: tuple[str, ...] = tuple(_REGISTRY)
+JOIN_TYPES = frozenset({"wait_all", "merge_race"})
+
+
+def get_handler(step_type: str) -> ModuleType:
+    """The module for a step type; ``UnknownStepType`` (422, not retryable) otherwise."""
+    try:
+        return _REGISTRY[step_type]
+    except (KeyError, TypeError):
+        raise UnknownStepType(f"Unknown step type {step_type!r}.") from None
+
+
+def ports_of(step_type: str, config: dict[str, Any] | None) -> list[str]:
+    """Output ports of a node of this type with this config (config-dependent for switch)."""
+    handler = get_handler(step_type)
+    dynamic = getattr(handler, "ports", None)
+    return list(dynamic(config or {})) if callable(dynamic) else list(handler.PORTS)
+
+
+def check_config(step_type: str, config: dict[str, Any]) -> list[dict[str, str]]:
+    """The handler's own checks beyond its schema (pointers relative to the config)."""
+    extra = getattr(get_handler(step_type), "check_config", None)
+    return list(extra(config)) if callable(extra) else []
+
+
+def describe_step_types() -> list[dict[str, Any]]:
+    """The built-in step types as node templates (for ``GET /api/node-templates``)."""
+    described = []
+    for step_type, handler in _REGISTRY.items():
+        doc = (handler.__doc__ or "").strip().splitlines()
+        described.append(
+            {
+                "type": step_type,
+                "title": handler.TITLE,
+                "description": doc[0] if doc else "",
+                "config_schema": handler.CONFIG_SCHEMA,
+                "ports": list(handler.PORTS),
+                "dynamic_ports": callable(getattr(handler, "ports", None)),
+                "needs_credentials": handler.NEEDS_CREDENTIALS,
+            }
+        )
+    return described

@@ -30,6 +30,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("STAGE", "test")
 os.environ.setdefault("LOG_LEVEL", "INFO")
+os.environ.setdefault("PASSWORD_PROFILE", "fast")
+os.environ.setdefault("OPERATOR_TOKEN", f"op_test_{_SESSION}")
 
 
 def _reset_process_caches() -> None:

@@ -20,6 +20,7 @@ def test_non_postgres_url_is_refused(monkeypatch):
 
 def test_plain_postgres_url_gets_pg8000_driver_and_endpoint_switch(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@127.0.0.1/stepline")
+    monkeypatch.delenv("MIGRATION_DATABASE_URL", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "")
     settings = load_settings()
     assert settings.database_url.startswith("postgresql+pg8000://")

@@ -1,0 +1,116 @@
+"""``/api``: the caller, workspaces, users, invites, API tokens, audit."""
+
+from __future__ import annotations
+
+from chalicelib.api.models import ApiTokenBody, InviteBody, MemberBody, RoleBody, WorkspaceBody
+from chalicelib.db.uow import tenant_uow
+from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
+from chalicelib.http.routing import Call, Routes
+from chalicelib.identity.roles import Role
+from chalicelib.services import audit, tenancy
+from chalicelib.tables.identity import api_tokens, invites, memberships
+
+routes = Routes("tenancy")
+
+USER = {"user_id": Ref(memberships, in_workspace=False, column="user_id")}
+ADMIN_ON_USER = Access(Role.ADMIN, ids=USER)
+
+
+@routes.route("/api/me", access=VIEWER)
+def me(call: Call):
+    return tenancy.me(call.principal)
+
+
+@routes.route("/api/workspaces", access=VIEWER)
+def list_workspaces(call: Call):
+    return tenancy.list_workspaces(call.principal, call.query)
+
+
+@routes.route("/api/workspaces", methods=("POST",), access=ADMIN, status=201)
+def create_workspace(call: Call):
+    return tenancy.create_workspace(call.principal, call.body(WorkspaceBody).name)
+
+
+@routes.route("/api/workspaces/{ws}", access=VIEWER)
+def get_workspace(call: Call):
+    return tenancy.get_workspace(call.principal, call.params["ws"])
+
+
+@routes.route("/api/workspaces/{ws}", methods=("PATCH",), access=ADMIN)
+def rename_workspace(call: Call):
+    return tenancy.rename_workspace(call.principal, call.params["ws"], call.body(WorkspaceBody).name)
+
+
+@routes.route("/api/workspaces/{ws}", methods=("DELETE",), access=ADMIN, status=204)
+def delete_workspace(call: Call):
+    tenancy.delete_workspace(call.principal, call.params["ws"])
+
+
+@routes.route("/api/workspaces/{ws}/members", access=VIEWER)
+def list_members(call: Call):
+    return tenancy.list_workspace_members(call.principal, call.params["ws"])
+
+
+@routes.route("/api/workspaces/{ws}/members", methods=("POST",), access=ADMIN, status=201)
+def add_member(call: Call):
+    return tenancy.add_workspace_member(call.principal, call.params["ws"], call.body(MemberBody).user_id)
+
+
+@routes.route("/api/workspaces/{ws}/members/{user_id}", methods=("DELETE",), access=ADMIN_ON_USER, status=204)
+def remove_member(call: Call):
+    tenancy.remove_workspace_member(call.principal, call.params["ws"], call.params["user_id"])
+
+
+@routes.route("/api/users", access=VIEWER)
+def list_users(call: Call):
+    return tenancy.list_users(call.principal, call.query)
+
+
+@routes.route("/api/users/{user_id}", methods=("PATCH",), access=ADMIN_ON_USER)
+def change_role(call: Call):
+    return tenancy.change_role(call.principal, call.params["user_id"], call.body(RoleBody).role)
+
+
+@routes.route("/api/users/{user_id}", methods=("DELETE",), access=ADMIN_ON_USER, status=204)
+def remove_user(call: Call):
+    tenancy.remove_user(call.principal, call.params["user_id"])
+
+
+@routes.route("/api/invites", access=ADMIN)
+def list_invites(call: Call):
+    return tenancy.list_invites(call.principal, call.query)
+
+
+@routes.route("/api/invites", methods=("POST",), access=ADMIN, status=201)
+def create_invite(call: Call):
+    body = call.body(InviteBody)
+    return tenancy.create_invite(call.principal, body.email, body.role, body.workspace_ids)
+
+
+@routes.route("/api/invites/{invite_id}", methods=("DELETE",),
+              access=Access(Role.ADMIN, ids={"invite_id": Ref(invites, in_workspace=False)}), status=204)
+def revoke_invite(call: Call):
+    tenancy.revoke_invite(call.principal, call.params["invite_id"])
+
+
+@routes.route("/api/api-tokens", access=ADMIN)
+def list_api_tokens(call: Call):
+    return tenancy.list_api_tokens(call.principal, call.query)
+
+
+@routes.route("/api/api-tokens", methods=("POST",), access=ADMIN, status=201)
+def create_api_token(call: Call):
+    body = call.body(ApiTokenBody)
+    return tenancy.create_api_token(call.principal, body.name, body.role, body.expires_in_days)
+
+
+@routes.route("/api/api-tokens/{token_id}", methods=("DELETE",),
+              access=Access(Role.ADMIN, ids={"token_id": Ref(api_tokens, in_workspace=False)}), status=204)
+def revoke_api_token(call: Call):
+    tenancy.revoke_api_token(call.principal, call.params["token_id"])
+
+
+@routes.route("/api/audit", access=ADMIN)
+def list_audit(call: Call):
+    with tenant_uow(call.principal.tenant_id) as uow:
+        return audit.query(uow, call.query)

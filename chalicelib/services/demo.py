@@ -1,0 +1,98 @@
+"""Demo data and the platform reset.
+
+``seed_if_empty`` creates tenants ACME and BETA, each with an owner, an admin,
+a builder and a viewer (password ``DEMO_PASSWORD``) and two workspaces; the
+builder and the viewer belong to the first workspace only. Later areas add
+their own samples through :func:`register_seeder`.
+
+``reset`` purges all business data, reseeds the demo tenants and marks every
+session and token issued before it as invalid.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import delete, insert, select
+
+from chalicelib.db.uow import system_uow
+from chalicelib.http.access import new_id
+from chalicelib.identity import passwords
+from chalicelib.services import auth
+from chalicelib.tables.identity import (
+    login_failures,
+    memberships,
+    outbound_mail,
+    password_resets,
+    tenants,
+    users,
+    workspace_members,
+    workspaces,
+)
+
+DEMO_PASSWORD = "stepline-demo-2026"
+DEMO_TENANTS = {"acme": "ACME", "beta": "BETA"}
+DEMO_ROLES = ("owner", "admin", "builder", "viewer")
+DEMO_WORKSPACES = ("Operations", "Marketing")
+
+Seeder = Callable[[Any, dict[str, Any]], None]
+_SEEDERS: list[Seeder] = []
+
+
+def register_seeder(seeder: Seeder) -> None:
+    """Add samples for an area; called with (uow, {slug: {"tenant_id", "workspaces", "users"}})."""
+    if seeder not in _SEEDERS:
+        _SEEDERS.append(seeder)
+
+
+def demo_email(role: str, slug: str) -> str:
+    return f"{role}@{slug}.test"
+
+
+def seed_if_empty() -> bool:
+    with system_uow() as uow:
+        if uow.execute(select(tenants.c.id).limit(1)).first() is not None:
+            return False
+        _seed(uow)
+        uow.commit()
+    return True
+
+
+def _seed(uow: Any) -> dict[str, Any]:
+    hashed = passwords.hash_password(DEMO_PASSWORD, profile=auth.profile())
+    seeded: dict[str, Any] = {}
+    for slug, name in DEMO_TENANTS.items():
+        tenant_id = new_id()
+        uow.execute(insert(tenants).values(id=tenant_id, name=name, slug=slug))
+        uow.set_tenant(tenant_id)
+        user_ids: dict[str, str] = {}
+        for role in DEMO_ROLES:
+            user_id = new_id()
+            uow.execute(insert(users).values(id=user_id, email=demo_email(role, slug),
+                                             name=f"{name} {role.title()}", password_hash=hashed))
+            uow.execute(insert(memberships).values(tenant_id=tenant_id, user_id=user_id, role=role))
+            user_ids[role] = user_id
+        ws_ids = []
+        for ws_name in DEMO_WORKSPACES:
+            ws = new_id()
+            uow.execute(insert(workspaces).values(id=ws, tenant_id=tenant_id, name=ws_name))
+            ws_ids.append(ws)
+        for role in ("builder", "viewer"):
+            uow.execute(insert(workspace_members).values(tenant_id=tenant_id, workspace_id=ws_ids[0],
+                                                         user_id=user_ids[role]))
+        seeded[slug] = {"tenant_id": tenant_id, "workspaces": ws_ids, "users": user_ids}
+    for seeder in _SEEDERS:
+        seeder(uow, seeded)
+    return seeded
+
+
+def reset() -> dict[str, Any]:
+    """Purge business data, reseed, and refuse every token issued before now."""
+    with system_uow() as uow:
+        uow.execute(delete(tenants))  # cascades to every tenant-owned table
+        for table in (password_resets, login_failures, outbound_mail, users):
+            uow.execute(delete(table))
+        auth.global_reset_marker(uow)
+        seeded = _seed(uow)
+        uow.commit()
+    return {"tenants": {slug: data["tenant_id"] for slug, data in seeded.items()}}

@@ -1,0 +1,67 @@
+"""A small client over chalice.test.Client (API Gateway events, in process) with demo logins."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib.services import demo
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def error_code(self) -> str | None:
+        return (self.body or {}).get("error", {}).get("code") if isinstance(self.body, dict) else None
+
+
+class Api:
+    """``api.get("/api/me", token=…)`` → Reply(status, parsed JSON body, headers)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, *, token: str | None = None, json_body: Any = None,
+             headers: dict[str, str] | None = None, raw: bytes | None = None) -> Reply:
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        if token:
+            all_headers["authorization"] = f"Bearer {token}"
+        body = raw if raw is not None else (json.dumps(json_body) if json_body is not None else None)
+        response = self.client.http.request(method, path, headers=all_headers, body=body)
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return Reply(response.status_code, parsed, dict(response.headers))
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, json_body=body if body is not None else {}, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PATCH", path, json_body=body or {}, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, json_body=body or {}, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.call("DELETE", path, **kw)
+
+    def login(self, email: str, password: str = demo.DEMO_PASSWORD, **extra: Any) -> dict[str, Any]:
+        reply = self.post("/auth/login", {"email": email, "password": password, **extra})
+        assert reply.status == 200, reply.body
+        return reply.body
+
+
+def demo_login(api: Api, role: str, tenant: str = "acme") -> str:
+    return api.login(demo.demo_email(role, tenant))["access_token"]

@@ -1,0 +1,57 @@
+"""Every step module honours the same contract (the runner relies on it)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from chalicelib.engine.config_schema import strict_schema
+from chalicelib.engine.errors import UnknownStepType
+from step_handlers import STEP_TYPES, describe_step_types, get_handler, ports_of
+
+EXPECTED = {
+    "start", "end", "transform", "condition", "switch", "wait_all",
+    "merge_race", "delay", "for_each", "http_request", "action",
+}  # fmt: skip
+
+
+def test_registry_holds_every_step_type():
+    assert set(STEP_TYPES) == EXPECTED
+
+
+@pytest.mark.parametrize("step_type", sorted(EXPECTED))
+def test_module_contract(step_type):
+    handler = get_handler(step_type)
+    assert list(inspect.signature(handler.handle).parameters) == ["msg", "config", "ctx", "credentials"]
+    Draft202012Validator.check_schema(handler.CONFIG_SCHEMA)
+    Draft202012Validator.check_schema(strict_schema(handler.CONFIG_SCHEMA))
+    assert isinstance(handler.PORTS, list)
+    assert isinstance(handler.NEEDS_CREDENTIALS, bool)
+    assert isinstance(handler.RAW_CONFIG_KEYS, frozenset)
+    assert isinstance(handler.TITLE, str) and handler.TITLE
+
+
+def test_unknown_type_is_a_stable_error():
+    with pytest.raises(UnknownStepType) as err:
+        get_handler("eval")
+    assert err.value.code == "unknown_step_type"
+    assert err.value.status == 422
+
+
+def test_ports():
+    assert ports_of("condition", {}) == ["true", "false"]
+    assert ports_of("for_each", {}) == ["item"]
+    assert ports_of("end", {}) == []
+    assert ports_of("http_request", {}) == ["out"]
+
+
+def test_described_types_are_json_for_the_node_template_listing():
+    described = describe_step_types()
+    assert [d["type"] for d in described] == list(STEP_TYPES)
+    json.dumps(described)
+    switch = next(d for d in described if d["type"] == "switch")
+    assert switch["dynamic_ports"] is True
+    assert next(d for d in described if d["type"] == "action")["needs_credentials"] is True
