@@ -82,3 +82,38 @@ def sqs(local_stack):
     return boto3.session.Session().client(
         "sqs", region_name=local_stack.env["AWS_DEFAULT_REGION"], endpoint_url=local_stack.env["AWS_ENDPOINT_URL"]
     )
+
+
+@pytest.fixture(scope="session")
+def app_module(local_stack):
+    import app as app_module
+
+    return app_module
+
+
+@pytest.fixture(scope="session")
+def api(app_module):
+    """The app in process through chalice.test.Client (API Gateway-shaped events)."""
+    from chalice.test import Client
+
+    from tests.support.api import Api
+
+    with Client(app_module.app) as client:
+        yield Api(client)
+
+
+@pytest.fixture(scope="session")
+def seeded(api):
+    """The demo tenants (ACME, BETA), freshly reset once per session."""
+    from chalicelib.services import demo
+
+    demo.reset()
+    return demo
+
+
+@pytest.fixture(scope="session")
+def tokens(api, seeded):
+    """``tokens[("acme", "builder")]``: an access token, logged in on first use (``tokens.clear()`` after a reset)."""
+    from tests.support.api import DemoTokens
+
+    return DemoTokens(api)

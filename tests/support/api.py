@@ -65,3 +65,21 @@ class Api:
 
 def demo_login(api: Api, role: str, tenant: str = "acme") -> str:
     return api.login(demo.demo_email(role, tenant))["access_token"]
+
+
+class DemoTokens(dict):
+    """Access tokens of the demo users, by (tenant slug, role); logged in lazily."""
+
+    def __init__(self, api: Api) -> None:
+        super().__init__()
+        self.api = api
+
+    def __missing__(self, key: tuple[str, str]) -> str:
+        tenant, role = key
+        self[key] = demo_login(self.api, role, tenant)
+        return self[key]
+
+    def ids(self, tenant: str = "acme") -> dict[str, Any]:
+        """The caller's tenant id and visible workspaces, from /api/me of the tenant's owner."""
+        me = self.api.get("/api/me", token=self[(tenant, "owner")]).body
+        return {"tenant_id": me["tenant"]["id"], "workspaces": {w["name"]: w["id"] for w in me["workspaces"]}}
