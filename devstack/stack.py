@@ -27,7 +27,7 @@ def run_migrations(owner_url: str) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["url"] = owner_url
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def local_secrets(path: Path | None) -> dict[str, str]:

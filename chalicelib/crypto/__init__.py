@@ -1,0 +1,1 @@
+"""Envelope encryption of secrets at rest (connections' credentials and the like)."""
