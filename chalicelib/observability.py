@@ -40,7 +40,7 @@ class ConsoleFormatter(LambdaPowertoolsFormatter):
             and k not in {"level", "location", "message", "timestamp", "service", "xray_trace_id"}
             and v not in (None, "")
         )
-        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {structured.get('message')}"
+        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
         return " ".join(part for part in (line, ids, extras) if part)
 
 

@@ -37,7 +37,7 @@ def local_secrets(path: Path | None) -> dict[str, str]:
         stored = json.loads(path.read_text())
     changed = False
     for name, make in _SECRET_MAKERS.items():
-        if name not in stored:
+        if not stored.get(name):
             stored[name] = make()
             changed = True
     if path and changed:
