@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from chalicelib.config import get_settings
 import chalicelib.tables.identity  # noqa: F401  (registers the tables on metadata)
+import chalicelib.tables.platform  # noqa: F401
 import chalicelib.tables.system  # noqa: F401
 from chalicelib.tables import metadata
 

@@ -20,13 +20,13 @@ from chalicelib.services import auth, authn, tenancy
 routes = Routes("auth")
 
 
-@routes.route("/auth/login", methods=("POST",), access=PUBLIC)
+@routes.route("/auth/login", methods=("POST",), access=PUBLIC, body=LoginBody)
 def login(call: Call):
     body = call.body(LoginBody)
     return auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip)
 
 
-@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC)
+@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody)
 def refresh(call: Call):
     return auth.refresh(call.body(RefreshBody).refresh_token, client_ip=call.client_ip)
 
@@ -43,30 +43,30 @@ def logout(call: Call):
     auth.logout(principal, refresh_token)
 
 
-@routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202)
+@routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202, body=ForgotBody)
 def forgot(call: Call):
     auth.forgot(call.body(ForgotBody).email)
     return {"status": "accepted", "message": "If the address has an account, a reset link is on its way."}
 
 
-@routes.route("/auth/reset", methods=("POST",), access=PUBLIC, status=204)
+@routes.route("/auth/reset", methods=("POST",), access=PUBLIC, status=204, body=ResetBody)
 def reset(call: Call):
     body = call.body(ResetBody)
     auth.reset_password(body.token, body.new_password)
 
 
-@routes.route("/auth/change", methods=("POST",), access=VIEWER)
+@routes.route("/auth/change", methods=("POST",), access=VIEWER, body=ChangeBody)
 def change(call: Call):
     body = call.body(ChangeBody)
     return auth.change_password(call.principal, body.current_password, body.new_password, client_ip=call.client_ip)
 
 
-@routes.route("/auth/switch", methods=("POST",), access=VIEWER)
+@routes.route("/auth/switch", methods=("POST",), access=VIEWER, body=SwitchBody)
 def switch(call: Call):
     return auth.switch_tenant(call.principal, call.body(SwitchBody).tenant_id, client_ip=call.client_ip)
 
 
-@routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC)
+@routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC, body=AcceptInviteBody)
 def accept_invite(call: Call):
     body = call.body(AcceptInviteBody)
     return tenancy.accept_invite(body.token, body.password, body.name, client_ip=call.client_ip)

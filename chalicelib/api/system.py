@@ -12,6 +12,14 @@ from chalicelib.version import VERSION
 routes = Routes("system")
 
 
+@routes.route("/openapi.json", access=PUBLIC)
+def get_openapi(call: Call):
+    """The OpenAPI 3.1 description of this API."""
+    from chalicelib.http.openapi import document
+
+    return document()
+
+
 @routes.route("/health", access=PUBLIC)
 def get_health(call: Call):
     """Database and queue reachability; 503 naming the failing part."""

@@ -26,7 +26,7 @@ def list_workspaces(call: Call):
     return tenancy.list_workspaces(call.principal, call.query)
 
 
-@routes.route("/api/workspaces", methods=("POST",), access=ADMIN, status=201)
+@routes.route("/api/workspaces", methods=("POST",), access=ADMIN, status=201, body=WorkspaceBody)
 def create_workspace(call: Call):
     return tenancy.create_workspace(call.principal, call.body(WorkspaceBody).name)
 
@@ -36,7 +36,7 @@ def get_workspace(call: Call):
     return tenancy.get_workspace(call.principal, call.params["ws"])
 
 
-@routes.route("/api/workspaces/{ws}", methods=("PATCH",), access=ADMIN)
+@routes.route("/api/workspaces/{ws}", methods=("PATCH",), access=ADMIN, body=WorkspaceBody)
 def rename_workspace(call: Call):
     return tenancy.rename_workspace(call.principal, call.params["ws"], call.body(WorkspaceBody).name)
 
@@ -51,7 +51,7 @@ def list_members(call: Call):
     return tenancy.list_workspace_members(call.principal, call.params["ws"])
 
 
-@routes.route("/api/workspaces/{ws}/members", methods=("POST",), access=ADMIN, status=201)
+@routes.route("/api/workspaces/{ws}/members", methods=("POST",), access=ADMIN, status=201, body=MemberBody)
 def add_member(call: Call):
     return tenancy.add_workspace_member(call.principal, call.params["ws"], call.body(MemberBody).user_id)
 
@@ -66,7 +66,7 @@ def list_users(call: Call):
     return tenancy.list_users(call.principal, call.query)
 
 
-@routes.route("/api/users/{user_id}", methods=("PATCH",), access=ADMIN_ON_USER)
+@routes.route("/api/users/{user_id}", methods=("PATCH",), access=ADMIN_ON_USER, body=RoleBody)
 def change_role(call: Call):
     return tenancy.change_role(call.principal, call.params["user_id"], call.body(RoleBody).role)
 
@@ -81,7 +81,7 @@ def list_invites(call: Call):
     return tenancy.list_invites(call.principal, call.query)
 
 
-@routes.route("/api/invites", methods=("POST",), access=ADMIN, status=201)
+@routes.route("/api/invites", methods=("POST",), access=ADMIN, status=201, body=InviteBody)
 def create_invite(call: Call):
     body = call.body(InviteBody)
     return tenancy.create_invite(call.principal, body.email, body.role, body.workspace_ids)
@@ -98,7 +98,7 @@ def list_api_tokens(call: Call):
     return tenancy.list_api_tokens(call.principal, call.query)
 
 
-@routes.route("/api/api-tokens", methods=("POST",), access=ADMIN, status=201)
+@routes.route("/api/api-tokens", methods=("POST",), access=ADMIN, status=201, body=ApiTokenBody)
 def create_api_token(call: Call):
     body = call.body(ApiTokenBody)
     return tenancy.create_api_token(call.principal, body.name, body.role, body.expires_in_days)

@@ -17,6 +17,7 @@ walk to generate their cases.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class Call:
         """The JSON body validated against ``model`` (400/413/422 otherwise)."""
         return req.parse(model, self.json())
 
+    def path(self, template: str) -> str:
+        return template.format(**self.params)
+
     @property
     def client_ip(self) -> str:
         identity = (self.request.context or {}).get("identity") or {}
@@ -99,6 +103,8 @@ class RouteInfo:
     access: AccessPolicy
     view: Callable[..., Any]
     blueprint: str
+    status: int = 200
+    body: type | None = None
 
 
 ROUTE_TABLE: list[RouteInfo] = []
@@ -119,7 +125,9 @@ class Routes:
         methods: tuple[str, ...] = ("GET",),
         status: int = 200,
         content_types: tuple[str, ...] = ("application/json",),
+        body: type | None = None,
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Any]]:
+        """Declare a route; ``body`` (a pydantic model) documents the request in the OpenAPI document."""
         def decorate(view: Callable[[Call], Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def handler(**params: str) -> Response:
@@ -131,8 +139,7 @@ class Routes:
                 call = Call(request=request, params=params, request_id=request_id)
                 try:
                     call.principal = access.authorize(call)
-                    result = view(call)
-                    response = _to_response(result, status)
+                    response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
                 except SteplineError as exc:
                     response = error_response(exc, request_id)
                 except Exception as exc:  # our fault: logged with traceback, answered 500
@@ -151,15 +158,40 @@ class Routes:
                 return response
 
             self.blueprint.route(path, methods=list(methods), content_types=list(content_types))(handler)
-            ROUTE_TABLE.append(RouteInfo(path, tuple(methods), access, view, self.name))
+            ROUTE_TABLE.append(RouteInfo(path, tuple(methods), access, view, self.name, status, body))
             return view
 
         return decorate
 
 
-def _to_response(result: Any, status: int) -> Response:
+def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:
+    """Honour ``Idempotency-Key`` on authenticated POSTs (see services/idempotency)."""
+    key = call.headers.get("idempotency-key")
+    tenant_id = getattr(call.principal, "tenant_id", None)
+    if call.request.method != "POST" or key is None or tenant_id is None:
+        return respond()
+    from chalicelib.services import idempotency
+
+    route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
+    stored = idempotency.begin(tenant_id, key, route, call.raw_body)
+    if stored is not None:
+        return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
+    try:
+        response = respond()
+    except BaseException:
+        idempotency.finish(tenant_id, key, route, 500, "", {})
+        raise
+    body = response.body if isinstance(response.body, str) else ""
+    idempotency.finish(tenant_id, key, route, response.status_code, body, dict(response.headers))
+    return response
+
+
+def _to_response(result: Any, status: int, path: str) -> Response:
     if isinstance(result, Response):
         return result
     if status == 204:
         return Response(body="", status_code=204, headers={})
-    return json_response(result, status=status)
+    headers = {}
+    if status == 201 and isinstance(result, dict) and result.get("id"):
+        headers["Location"] = f"{path.rstrip('/')}/{result['id']}"
+    return json_response(result, status=status, headers=headers)

@@ -1,0 +1,20 @@
+"""Cross-cutting API tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from chalicelib.tables import metadata
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("route", String(300), primary_key=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),  # null while the first request is in flight
+    Column("response", JSONB, nullable=True),
+    Column("headers", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
