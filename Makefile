@@ -45,7 +45,7 @@ reset: venv
 	$(PY) -m devstack reset
 
 test: venv
-	$(PY) -m pytest -q -p no:randomly tests
+	$(PY) -m pytest -q tests
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit

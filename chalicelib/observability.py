@@ -52,6 +52,9 @@ def _make_logger() -> Logger:
 
 
 logger = _make_logger()
+# httpx logs full URLs (query-string API keys included) at INFO, httpcore headers at DEBUG: never let them.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE, disabled=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
