@@ -18,6 +18,7 @@ def main() -> None:
                                              endpoint_url=env["AWS_ENDPOINT_URL"])
         queue_url = sqs.get_queue_url(QueueName=env["STEP_QUEUE_NAME"])["QueueUrl"]
         foundation.api_health(runtime.gateway.url)
+        foundation.api_authenticated_read(runtime.gateway.url)
         foundation.queue_round_trip(sqs, queue_url)
 
 

@@ -13,15 +13,16 @@ from bench.harness import figure, summary
 from chalicelib.services import heartbeats
 
 
-def api_health(base_url: str, *, clients: int = 8, requests_per_client: int = 50) -> None:
+def _load(base_url: str, name: str, path: str, *, clients: int, requests_per_client: int,
+          headers: dict[str, str] | None = None) -> None:
     latencies: list[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
+        with httpx.Client(base_url=base_url, timeout=10, headers=headers) as client:
             for _ in range(requests_per_client):
                 started = time.perf_counter()
-                client.get("/health").raise_for_status()
+                client.get(path).raise_for_status()
                 with lock:
                     latencies.append((time.perf_counter() - started) * 1000)
 
@@ -32,8 +33,26 @@ def api_health(base_url: str, *, clients: int = 8, requests_per_client: int = 50
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    summary(f"api_health_{clients}_clients", latencies)
-    figure("api_health_throughput", len(latencies) / elapsed, "req/s")
+    summary(f"{name}_{clients}_clients", latencies)
+    figure(f"{name}_throughput", len(latencies) / elapsed, "req/s")
+
+
+def api_health(base_url: str, *, clients: int = 8, requests_per_client: int = 50) -> None:
+    """GET /health: a database round trip and an SQS call per request."""
+    _load(base_url, "api_health", "/health", clients=clients, requests_per_client=requests_per_client)
+
+
+def api_authenticated_read(base_url: str, *, clients: int = 8, requests_per_client: int = 50) -> None:
+    """GET /api/workspaces as a demo owner: token check + tenant-scoped query (API read p95 target < 300 ms)."""
+    from chalicelib.services import demo
+
+    demo.seed_if_empty()
+    login = httpx.post(base_url + "/auth/login", json={"email": demo.demo_email("owner", "acme"),
+                                                       "password": demo.DEMO_PASSWORD}, timeout=10)
+    login.raise_for_status()
+    headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+    _load(base_url, "api_read_workspaces", "/api/workspaces", clients=clients,
+          requests_per_client=requests_per_client, headers=headers)
 
 
 def queue_round_trip(sqs, queue_url: str, *, count: int = 30) -> None:
