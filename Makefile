@@ -10,7 +10,7 @@ STAGE ?= dev
 LS_VENV := .venv-localstack
 LS_PY := $(LS_VENV)/bin/python
 LS_STAMP := $(LS_VENV)/.installed
-LS_PYTHON ?= $(shell for p in python3.13 python3.12; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { command -v $$p; break; }; done)
+LS_PYTHON ?= $(shell bash localstack/find-python.sh)
 LS_PORT ?= 4566
 LS_URL := http://127.0.0.1:$(LS_PORT)
 
@@ -54,7 +54,7 @@ test-integration: venv
 	$(PY) -m pytest -q tests/integration tests/e2e
 
 $(LS_STAMP): localstack/requirements-host.txt
-	@test -n "$(LS_PYTHON)" || { echo "LocalStack needs Python >= 3.12 (python3.12 or python3.13 on PATH)"; exit 1; }
+	@test -n "$(LS_PYTHON)" || { echo "LocalStack needs Python >= 3.12 (python3.12/3.13 on PATH, under pyenv, or LS_PYTHON=...)"; exit 1; }
 	@test -x $(LS_PY) || $(LS_PYTHON) -m venv $(LS_VENV)
 	PIP_CONFIG_FILE=/dev/null $(LS_PY) -m pip install -q --disable-pip-version-check -r localstack/requirements-host.txt
 	@touch $(LS_STAMP)
