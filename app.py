@@ -12,13 +12,13 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import observability
-from chalicelib.api import auth, operator, system, tenancy
+from chalicelib.api import auth, connectors, flows, operator, runs, system, tenancy, triggers, webhooks
 from chalicelib.config import DEFAULT_STEP_QUEUE
-from chalicelib.services import housekeeping, messages
+from chalicelib.services import engine, housekeeping, messages  # noqa: F401  (engine registers 'step')
 
 app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
 
-for area in (system, auth, tenancy, operator):
+for area in (system, auth, tenancy, operator, connectors, flows, runs, triggers, webhooks):
     app.register_blueprint(area.routes.blueprint)
 
 STEP_QUEUE = os.environ.get("STEP_QUEUE_NAME", DEFAULT_STEP_QUEUE)

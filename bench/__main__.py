@@ -9,7 +9,7 @@ def main() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # figures, not request logs
     import boto3
 
-    from bench import foundation
+    from bench import engine, foundation, triggers
     from bench.harness import local_stack
 
     with local_stack() as (stack, runtime):
@@ -20,6 +20,8 @@ def main() -> None:
         foundation.api_health(runtime.gateway.url)
         foundation.api_authenticated_read(runtime.gateway.url)
         foundation.queue_round_trip(sqs, queue_url)
+        engine.run_all(sqs)
+        triggers.run_all(runtime.gateway.url)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from chalicelib.config import get_settings
+import chalicelib.tables.connectors  # noqa: F401
+import chalicelib.tables.engine  # noqa: F401
 import chalicelib.tables.identity  # noqa: F401  (registers the tables on metadata)
 import chalicelib.tables.platform  # noqa: F401
 import chalicelib.tables.system  # noqa: F401
+import chalicelib.tables.triggers  # noqa: F401
+from chalicelib.config import get_settings
 from chalicelib.tables import metadata
 
 target_metadata = metadata

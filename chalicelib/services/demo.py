@@ -11,7 +11,8 @@ session and token issued before it as invalid.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 

@@ -128,7 +128,8 @@ def test_app_role_without_tenant_sees_no_rows(local_stack):
     from chalicelib.db.engine import get_engine
 
     with get_engine().connect() as conn:
-        role = conn.execute(text("SELECT current_user, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)"))
+        role = conn.execute(text(
+            "SELECT current_user, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)"))
         name, bypass = role.first()
         assert name == "stepline_app" and bypass is False
         for table in ("workspaces", "memberships", "api_tokens", "audit_events", "sessions"):

@@ -27,7 +27,7 @@ def objects(api, tokens, app_module):
     ctx = Ctx(api, tokens)
     params = sorted({p for path, _ in _api_routes() for p in PARAM.findall(path)})
     missing = [p for p in params if p not in FACTORIES]
-    assert not missing, f"no cross-tenant case for route parameter(s) {missing}: add a factory in tests/support/objects.py"
+    assert not missing, f"no cross-tenant case for route parameter(s) {missing}: add one in tests/support/objects.py"
     return {tenant: {p: FACTORIES[p](ctx, tenant) for p in params} for tenant in ("acme", "beta")}
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from devstack.security_doc import DOC, MUTATING, ROLES, parse
 from chalicelib.http.routing import ROUTE_TABLE
+from devstack.security_doc import DOC, MUTATING, ROLES, parse
 
 PARAM = re.compile(r"\{(\w+)\}")
 

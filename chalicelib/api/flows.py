@@ -1,0 +1,79 @@
+"""``/api/workspaces/{ws}/flows``: workflows, their graph and versions, and starting runs."""
+
+from __future__ import annotations
+
+from chalicelib.api.flow_models import CreateFlowBody, PublishBody, StartRunBody, UpdateFlowBody, settings_fields
+from chalicelib.http.access import BUILDER, VIEWER, Access, Ref
+from chalicelib.http.responses import json_response
+from chalicelib.http.routing import Call, Routes
+from chalicelib.identity.roles import Role
+from chalicelib.services.engine import runs as run_service
+from chalicelib.services.engine import workflows
+from chalicelib.tables.engine import workflows as workflows_table
+
+routes = Routes("flows")
+
+BASE = "/api/workspaces/{ws}/flows"
+FLOW = {"flow_id": Ref(workflows_table)}
+VIEW_FLOW = Access(Role.VIEWER, ids=FLOW)
+BUILD_FLOW = Access(Role.BUILDER, ids=FLOW)
+
+
+@routes.route(BASE, access=VIEWER)
+def list_flows(call: Call):
+    return workflows.list_(call.principal, call.params["ws"], call.query)
+
+
+@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody)
+def create_flow(call: Call):
+    """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
+    return workflows.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
+
+
+@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW)
+def get_flow(call: Call):
+    return workflows.get(call.principal, call.params["ws"], call.params["flow_id"])
+
+
+@routes.route(BASE + "/{flow_id}", methods=("PATCH",), access=BUILD_FLOW, body=UpdateFlowBody)
+def update_flow(call: Call):
+    fields = settings_fields(call.body(UpdateFlowBody))
+    return workflows.update_(call.principal, call.params["ws"], call.params["flow_id"], fields)
+
+
+@routes.route(BASE + "/{flow_id}", methods=("DELETE",), access=BUILD_FLOW, status=204)
+def delete_flow(call: Call):
+    workflows.remove(call.principal, call.params["ws"], call.params["flow_id"])
+
+
+@routes.route(BASE + "/{flow_id}/graph", methods=("PUT",), access=BUILD_FLOW)
+def put_graph(call: Call):
+    """Replace the draft graph; 422 with a JSON pointer to each failing node or edge."""
+    return workflows.put_graph(call.principal, call.params["ws"], call.params["flow_id"], call.json())
+
+
+@routes.route(BASE + "/{flow_id}/publish", methods=("POST",), access=BUILD_FLOW, status=201, body=PublishBody)
+def publish(call: Call):
+    """Freeze the draft as the next immutable version (201 with the version)."""
+    body = call.body(PublishBody) if call.raw_body.strip() else PublishBody()
+    ws, flow_id = call.params["ws"], call.params["flow_id"]
+    version = workflows.publish(call.principal, ws, flow_id, body.note)
+    return json_response(version, 201, {"Location": f"/api/workspaces/{ws}/flows/{flow_id}/versions"})
+
+
+@routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW)
+def list_versions(call: Call):
+    return workflows.list_versions(call.principal, call.params["ws"], call.params["flow_id"], call.query)
+
+
+@routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody)
+def start_run(call: Call):
+    """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
+    body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()
+    ws = call.params["ws"]
+    run = run_service.start_run(
+        call.principal.tenant_id, ws, call.params["flow_id"], mode=body.mode,
+        input=body.input if "input" in body.model_fields_set else run_service.NO_INPUT,
+        version=body.version, trigger="api" if call.principal.kind == "api" else "manual", actor=call.principal,
+    )
+    return json_response(run, 202, {"Location": f"/api/workspaces/{ws}/runs/{run['id']}"})

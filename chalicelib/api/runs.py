@@ -1,0 +1,117 @@
+"""``/api/workspaces/{ws}/runs``: runs, their steps, logs and event stream; quarantine; ``/api/metrics``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from chalice import Response
+from sqlalchemy import select
+
+from chalicelib.api.flow_models import RerunBody
+from chalicelib.db.uow import tenant_uow
+from chalicelib.errors import NotFound
+from chalicelib.http.access import VIEWER, Access, Ref
+from chalicelib.http.pagination import parse_time
+from chalicelib.http.responses import json_response
+from chalicelib.http.routing import Call, Routes
+from chalicelib.identity.roles import Role
+from chalicelib.services.engine import metrics, run_queries
+from chalicelib.services.engine import runs as run_service
+from chalicelib.tables.engine import quarantined_steps, runs
+from chalicelib.tables.identity import workspaces
+
+routes = Routes("runs")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+BASE = "/api/workspaces/{ws}/runs"
+RUN = {"run_id": Ref(runs)}
+VIEW_RUN = Access(Role.VIEWER, ids=RUN)
+BUILD_RUN = Access(Role.BUILDER, ids=RUN)
+REDRIVE = Access(Role.BUILDER, ids={"quarantine_id": Ref(quarantined_steps)})
+
+
+@routes.route(BASE, access=VIEWER)
+def list_runs(call: Call):
+    """Filters: ``flow_id``, ``status``, ``mode``, ``created_after``, ``created_before``."""
+    return run_queries.list_runs(call.principal, call.params["ws"], call.query)
+
+
+@routes.route(BASE + "/{run_id}", access=VIEW_RUN)
+def get_run(call: Call):
+    return run_queries.get_run(call.principal, call.params["ws"], call.params["run_id"])
+
+
+@routes.route(BASE + "/{run_id}/steps", access=VIEW_RUN)
+def list_steps(call: Call):
+    return run_queries.list_steps(call.principal, call.params["ws"], call.params["run_id"], call.query)
+
+
+@routes.route(BASE + "/{run_id}/logs", access=VIEW_RUN)
+def list_logs(call: Call):
+    return run_queries.list_logs(call.principal, call.params["ws"], call.params["run_id"], call.query)
+
+
+@routes.route(BASE + "/{run_id}/events", access=VIEW_RUN)
+def list_events(call: Call):
+    """Polling fallback of the stream: ``?after=<seq>``."""
+    return run_queries.list_events(call.principal, call.params["ws"], call.params["run_id"], call.query)
+
+
+@routes.route(BASE + "/{run_id}/stream", access=VIEW_RUN)
+def stream(call: Call):
+    """Server-sent events after ``Last-Event-ID`` (or ``?last_event_id=``), long-polling up to ``?wait=``."""
+    last = call.headers.get("last-event-id") or call.query.get("last_event_id")
+    body = run_queries.stream(call.principal, call.params["ws"], call.params["run_id"], last,
+                              call.query.get("wait"))
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+
+
+@routes.route(BASE + "/{run_id}/cancel", methods=("POST",), access=BUILD_RUN)
+def cancel(call: Call):
+    return run_service.cancel_run(call.principal, call.params["ws"], call.params["run_id"])
+
+
+@routes.route(BASE + "/{run_id}/rerun", methods=("POST",), access=BUILD_RUN, status=202, body=RerunBody)
+def rerun(call: Call):
+    """A new run with the same input: ``{"from": "start"|"failed", "version": "same"|"latest"}``."""
+    body = call.body(RerunBody) if call.raw_body.strip() else RerunBody()
+    ws = call.params["ws"]
+    run = run_service.rerun(call.principal, ws, call.params["run_id"], start_from=body.from_, version=body.version)
+    return json_response(run, 202, {"Location": f"/api/workspaces/{ws}/runs/{run['id']}"})
+
+
+@routes.route("/api/workspaces/{ws}/quarantine", access=VIEWER)
+def list_quarantine(call: Call):
+    """Steps that exhausted their retries; filters ``run_id``, ``status`` (quarantined | redriven)."""
+    return run_queries.list_quarantine(call.principal, call.params["ws"], call.query)
+
+
+@routes.route("/api/workspaces/{ws}/quarantine/{quarantine_id}/redrive", methods=("POST",), access=REDRIVE)
+def redrive(call: Call):
+    return run_service.redrive(call.principal, call.params["ws"], call.params["quarantine_id"])
+
+
+@routes.route("/api/metrics", access=VIEWER)
+def get_metrics(call: Call):
+    """p50/p95 step latency and error rate per template, run outcomes; ``since`` (default 24 h), ``workspace_id``."""
+    since = parse_time(call.query, "since") or dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)
+    principal = call.principal
+    ws = call.query.get("workspace_id")
+    if ws:
+        _check_visible(principal, ws)
+        scope: list[str] | None = [ws]
+    else:
+        # Members of some workspaces see figures of those only; owners, admins and API tokens of all.
+        scope = None if principal.sees_all_workspaces else sorted(principal.workspace_ids)
+    return metrics.summary(principal.tenant_id, since=since, workspace_ids=scope)
+
+
+def _check_visible(principal: Any, ws: str) -> None:
+    if not _UUID.match(ws) or not (principal.sees_all_workspaces or ws in principal.workspace_ids):
+        raise NotFound("No such workspace.")
+    with tenant_uow(principal.tenant_id) as uow:
+        if uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
+            raise NotFound("No such workspace.")

@@ -1,0 +1,52 @@
+"""Doorbells: the small step-queue messages that say "step X of run Y may be claimed".
+
+They carry ids only (``{"kind": "step", "tenant_id", "run_id", "step_id"}``);
+the row in ``step_runs`` is the truth. They are sent after the transaction
+that queued the rows commits, batched by delay. A failed send is logged and
+left to the sweeper, which re-dispatches queued rows whose doorbell is stale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chalicelib import bootstrap
+from chalicelib.adapters.queue import MAX_DELAY_SECONDS
+from chalicelib.observability import logger
+
+MESSAGE_KIND = "step"
+
+
+@dataclass(frozen=True)
+class Doorbell:
+    tenant_id: str
+    run_id: str
+    step_id: str
+    delay: float = 0.0
+
+    def body(self) -> dict[str, str]:
+        return {"kind": MESSAGE_KIND, "tenant_id": self.tenant_id, "run_id": self.run_id, "step_id": self.step_id}
+
+
+def queue_delay(seconds: float) -> int:
+    """``DelaySeconds`` for a wait: rounded up (never early), at most the queue's maximum."""
+    return max(0, min(MAX_DELAY_SECONDS, math.ceil(seconds - 1e-6))) if seconds > 0 else 0
+
+
+def send(doorbells: Iterable[Doorbell]) -> int:
+    """Send the doorbells (one batch call per 10 with the same delay); return how many were accepted."""
+    groups: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for bell in doorbells:
+        groups[queue_delay(bell.delay)].append(bell.body())
+    sent = 0
+    for delay, bodies in groups.items():
+        try:
+            bootstrap.container().step_queue.send_many(bodies, delay_seconds=delay)
+            sent += len(bodies)
+        except Exception:
+            # The rows are committed and queued: the sweeper re-dispatches them once stale.
+            logger.exception("doorbells not sent; the sweeper will re-dispatch", extra={"count": len(bodies)})
+    return sent

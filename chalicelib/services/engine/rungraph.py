@@ -1,0 +1,137 @@
+"""The immutable facts of a run, parsed once per process and cached.
+
+A run's graph, environment, secret references, mode and deadline never change
+after it starts, so the runner parses them once (on a cache miss) instead of
+per step. Per-node retry and timeout policies are computed on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.engine.errors import ConfigInvalid
+from chalicelib.engine.graph import Graph, parse_graph
+from chalicelib.engine.node_config import step_policies
+from chalicelib.engine.retry import RetryPolicy, StepTimeouts
+from chalicelib.services.engine.settings import engine_settings
+from chalicelib.tables.engine import runs
+
+
+@dataclass
+class RunContext:
+    """What every step of one run shares."""
+
+    run_id: str
+    tenant_id: str
+    workspace_id: str
+    workflow_id: str
+    mode: str
+    graph: Graph
+    env: dict[str, Any]
+    secret_refs: dict[str, Any]
+    deadline: dt.datetime | None
+    started_at: dt.datetime | None
+    _policies: dict[str, tuple[RetryPolicy, StepTimeouts]] = field(default_factory=dict, repr=False)
+
+    def policies(self, node_id: str) -> tuple[RetryPolicy, StepTimeouts]:
+        """The node's retry policy and timeouts (node config over the platform's, per engine settings).
+
+        A node whose settings are invalid (validated at save time, so only an
+        old graph) runs with the platform's policies; its config error surfaces
+        when the handler renders it.
+        """
+        found = self._policies.get(node_id)
+        if found is None:
+            settings = engine_settings()
+            try:
+                found = step_policies(dict(self.graph.node(node_id).config), platform_retry=settings.retry,
+                                      platform_timeouts=settings.timeouts)
+            except ConfigInvalid:
+                found = (settings.retry, settings.timeouts)
+            self._policies[node_id] = found
+        return found
+
+    def lease_seconds(self, node_id: str) -> float:
+        return self.policies(node_id)[1].step_seconds + engine_settings().lease_grace_seconds
+
+
+_CACHE: OrderedDict[str, RunContext] = OrderedDict()
+_GRAPHS: OrderedDict[str, Graph] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def graph_of(document: Any) -> Graph:
+    """The parsed graph of a stored document, shared by every run of the same graph.
+
+    Validation walks every node's config schema, which costs far more than a
+    step; runs of one workflow version share one document, so it is parsed
+    once per process and found again by the document's digest.
+    """
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    with _LOCK:
+        found = _GRAPHS.get(digest)
+        if found is not None:
+            _GRAPHS.move_to_end(digest)
+            return found
+    graph = parse_graph(document)
+    with _LOCK:
+        _GRAPHS[digest] = graph
+        while len(_GRAPHS) > engine_settings().graph_cache_size:
+            _GRAPHS.popitem(last=False)
+    return graph
+
+
+def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
+    """The run's context, from the cache or (once) from its row (in ``uow``, else a new unit of work)."""
+    with _LOCK:
+        found = _CACHE.get(run_id)
+        if found is not None:
+            _CACHE.move_to_end(run_id)
+            return found
+    if uow is None:
+        with tenant_uow(tenant_id) as own:
+            return load(tenant_id, run_id, own)
+    row = uow.execute(
+        select(runs.c.tenant_id, runs.c.workspace_id, runs.c.workflow_id, runs.c.mode, runs.c.graph, runs.c.env,
+               runs.c.secret_refs, runs.c.deadline, runs.c.started_at).where(runs.c.id == run_id)
+    ).mappings().first()
+    if row is None:
+        raise LookupError(f"run {run_id} not found")
+    context = RunContext(
+        run_id=run_id, tenant_id=str(row["tenant_id"]), workspace_id=str(row["workspace_id"]),
+        workflow_id=str(row["workflow_id"]), mode=row["mode"], graph=graph_of(row["graph"]),
+        env=dict(row["env"] or {}), secret_refs=dict(row["secret_refs"] or {}), deadline=row["deadline"],
+        started_at=row["started_at"],
+    )
+    with _LOCK:
+        _CACHE[run_id] = context
+        while len(_CACHE) > engine_settings().graph_cache_size:
+            _CACHE.popitem(last=False)
+    return context
+
+
+def remember(context: RunContext) -> None:
+    """Cache a run's context made by its starter (the worker in this process then skips loading it)."""
+    with _LOCK:
+        _CACHE[context.run_id] = context
+        while len(_CACHE) > engine_settings().graph_cache_size:
+            _CACHE.popitem(last=False)
+
+
+def forget(run_id: str | None = None) -> None:
+    """Drop one run (or all) from the cache (tests that rewrite rows)."""
+    with _LOCK:
+        if run_id is None:
+            _CACHE.clear()
+            _GRAPHS.clear()
+        else:
+            _CACHE.pop(run_id, None)

@@ -1,0 +1,245 @@
+"""Workflows: CRUD, the draft graph, publishing immutable versions.
+
+Every function takes the authenticated principal and the workspace (already
+resolved by the route's access policy) and runs in a unit of work scoped to
+the tenant; every mutation is audited in the same transaction. The graph is
+validated with ``chalicelib.engine.graph.parse_graph``; templates and
+connections it names are checked through the ``ReferenceChecker`` port.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import delete, func, insert, select, update
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.engine.config_schema import pointer
+from chalicelib.engine.graph import parse_graph
+from chalicelib.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.http.access import new_id
+from chalicelib.http.pagination import paginate
+from chalicelib.services import audit
+from chalicelib.services.engine import ports
+from chalicelib.tables.engine import workflow_versions, workflows
+
+STATUSES = ("draft", "test", "production")
+DEFAULT_START_PAYLOAD: dict[str, Any] = {"payload": None}
+_SUMMARY = ("title", "description", "status", "enabled", "run_timeout_seconds")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def present(row: Any) -> dict[str, Any]:
+    data = dict(row)
+    data.pop("tenant_id", None)
+    return data
+
+
+def load(uow: Any, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, Any]:
+    query = select(workflows).where(workflows.c.id == flow_id, workflows.c.workspace_id == ws)
+    row = uow.execute(query.with_for_update() if lock else query).mappings().first()
+    if row is None:
+        raise NotFound("No such workflow.")
+    return dict(row)
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None:
+    """422 with JSON-pointer details unless the graph is valid in this workspace."""
+    templates, connections = _references(data)
+    missing_templates, missing_connections = (set(), set())
+    if templates or connections:
+        missing_templates, missing_connections = ports.reference_checker().missing(
+            tenant_id, ws, templates, connections)
+    parse_graph(data, template_exists=lambda ref: ref not in missing_templates,
+                connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
+
+
+def _references(data: Any) -> tuple[set[str], set[str]]:
+    templates: set[str] = set()
+    connections: set[str] = set()
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict):
+            if isinstance(node.get("template"), str):
+                templates.add(node["template"])
+            if isinstance(node.get("connection_id"), str):
+                connections.add(node["connection_id"])
+    return templates, connections
+
+
+def check_input_schema(schema: Any, *, path: str = "/input_schema") -> None:
+    if schema is None:
+        return
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ValidationFailed("The input schema is not a valid JSON Schema.",
+                               details=[{"path": path + pointer(exc.absolute_path), "issue": exc.message[:200]}]
+                               ) from None
+
+
+def check_settings(tenant_id: str, ws: str, fields: dict[str, Any]) -> None:
+    """Input schema, environment names and secret references (their connections must exist)."""
+    check_input_schema(fields.get("input_schema"))
+    issues = []
+    for name in (fields.get("env") or {}):
+        if not _NAME.match(name):
+            issues.append({"path": f"/env/{name}", "issue": f"must match {_NAME.pattern}"})
+    secrets = fields.get("secrets") or {}
+    for name in secrets:
+        if not _NAME.match(name):
+            issues.append({"path": f"/secrets/{name}", "issue": f"must match {_NAME.pattern}"})
+    if secrets:
+        wanted = {ref["connection_id"] for ref in secrets.values()}
+        _, missing = ports.reference_checker().missing(tenant_id, ws, set(), wanted)
+        issues += [{"path": f"/secrets/{name}/connection_id", "issue": "no such connection in this workspace"}
+                   for name, ref in secrets.items() if ref["connection_id"] in missing]
+    if issues:
+        raise ValidationFailed("The workflow settings are invalid.", details=issues)
+
+
+# -- use cases ------------------------------------------------------------------------------------
+
+
+def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
+    check_settings(principal.tenant_id, ws, fields)
+    if fields.get("graph") is not None:
+        check_graph(principal.tenant_id, ws, fields["graph"], prefix="/graph")
+    flow_id = new_id()
+    values = {
+        "id": flow_id, "tenant_id": principal.tenant_id, "workspace_id": ws, "title": fields["title"],
+        "description": fields.get("description") or "", "status": fields.get("status") or "draft",
+        "enabled": bool(fields.get("enabled", False)), "graph": fields.get("graph"),
+        "start_payload": fields["start_payload"] if "start_payload" in fields else dict(DEFAULT_START_PAYLOAD),
+        "input_schema": fields.get("input_schema"), "env": fields.get("env") or {},
+        "secrets": fields.get("secrets") or {}, "run_timeout_seconds": fields.get("run_timeout_seconds"),
+        "created_by": principal.actor_id if _is_uuid_like(principal.actor_id) else None,
+    }
+    with tenant_uow(principal.tenant_id) as uow:
+        uow.execute(insert(workflows).values(**values))
+        audit.record(uow, principal, "workflow.created", "workflow", flow_id, after=_summary(values))
+        result = present(load(uow, ws, flow_id))
+        uow.commit()
+    return result
+
+
+def list_(principal: Any, ws: str, params: dict[str, str]) -> dict[str, Any]:
+    query = select(workflows).where(workflows.c.workspace_id == ws)
+    if params.get("status"):
+        query = query.where(workflows.c.status == params["status"])
+    if params.get("enabled") in ("true", "false"):
+        query = query.where(workflows.c.enabled == (params["enabled"] == "true"))
+    if params.get("q"):
+        query = query.where(func.lower(workflows.c.title).contains(params["q"].lower(), autoescape=True))
+    with tenant_uow(principal.tenant_id) as uow:
+        page = paginate(uow, query, workflows, params)
+    page["items"] = [present(r) for r in page["items"]]
+    return page
+
+
+def get(principal: Any, ws: str, flow_id: str) -> dict[str, Any]:
+    with tenant_uow(principal.tenant_id) as uow:
+        return present(load(uow, ws, flow_id))
+
+
+def update_(principal: Any, ws: str, flow_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    check_settings(principal.tenant_id, ws, changes)
+    with tenant_uow(principal.tenant_id) as uow:
+        before = load(uow, ws, flow_id, lock=True)
+        if changes:
+            uow.execute(update(workflows).where(workflows.c.id == flow_id)
+                        .values(**changes, updated_at=func.now()))
+            audit.record(uow, principal, "workflow.updated", "workflow", flow_id,
+                         before=_summary(before, changes), after=_summary(changes, changes))
+        result = present(load(uow, ws, flow_id))
+        uow.commit()
+    return result
+
+
+def remove(principal: Any, ws: str, flow_id: str) -> None:
+    with tenant_uow(principal.tenant_id) as uow:
+        before = load(uow, ws, flow_id, lock=True)
+        uow.execute(delete(workflows).where(workflows.c.id == flow_id))
+        audit.record(uow, principal, "workflow.deleted", "workflow", flow_id, before=_summary(before))
+        uow.commit()
+
+
+def put_graph(principal: Any, ws: str, flow_id: str, graph: Any) -> dict[str, Any]:
+    check_graph(principal.tenant_id, ws, graph)
+    with tenant_uow(principal.tenant_id) as uow:
+        before = load(uow, ws, flow_id, lock=True)
+        uow.execute(update(workflows).where(workflows.c.id == flow_id).values(graph=graph, updated_at=func.now()))
+        audit.record(uow, principal, "workflow.graph_replaced", "workflow", flow_id,
+                     before={"nodes": _node_count(before["graph"])}, after={"nodes": _node_count(graph)})
+        result = present(load(uow, ws, flow_id))
+        uow.commit()
+    return result
+
+
+def publish(principal: Any, ws: str, flow_id: str, note: str = "") -> dict[str, Any]:
+    """Freeze the draft (graph, input schema, environment, secret references) as the next version."""
+    with tenant_uow(principal.tenant_id) as uow:
+        flow = load(uow, ws, flow_id, lock=True)
+        if flow["graph"] is None:
+            raise Conflict("The workflow has no graph to publish.", code="no_graph")
+        check_graph(principal.tenant_id, ws, flow["graph"], prefix="/graph")
+        number = int(flow["latest_version"]) + 1
+        version_id = new_id()
+        uow.execute(insert(workflow_versions).values(
+            id=version_id, tenant_id=principal.tenant_id, workspace_id=ws, workflow_id=flow_id, number=number,
+            graph=flow["graph"], input_schema=flow["input_schema"], env=flow["env"], secrets=flow["secrets"],
+            run_timeout_seconds=flow["run_timeout_seconds"], note=note,
+            created_by=principal.actor_id if _is_uuid_like(principal.actor_id) else None,
+        ))
+        uow.execute(update(workflows).where(workflows.c.id == flow_id)
+                    .values(latest_version=number, updated_at=func.now()))
+        audit.record(uow, principal, "workflow.published", "workflow", flow_id, after={"version": number})
+        row = uow.execute(select(workflow_versions).where(workflow_versions.c.id == version_id)).mappings().one()
+        uow.commit()
+    return present(row)
+
+
+def list_versions(principal: Any, ws: str, flow_id: str, params: dict[str, str]) -> dict[str, Any]:
+    query = select(workflow_versions).where(workflow_versions.c.workflow_id == flow_id,
+                                            workflow_versions.c.workspace_id == ws)
+    with tenant_uow(principal.tenant_id) as uow:
+        page = paginate(uow, query, workflow_versions, params)
+    page["items"] = [present(r) for r in page["items"]]
+    return page
+
+
+def version(uow: Any, flow_id: str, number: int | None = None) -> dict[str, Any] | None:
+    """A published version (the latest when ``number`` is None)."""
+    query = select(workflow_versions).where(workflow_versions.c.workflow_id == flow_id)
+    query = query.where(workflow_versions.c.number == number) if number is not None else query.order_by(
+        workflow_versions.c.number.desc()).limit(1)
+    row = uow.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def _summary(row: dict[str, Any], only: dict[str, Any] | None = None) -> dict[str, Any]:
+    keys = [k for k in _SUMMARY if only is None or k in only]
+    summary = {k: row.get(k) for k in keys}
+    for key in ("env", "secrets", "input_schema", "start_payload"):
+        if (only is None or key in only) and key in row:
+            summary[key] = row.get(key)
+    return summary
+
+
+def _node_count(graph: Any) -> int:
+    return len(graph.get("nodes", [])) if isinstance(graph, dict) else 0
+
+
+def _is_uuid_like(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 36

@@ -1,0 +1,24 @@
+"""Triggers: manual starts, signed webhooks and cron schedules, with rate limits and backpressure.
+
+Importing this package adds the triggers' job to the housekeeping tick (cron
+slots, waiting runs, retention). What other areas call:
+
+- ``release.release(tenant_id)`` — start the tenant's waiting runs that now
+  fit; the engine may call it when a run finishes (the tick calls it anyway);
+- ``ports.set_run_starter`` / ``set_workflow_directory`` / ``set_run_ledger``
+  — replace the engine adapters (tests, benchmarks);
+- ``settings.configure(...)`` / ``settings.set_clock(...)`` — limits and the clock.
+
+Modules: ``manage`` (CRUD, rotation, history), ``webhooks`` (ingest),
+``schedules`` (cron scan), ``manual`` (fire by hand), ``firing`` (the shared
+gate/admit/record/start path), ``admission`` (bucket, quota, concurrency),
+``release`` (waiting and stalled runs), ``secrets`` (sealed webhook secrets),
+``jobs`` (the tick), ``views`` (API shapes), ``models`` (request bodies).
+"""
+
+from __future__ import annotations
+
+from chalicelib.services import housekeeping
+from chalicelib.services.triggers.jobs import housekeeping_job
+
+housekeeping.register("triggers", housekeeping_job)

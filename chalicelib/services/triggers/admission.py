@@ -1,0 +1,109 @@
+"""Per-tenant admission in the database: the token bucket, the hourly quota and the concurrency count.
+
+Everything here runs inside the caller's tenant transaction, after
+:func:`lock_tenant` took the tenant's bucket row ``FOR UPDATE``: admissions of
+one tenant are serialised, so the counts read and the decision taken agree
+(two deliveries cannot both see "one slot left"). Other tenants never wait.
+
+- Token bucket (webhooks): ``RateLimitPolicy.take`` on the stored state.
+- Hourly quota: ``run_admission_counts`` holds runs admitted per minute; the
+  last 60 minutes are summed (at most 60 rows).
+- Concurrency: the engine's running runs plus runs being started right now
+  (``pending_runs`` not waiting). Runs already waiting go first: a new run
+  queues behind them even when a slot is free, so the order is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from chalicelib.services.triggers import ports
+from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_rate_buckets
+from chalicelib.triggers.backpressure import (
+    HOUR_SECONDS,
+    Admission,
+    AdmissionDecision,
+    BackpressurePolicy,
+    admission,
+)
+from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy, TakeResult
+
+_COUNTS = text(
+    """
+    SELECT (SELECT count(*) FROM pending_runs WHERE tenant_id = CAST(:t AS uuid) AND waiting),
+           (SELECT count(*) FROM pending_runs WHERE tenant_id = CAST(:t AS uuid) AND NOT waiting),
+           coalesce(sum(c.count), 0), min(c.minute)
+    FROM run_admission_counts c WHERE c.tenant_id = CAST(:t AS uuid) AND c.minute > :since
+    """
+)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What admission read for one tenant."""
+
+    running: int
+    starting: int
+    waiting: int
+    last_hour: int
+    oldest_age_seconds: float | None
+
+
+def lock_tenant(uow: Any, tenant_id: str, policy: RateLimitPolicy, now: dt.datetime) -> BucketState:
+    """Lock the tenant's bucket row (creating it full) and return its state."""
+    query = select(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at).where(
+        trigger_rate_buckets.c.tenant_id == tenant_id).with_for_update()
+    row = uow.execute(query).first()
+    if row is None:
+        uow.execute(pg_insert(trigger_rate_buckets).values(
+            tenant_id=tenant_id, tokens=float(policy.capacity), updated_at=now).on_conflict_do_nothing())
+        row = uow.execute(query).first()
+    return BucketState(float(row[0]), row[1])
+
+
+def take_token(uow: Any, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
+               now: dt.datetime) -> TakeResult:
+    """Spend one token (stored either way: a refusal stores the refill, which is harmless)."""
+    result = policy.take(state, now)
+    uow.execute(update(trigger_rate_buckets).where(trigger_rate_buckets.c.tenant_id == tenant_id).values(
+        tokens=result.state.tokens, updated_at=result.state.updated_at))
+    return result
+
+
+def read_counts(uow: Any, tenant_id: str, now: dt.datetime) -> Counts:
+    since = now - dt.timedelta(seconds=HOUR_SECONDS)
+    waiting, starting, total, oldest = uow.execute(_COUNTS, {"t": tenant_id, "since": since}).one()
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    running = ports.run_ledger().running(uow, tenant_id)
+    return Counts(int(running), int(starting), int(waiting), int(total), age)
+
+
+def decide(counts: Counts, policy: BackpressurePolicy) -> Admission:
+    """Start, queue or reject; runs already waiting keep their place in line."""
+    decision = admission(counts.running + counts.starting, counts.last_hour, policy,
+                         oldest_run_age_seconds=counts.oldest_age_seconds)
+    if decision.decision is AdmissionDecision.START and counts.waiting > 0:
+        return Admission(AdmissionDecision.QUEUE, None, "runs_waiting")
+    return decision
+
+
+def count_admitted(uow: Any, tenant_id: str, now: dt.datetime) -> None:
+    """One more run admitted in this minute (the hourly quota's counter)."""
+    minute = now.replace(second=0, microsecond=0)
+    stmt = pg_insert(run_admission_counts).values(tenant_id=tenant_id, minute=minute, count=1)
+    uow.execute(stmt.on_conflict_do_update(constraint="pk_run_admission_counts",
+                                           set_={"count": run_admission_counts.c.count + 1}))
+
+
+def free_slots(counts: Counts, policy: BackpressurePolicy) -> int:
+    return max(0, policy.max_concurrent_runs - counts.running - counts.starting)
+
+
+def pending_tenants(uow: Any) -> list[str]:
+    """Tenants with runs waiting or stalled (a system-scope query, for the tick)."""
+    return [str(t) for (t,) in uow.execute(select(pending_runs.c.tenant_id).distinct()).all()]

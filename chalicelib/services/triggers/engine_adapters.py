@@ -1,0 +1,73 @@
+"""The ports of ``ports`` implemented over the workflow engine (its tables and ``start_run``).
+
+Imported lazily, on first use, so the trigger services load even where the
+engine is not installed (the starter then refuses with ``engine_unavailable``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from chalicelib.services.triggers.ports import NoRunStarter, RunStarter, WorkflowState
+
+
+class EngineRunStarter:
+    """Starts runs with the engine's ``start_run`` (its own transaction, doorbell after commit).
+
+    ``input=None`` starts with the workflow's stored start payload.
+    """
+
+    def __init__(self, start_run: Any, no_input: Any) -> None:
+        self._start_run = start_run
+        self._no_input = no_input
+
+    def start(self, tenant_id: str, workspace_id: str, workflow_id: str, *, mode: str, input: Any,
+              trigger_id: str, delivery_id: str, kind: str = "manual") -> str:
+        payload = self._no_input if input is None else input
+        run = self._start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind)
+        return str(run["id"])
+
+
+class EngineWorkflows:
+    """Reads a workflow's status and ``enabled`` from the engine's ``workflows`` table."""
+
+    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None:
+        from chalicelib.tables.engine import workflows
+
+        query = select(workflows.c.status, workflows.c.enabled).where(workflows.c.id == workflow_id)
+        row = uow.execute(query).first()
+        return None if row is None else WorkflowState(workflow_id, str(row[0]), bool(row[1]))
+
+
+class EngineRuns:
+    """Counts a tenant's executing runs in the engine's ``runs`` table."""
+
+    def running(self, uow: Any, tenant_id: str) -> int:
+        from chalicelib.tables.engine import runs
+
+        return int(uow.execute(select(func.count()).select_from(runs).where(
+            runs.c.tenant_id == tenant_id, runs.c.status == "running")).scalar() or 0)
+
+
+ENGINE_WORKFLOWS = EngineWorkflows()
+ENGINE_RUNS = EngineRuns()
+
+
+def default_starter() -> RunStarter:
+    """The engine's ``start_run`` when the engine is installed, else a starter that refuses."""
+    try:
+        from chalicelib.services.engine.runs import NO_INPUT, start_run
+    except ImportError:
+        return NoRunStarter()
+    return EngineRunStarter(start_run, NO_INPUT)
+
+
+def not_runnable_errors() -> tuple[type[BaseException], ...]:
+    """The engine's "this workflow cannot run in this mode" errors (recorded as ``not_production``)."""
+    try:
+        from chalicelib.services.engine.runs import WorkflowNotRunnable
+    except ImportError:
+        return ()
+    return (WorkflowNotRunnable,)

@@ -1,0 +1,328 @@
+"""One path for every way a trigger fires (webhook, cron slot, manual start): gate, admit, record, start.
+
+In one tenant transaction:
+
+1. **duplicate** — an accepted delivery with the same dedupe key exists: record
+   ``duplicate`` pointing at it (and its run); no second run;
+2. **gating** — production mode needs the trigger enabled (``disabled``) and the
+   workflow enabled and in production (``not_production``); recorded, no run;
+3. **rate limit** (webhooks) — the tenant's token bucket, under its row lock
+   (``rate_limited``, 429 with ``Retry-After`` and RateLimit headers);
+4. **admission** — hourly quota (``rate_limited``, 429) or concurrency (the run
+   waits, ``queued``);
+5. **claim** — the accepted delivery is inserted; its unique dedupe key (or
+   cron slot) makes a concurrent copy lose here, which then counts as a
+   duplicate (or, for a slot, does nothing). A ``pending_runs`` row is written
+   with it: the outbox that guarantees the run starts even if this process
+   dies before it does.
+
+After commit the run is started through the ``RunStarter`` port and the
+delivery gets its run id (``started``). A refusal by the engine (workflow not
+runnable, input invalid) is recorded and releases the dedupe claim; a
+transient failure keeps the outbox row for the recovery job when
+``recoverable`` (cron), and otherwise releases the claim so the sender retries
+(webhook: 503).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
+from chalicelib.http.access import new_id
+from chalicelib.observability import logger
+from chalicelib.services.triggers import admission, engine_adapters, ports
+from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.tables.triggers import pending_runs, trigger_deliveries
+from chalicelib.triggers.backpressure import AdmissionDecision
+from chalicelib.triggers.dedupe import DedupeKey
+from chalicelib.triggers.errors import RunQuotaExceeded
+
+REASON_LIMIT = 300
+# The delivery gets its run and leaves the outbox, in one statement.
+_SETTLE_STARTED = text(
+    "WITH gone AS (DELETE FROM pending_runs WHERE delivery_id = CAST(:d AS uuid)) "
+    "UPDATE trigger_deliveries SET outcome = 'started', reason = NULL, run_id = CAST(:run AS uuid), "
+    "started_at = :at WHERE id = CAST(:d AS uuid)"
+)
+
+
+class TriggerDisabled(Conflict):
+    """The trigger is deactivated: the delivery was recorded and no run started."""
+
+    code, default_message = "trigger_disabled", "This trigger is deactivated."
+
+
+class WorkflowNotInProduction(Conflict):
+    """Production runs need the workflow enabled and in production: recorded, no run."""
+
+    code, default_message = "workflow_not_in_production", "The workflow is not enabled and in production."
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One attempt to start a run from a trigger."""
+
+    trigger: Mapping[str, Any]
+    kind: str  # how it fired: webhook | cron | manual
+    mode: str = ports.PRODUCTION
+    input: Any = None
+    dedupe: DedupeKey | None = None
+    external_id: str | None = None
+    slot: dt.datetime | None = None
+    body_bytes: int | None = None
+    actor_id: str | None = None
+    rate_limited: bool = False  # spend a token of the tenant's webhook bucket
+    gated: bool = True  # production gating applies (test deliveries skip it)
+    recoverable: bool = False  # on a transient start failure keep the run for the recovery job
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.trigger["tenant_id"])
+
+
+@dataclass
+class FireResult:
+    """What happened; ``error`` is what the caller answers with when no run was accepted."""
+
+    outcome: str
+    delivery_id: str | None = None
+    run_id: str | None = None
+    duplicate_of: str | None = None
+    reason: str | None = None
+    error: SteplineError | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("started", "queued", "duplicate")
+
+
+def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
+           status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
+           run_id: str | None = None, delivery_id: str | None = None) -> str | None:
+    """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
+    trigger = firing.trigger
+    delivery_id = delivery_id or new_id()
+    values = dict(
+        id=delivery_id, tenant_id=firing.tenant_id, workspace_id=str(trigger["workspace_id"]),
+        trigger_id=str(trigger["id"]), workflow_id=str(trigger["workflow_id"]), kind=firing.kind,
+        mode=firing.mode, outcome=outcome, reason=(reason or None) and reason[:REASON_LIMIT],
+        accepted=accepted,
+        dedupe_key=firing.dedupe.value if firing.dedupe else None,
+        dedupe_source=firing.dedupe.source.value if firing.dedupe else None,
+        external_id=(firing.external_id or None) and firing.external_id[:200], slot=firing.slot,
+        run_id=run_id, duplicate_of=duplicate_of, status_code=status_code, body_bytes=firing.body_bytes,
+        actor_id=firing.actor_id,
+    )
+    if firing.slot is None and not accepted:
+        uow.execute(insert(trigger_deliveries).values(**values))
+        return delivery_id
+    stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing()
+    stmt = stmt.returning(trigger_deliveries.c.id)
+    return delivery_id if uow.execute(stmt).first() is not None else None
+
+
+def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
+    if firing.dedupe is None:
+        return None
+    d = trigger_deliveries.c
+    query = select(d.id, d.run_id).where(d.trigger_id == str(firing.trigger["id"]), d.mode == firing.mode,
+                                         d.dedupe_key == firing.dedupe.value, d.accepted)
+    return uow.execute(query).mappings().first()
+
+
+def _duplicate(uow: Any, firing: Firing, original: Mapping[str, Any]) -> FireResult:
+    original_id, run_id = str(original["id"]), original["run_id"] and str(original["run_id"])
+    delivery_id = record(uow, firing, "duplicate", reason="Already received; no second run.", status_code=200,
+                         duplicate_of=original_id, run_id=run_id)
+    return FireResult("duplicate", delivery_id, run_id, duplicate_of=original_id)
+
+
+def _gate(uow: Any, firing: Firing) -> FireResult | None:
+    """The recorded refusal when gating forbids a run, else None."""
+    state = ports.workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
+    if state is None:
+        return FireResult("invalid", reason="The workflow no longer exists.",
+                          error=NotFound("The trigger's workflow no longer exists."))
+    if not firing.gated:
+        return None
+    if not firing.trigger["enabled"]:
+        return FireResult("disabled", reason="The trigger is deactivated.", error=TriggerDisabled())
+    if not state.runs_in_production:
+        why = f"The workflow is {state.status}" + ("" if state.enabled else " and not enabled") + "."
+        return FireResult("not_production", reason=why, error=WorkflowNotInProduction(why))
+    return None
+
+
+@dataclass
+class Admitted:
+    """What :func:`admit` decided inside the transaction; :func:`follow_through` acts on it after commit."""
+
+    firing: Firing
+    now: dt.datetime
+    result: FireResult | None = None  # final already (duplicate, gated, limited)
+    delivery_id: str | None = None
+    queued: bool = False
+    waiting_first: bool = False  # queued behind waiting runs: a slot may be free
+    lost_claim: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def fire(firing: Firing, now: dt.datetime) -> FireResult:
+    """Gate, admit, record and start; see the module docstring."""
+    with tenant_uow(firing.tenant_id) as uow:
+        admitted = admit(uow, firing, now)
+    return follow_through(admitted)
+
+
+def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
+    """Steps 1–5 in ``uow`` (the tenant's, open), which is committed or rolled back here.
+
+    The caller must close ``uow`` before :func:`follow_through`: starting the
+    run takes connections of its own, and holding one meanwhile could starve
+    the pool under load.
+    """
+    policy = trigger_settings().backpressure
+    original = _original(uow, firing)
+    if original is not None:
+        result = _duplicate(uow, firing, original)
+        uow.commit()
+        return Admitted(firing, now, result)
+    refused = _gate(uow, firing)
+    if refused is not None:
+        refused.delivery_id = record(uow, firing, refused.outcome, reason=refused.reason,
+                                     status_code=refused.error.status if refused.error else None)
+        uow.commit()
+        return Admitted(firing, now, refused)
+    state = admission.lock_tenant(uow, firing.tenant_id, policy.webhook_rate_limit, now)
+    headers: dict[str, str] = {}
+    if firing.rate_limited:
+        taken = admission.take_token(uow, firing.tenant_id, policy.webhook_rate_limit, state, now)
+        headers = policy.webhook_rate_limit.headers(taken.state, now)
+        if not taken.allowed:
+            error = policy.webhook_rate_limit.rejection(taken, now)
+            delivery_id = record(uow, firing, "rate_limited", status_code=429,
+                                 reason=f"Tenant webhook rate limit; retry after {error.retry_after} s.")
+            uow.commit()
+            limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
+            return Admitted(firing, now, limited)
+    decision = admission.decide(admission.read_counts(uow, firing.tenant_id, now), policy)
+    if decision.decision is AdmissionDecision.REJECT:
+        error = RunQuotaExceeded(retry_after=decision.retry_after_seconds or 1, headers=dict(headers))
+        delivery_id = record(uow, firing, "rate_limited", status_code=429,
+                             reason=f"Hourly run quota ({policy.max_runs_per_hour}) reached.")
+        uow.commit()
+        limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
+        return Admitted(firing, now, limited)
+    queued = decision.decision is AdmissionDecision.QUEUE
+    delivery_id = record(uow, firing, "queued" if queued else "started", status_code=202, accepted=True,
+                         reason="Waiting for a free run slot." if queued else None)
+    if delivery_id is None:  # a concurrent copy claimed the key or slot: undo this transaction
+        uow.rollback()
+        return Admitted(firing, now, lost_claim=True)
+    admission.count_admitted(uow, firing.tenant_id, now)
+    uow.execute(insert(pending_runs).values(
+        id=new_id(), tenant_id=firing.tenant_id, workspace_id=str(firing.trigger["workspace_id"]),
+        workflow_id=str(firing.trigger["workflow_id"]), trigger_id=str(firing.trigger["id"]),
+        delivery_id=delivery_id, mode=firing.mode, input=firing.input, waiting=queued,
+        attempted_at=None if queued else now))
+    uow.commit()
+    return Admitted(firing, now, delivery_id=delivery_id, queued=queued, headers=headers,
+                    waiting_first=decision.reason == "runs_waiting")
+
+
+def follow_through(admitted: Admitted) -> FireResult:
+    """After commit: start the run (or let waiting runs go first); no connection may be held here."""
+    firing, now = admitted.firing, admitted.now
+    if admitted.result is not None:
+        return admitted.result
+    if admitted.lost_claim:
+        return _after_lost_claim(firing)
+    if admitted.queued:
+        if admitted.waiting_first:
+            from chalicelib.services.triggers.release import release
+
+            release(firing.tenant_id, now)
+        return FireResult("queued", admitted.delivery_id, reason="Waiting for a free run slot.",
+                          headers=admitted.headers)
+    result = start(firing.trigger, admitted.delivery_id, firing.mode, firing.input, kind=firing.kind,
+                   recoverable=firing.recoverable, now=now)
+    result.headers = admitted.headers
+    return result
+
+
+def _after_lost_claim(firing: Firing) -> FireResult:
+    if firing.slot is not None:
+        return FireResult("duplicate", reason="Another tick fired this slot.")
+    with tenant_uow(firing.tenant_id) as uow:
+        original = _original(uow, firing)
+        if original is None:  # the winner was released meanwhile (its start failed): let the sender retry
+            return FireResult("error", error=DependencyUnavailable("Please retry this delivery."))
+        result = _duplicate(uow, firing, original)
+        uow.commit()
+    return result
+
+
+def _refusal(exc: BaseException) -> tuple[str, SteplineError] | None:
+    """The recorded outcome of an engine refusal that retrying cannot fix, else None."""
+    if isinstance(exc, engine_adapters.not_runnable_errors()):
+        return "not_production", WorkflowNotInProduction(getattr(exc, "message", None))
+    if isinstance(exc, NotFound):
+        return "invalid", NotFound("The trigger's workflow no longer exists.")
+    if isinstance(exc, ValidationFailed):
+        return "invalid", exc
+    return None
+
+
+def start(trigger: Mapping[str, Any], delivery_id: str, mode: str, payload: Any, *, kind: str,
+          recoverable: bool, now: dt.datetime) -> FireResult:
+    """Start the run of an accepted delivery and settle the delivery and its outbox row."""
+    tenant_id = str(trigger["tenant_id"])
+    try:
+        run_id = ports.run_starter().start(
+            tenant_id, str(trigger["workspace_id"]), str(trigger["workflow_id"]), mode=mode, input=payload,
+            trigger_id=str(trigger["id"]), delivery_id=delivery_id, kind=kind)
+    except Exception as exc:  # every failure is settled on the delivery; see _refusal for which are final
+        return _start_failed(tenant_id, delivery_id, exc, recoverable=recoverable, now=now)
+    with tenant_uow(tenant_id) as uow:
+        uow.execute(_SETTLE_STARTED, {"d": delivery_id, "run": run_id, "at": now})
+        uow.commit()
+    return FireResult("started", delivery_id, run_id)
+
+
+def _start_failed(tenant_id: str, delivery_id: str, exc: BaseException, *, recoverable: bool,
+                  now: dt.datetime) -> FireResult:
+    refusal = _refusal(exc)
+    message = getattr(exc, "message", None) or type(exc).__name__
+    with tenant_uow(tenant_id) as uow:
+        if refusal is None and recoverable:
+            logger.warning("run start failed; the recovery job will retry",
+                           extra={"delivery_id": delivery_id, "error_type": type(exc).__name__})
+            uow.execute(update(pending_runs).where(pending_runs.c.delivery_id == delivery_id).values(
+                last_error=message[:300], attempted_at=now))
+            uow.execute(update(trigger_deliveries).where(trigger_deliveries.c.id == delivery_id).values(
+                outcome="queued", reason=f"Start will be retried: {message}"[:REASON_LIMIT]))
+            uow.commit()
+            return FireResult("queued", delivery_id, reason=message)
+        if refusal is None:
+            if not isinstance(exc, SteplineError):
+                logger.error("run start failed", exc_info=exc, extra={"delivery_id": delivery_id})
+            error = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
+                "The run could not be started; please retry.")
+            outcome = "error"
+        else:
+            outcome, error = refusal
+        # The claim is released: a later copy of this delivery is not a duplicate of one that never ran.
+        uow.execute(update(trigger_deliveries).where(trigger_deliveries.c.id == delivery_id).values(
+            outcome=outcome, reason=message[:REASON_LIMIT], accepted=False, status_code=error.status))
+        uow.execute(delete(pending_runs).where(pending_runs.c.delivery_id == delivery_id))
+        uow.commit()
+    return FireResult(outcome, delivery_id, reason=message, error=error)

@@ -1,0 +1,38 @@
+"""Starting a run by hand through a trigger: the same gating, admission and delivery record as the others.
+
+``mode`` ``production`` needs the trigger enabled and the workflow enabled and
+in production (recorded as ``disabled`` / ``not_production`` otherwise);
+``test`` runs the draft whatever their state. The hourly quota (429) and the
+concurrency limit (the run waits, ``queued``) apply; the webhook token bucket
+does not. The delivery records who started it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.errors import NotFound
+from chalicelib.services.triggers import ports
+from chalicelib.services.triggers.firing import Firing, fire
+from chalicelib.services.triggers.models import FireBody
+from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.tables.triggers import triggers
+
+
+def fire_by_hand(principal: Any, ws: str, flow_id: str, trigger_id: str, body: FireBody) -> dict[str, Any]:
+    with tenant_uow(principal.tenant_id) as uow:
+        row = uow.execute(select(triggers).where(
+            triggers.c.id == trigger_id, triggers.c.workspace_id == ws,
+            triggers.c.workflow_id == flow_id)).mappings().first()
+    if row is None:
+        raise NotFound("No such trigger.")
+    payload = body.input if "input" in body.model_fields_set else row["input"]
+    now = clock_now()
+    result = fire(Firing(trigger=dict(row), kind="manual", mode=body.mode, input=payload,
+                         actor_id=principal.user_id, gated=body.mode == ports.PRODUCTION), now)
+    if result.error is not None and not result.accepted:
+        raise result.error
+    return {"delivery_id": result.delivery_id, "run_id": result.run_id, "status": result.outcome}

@@ -1,0 +1,74 @@
+"""Runs that wait: released as concurrency slots free up, retried when a start stalled.
+
+Accepted deliveries whose run has not started yet are rows of
+``pending_runs``:
+
+- ``waiting`` — admitted while the tenant was at its concurrency limit. They
+  start oldest first, as many as there are free slots, when :func:`release`
+  runs for the tenant: on every housekeeping tick, right after a trigger of
+  the tenant fires, and whenever the engine calls it as a run finishes.
+- not waiting — a start is in progress. If it is still there
+  ``recover_after_seconds`` later, the process died or the engine refused
+  transiently; the start is attempted again (at most ``MAX_ATTEMPTS`` times,
+  then the delivery is recorded as ``error``). Nothing accepted is dropped
+  silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.services.triggers import admission, firing
+from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.tables.triggers import pending_runs, trigger_deliveries
+
+MAX_ATTEMPTS = 10
+
+
+def _claimable(uow: Any, condition: Any, limit: int) -> list[dict[str, Any]]:
+    if limit <= 0:
+        return []
+    query = (select(pending_runs, trigger_deliveries.c.kind)
+             .join(trigger_deliveries, trigger_deliveries.c.id == pending_runs.c.delivery_id)
+             .where(condition).order_by(pending_runs.c.created_at).limit(limit)
+             .with_for_update(of=pending_runs, skip_locked=True))
+    return [dict(r) for r in uow.execute(query).mappings().all()]
+
+
+def release(tenant_id: str, now: dt.datetime | None = None) -> int:
+    """Start the tenant's waiting runs that fit, and retry stalled starts; returns how many started."""
+    now = now or clock_now()
+    settings = trigger_settings()
+    policy = settings.backpressure
+    stale_before = now - dt.timedelta(seconds=settings.recover_after_seconds)
+    with tenant_uow(tenant_id) as uow:
+        admission.lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
+        counts = admission.read_counts(uow, tenant_id, now)
+        stalled = _claimable(uow, (~pending_runs.c.waiting) & (pending_runs.c.attempted_at < stale_before),
+                             settings.release_batch)
+        waiting = _claimable(uow, pending_runs.c.waiting,
+                             min(admission.free_slots(counts, policy), settings.release_batch))
+        exhausted = [r for r in stalled if r["attempts"] >= MAX_ATTEMPTS]
+        due = [r for r in stalled if r["attempts"] < MAX_ATTEMPTS] + waiting
+        for row in exhausted:
+            why = f"The run could not be started after {MAX_ATTEMPTS} attempts: {row['last_error']}"
+            uow.execute(update(trigger_deliveries).where(trigger_deliveries.c.id == row["delivery_id"])
+                        .values(outcome="error", accepted=False, reason=why[:300]))
+            uow.execute(delete(pending_runs).where(pending_runs.c.id == row["id"]))
+        if due:
+            uow.execute(update(pending_runs).where(pending_runs.c.id.in_([r["id"] for r in due])).values(
+                waiting=False, attempted_at=now, attempts=pending_runs.c.attempts + 1))
+        uow.commit()
+    started = 0
+    for row in due:
+        trigger = {"id": row["trigger_id"], "tenant_id": row["tenant_id"],
+                   "workspace_id": row["workspace_id"], "workflow_id": row["workflow_id"]}
+        result = firing.start(trigger, str(row["delivery_id"]), row["mode"], row["input"], kind=row["kind"],
+                              recoverable=True, now=now)
+        started += result.outcome == "started"
+    return started

@@ -1,0 +1,183 @@
+"""The engine's hooks: credential resolution (node → template default) and action calls, through the ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chalicelib.services.connectors import engine_bridge
+from chalicelib.services.connectors.exceptions import (
+    ConnectionNotUsable,
+    ConnectionRequired,
+    TemplateNotFound,
+)
+from chalicelib.services.engine import ports
+from tests.fakes.vendors.slack import DEFAULT_TOKEN, FakeSlack
+from tests.fakes.vendors.stripe import DEFAULT_SECRET_KEY
+from tests.integration.connectors_api.connector_docs import unique
+
+POST = "builtin:slack:post_message"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(autouse=True)
+def _bridge_installed():
+    """Other areas' tests swap the engine's ports; these tests run with the connector platform plugged in."""
+    saved = (ports.credential_resolver(), ports.action_invoker(), ports.reference_checker())
+    engine_bridge.install()
+    yield
+    ports.set_credential_resolver(saved[0])
+    ports.set_action_invoker(saved[1])
+    ports.set_reference_checker(saved[2])
+
+
+@pytest.fixture(scope="module")
+def slack():
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def env(api, tokens, slack, app_module):
+    ids = tokens.ids("acme")
+    ops, marketing = ids["workspaces"]["Operations"], ids["workspaces"]["Marketing"]
+    admin = tokens[("acme", "admin")]
+
+    def connect(ws, app_id, secrets, settings=None):
+        reply = api.post(
+            f"/api/workspaces/{ws}/connections",
+            {"name": unique("c"), "app_id": app_id, "settings": settings or {}, "secrets": secrets},
+            token=admin,
+        )
+        assert reply.status == 201, reply.body
+        return reply.body["id"]
+
+    slack_ops = connect(ops, "builtin:slack", {"token": DEFAULT_TOKEN}, {"base_url": slack.base_url})
+    slack_marketing = connect(
+        marketing, "builtin:slack", {"token": DEFAULT_TOKEN}, {"base_url": slack.base_url}
+    )
+    stripe_ops = connect(ops, "builtin:stripe", {"secret_key": DEFAULT_SECRET_KEY})
+    name = unique("ops_alert").replace("-", "_")
+    template = api.post(
+        "/api/node-templates",
+        {
+            "name": name,
+            "title": "Ops alert",
+            "step_type": "action",
+            "action_ref": POST,
+            "default_connection_id": slack_ops,
+            "config": {},
+        },
+        token=admin,
+    )
+    assert template.status == 201, template.body
+    return {
+        "tenant": ids["tenant_id"],
+        "ops": ops,
+        "marketing": marketing,
+        "slack_ops": slack_ops,
+        "slack_marketing": slack_marketing,
+        "stripe_ops": stripe_ops,
+        "template": f"tpl:{name}",
+    }
+
+
+def test_importing_app_plugs_the_connector_platform_into_the_engine_ports():
+    # a fresh interpreter, as a Lambda container starts: importing app.py is enough
+    probe = (
+        "import app; from chalicelib.services.engine import ports; "
+        "print(type(ports.credential_resolver()).__name__, type(ports.action_invoker()).__name__, "
+        "type(ports.reference_checker()).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.stdout.split() == [
+        "ConnectorCredentialResolver",
+        "ConnectorActionInvoker",
+        "ConnectorReferenceChecker",
+    ], done.stderr[-2000:]
+
+
+def test_resolution_order_node_connection_then_template_default(env):
+    t, ops = env["tenant"], env["ops"]
+    creds = engine_bridge.resolve_credentials(t, ops, env["slack_ops"], POST)
+    assert (
+        creds["type"] == "bearer"
+        and creds["token"] == DEFAULT_TOKEN
+        and creds["connection_id"] == env["slack_ops"]
+    )
+    assert DEFAULT_TOKEN not in repr(creds) and DEFAULT_TOKEN not in str(creds)
+    # no node connection: the template's default, but only inside its own workspace
+    assert (
+        engine_bridge.resolve_credentials(t, ops, None, env["template"])["connection_id"] == env["slack_ops"]
+    )
+    assert engine_bridge.resolve_credentials(t, env["marketing"], None, env["template"]) is None
+    # nothing at all: no credentials, and the port says the action needs some
+    resolved = ports.credential_resolver().resolve(ports.CredentialRequest(t, ops, "action", None, POST))
+    assert resolved.credentials is None and resolved.required is True
+    # a connection of another workspace or another app is refused; unknown templates too
+    with pytest.raises(ConnectionNotUsable):
+        engine_bridge.resolve_credentials(t, ops, env["slack_marketing"], POST)
+    with pytest.raises(ConnectionNotUsable):
+        engine_bridge.resolve_credentials(t, ops, env["stripe_ops"], POST)
+    with pytest.raises(TemplateNotFound):
+        engine_bridge.resolve_credentials(t, ops, None, "builtin:slack:nope")
+
+
+def test_http_steps_and_secret_references_get_generic_names(env):
+    resolver = ports.credential_resolver()
+    stripe = resolver.resolve(
+        ports.CredentialRequest(env["tenant"], env["ops"], "http_request", env["stripe_ops"])
+    )
+    assert stripe.required is False
+    assert (stripe.credentials["type"], stripe.credentials["username"], stripe.credentials["password"]) == (
+        "basic",
+        DEFAULT_SECRET_KEY,
+        "",
+    )
+    secret = resolver.resolve(ports.CredentialRequest(env["tenant"], env["ops"], "secret", env["slack_ops"]))
+    assert secret.credentials["token"] == DEFAULT_TOKEN
+
+
+def test_invoke_action_calls_with_the_idempotency_key_and_the_stored_connection(env, slack):
+    t, ops = env["tenant"], env["ops"]
+    creds = engine_bridge.resolve_credentials(t, ops, None, env["template"])
+    output = ports.action_invoker().invoke(
+        ports.ActionCall(
+            tenant_id=t,
+            workspace_id=ops,
+            template=env["template"],
+            input={"body": {"channel": "C0123456789", "text": "from a run"}},
+            credentials=creds,
+            idempotency_key="run-1:node-1:1",
+            deadline=time.time() + 20,
+        )
+    )
+    assert output["ok"] is True and output["ts"]
+    assert slack.last.headers["idempotency-key"] == "run-1:node-1:1"
+    assert slack.last.headers["authorization"] == f"Bearer {DEFAULT_TOKEN}"
+    # an action that needs a connection does not run without one
+    with pytest.raises(ConnectionRequired):
+        engine_bridge.invoke_action(t, ops, POST, {"body": {"channel": "C1", "text": "x"}}, None, "k")
+
+
+def test_reference_checker_names_what_is_missing(env):
+    missing_templates, missing_connections = ports.reference_checker().missing(
+        env["tenant"],
+        env["ops"],
+        {POST, env["template"], "tpl:nope", "builtin:slack:nope", "not-an-id"},
+        {env["slack_ops"], env["slack_marketing"], "not-a-uuid"},
+    )
+    assert missing_templates == {"tpl:nope", "builtin:slack:nope", "not-an-id"}
+    assert missing_connections == {env["slack_marketing"], "not-a-uuid"}

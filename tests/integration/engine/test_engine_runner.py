@@ -1,0 +1,219 @@
+"""The runner against PostgreSQL, steps driven in process: payloads, joins, for_each, env, secrets, metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import text
+
+from chalicelib.db.uow import tenant_uow
+from chalicelib.services.engine import metrics, ports
+from tests.integration.engine.engine_harness import (
+    branching_graph,
+    chain_graph,
+    edge,
+    events,
+    node,
+    steps_by_node,
+)
+
+
+def _only(steps, node_id):
+    attempts = steps[node_id]
+    assert len(attempts) == 1, attempts
+    return attempts[0]
+
+
+def test_condition_skip_wait_all_and_merge_race_payloads(acme, make_flow, start, drive_run, loopback):
+    # GIVEN the branching workflow: amount 150 takes the "true" branch
+    flow = make_flow(branching_graph(loopback.url))
+    run = start(flow["id"], input={"amount": 150, "order": "A-1"})
+    # WHEN it runs
+    assert drive_run(run["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], run["id"])
+    # THEN the condition chose "true", "small" was skipped and the skip reached the join
+    assert _only(steps, "check")["output"] == {"amount": 150, "order": "A-1"}
+    assert _only(steps, "big")["output"] == {"size": "big", "amount": 150}
+    assert _only(steps, "small")["status"] == "skipped" and _only(steps, "small")["input"] is None
+    assert _only(steps, "join")["input"] == {"branches": {"big": {"size": "big", "amount": 150}},
+                                             "skipped": ["small"]}
+    # AND the HTTP branch saw the rendered body, with its idempotency key
+    fast = _only(steps, "fast")
+    assert fast["output"]["status"] == 200
+    assert fast["output"]["body"]["json"] == {"order": "A-1"}
+    assert fast["output"]["body"]["key"] == f"{run['id']}:fast:1"
+    # AND the race ran once, with the first arrival's payload; the later one was dropped and recorded
+    race = _only(steps, "race")
+    assert race["input"] in (_only(steps, "join")["output"], fast["output"])
+    with tenant_uow(acme["tenant_id"]) as uow:
+        arrivals = uow.execute(text("SELECT from_node, kind, dropped FROM join_arrivals WHERE run_id = "
+                                    "CAST(:r AS uuid) AND to_node = 'race' ORDER BY seq"), {"r": run["id"]}).all()
+    assert [a[2] for a in arrivals] == [False, True] and {a[0] for a in arrivals} == {"join", "fast"}
+    assert _only(steps, "done")["output"] == race["output"]
+    # AND events are numbered 1..n without gaps, starting and ending the run
+    seen = events(acme["tenant_id"], run["id"])
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+    assert seen[0]["type"] == "run.started" and seen[-1]["type"] == "run.finished"
+    assert any(e["type"] == "arrival.dropped" for e in seen)
+    assert acme["api"].get(f"/api/workspaces/{acme['ws']}/runs/{run['id']}", token=acme["token"]).body[
+        "output"] == race["output"]
+
+
+def test_false_branch_and_everything_skipped_into_a_join(acme, make_flow, start, drive_run, loopback):
+    flow = make_flow(branching_graph(loopback.url))
+    run = start(flow["id"], input={"amount": 5, "order": "B-2"})
+    assert drive_run(run["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], run["id"])
+    assert _only(steps, "big")["status"] == "skipped"
+    assert _only(steps, "join")["input"] == {"branches": {"small": {"size": "small"}}, "skipped": ["big"]}
+
+
+def test_for_each_fans_out_and_joins_in_item_order(acme, make_flow, start, drive_run):
+    graph = {"nodes": [node("start", "start"), node("each", "for_each", items="{{ orders }}"),
+                       node("double", "transform", output={"sku": "{{ item.sku }}", "twice": "{{ item.qty }}"}),
+                       node("join", "wait_all"), node("end", "end")],
+             "edges": [edge("start", "each"), edge("each", "double", "item"), edge("double", "join"),
+                       edge("join", "end")]}
+    flow = make_flow(graph)
+    run = start(flow["id"], input={"orders": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2},
+                                              {"sku": "c", "qty": 3}]})
+    assert drive_run(run["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], run["id"])
+    assert sorted(s["instance_key"] for s in steps["double"]) == ["0", "1", "2"]
+    assert _only(steps, "join")["input"] == {"items": [{"sku": "a", "twice": 1}, {"sku": "b", "twice": 2},
+                                                       {"sku": "c", "twice": 3}]}
+    # an empty list runs the join at once
+    empty = start(flow["id"], input={"orders": []})
+    assert drive_run(empty["id"]) == "success"
+    assert _only(steps_by_node(acme["tenant_id"], empty["id"]), "join")["input"] == {"items": []}
+
+
+def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_run, loopback):
+    # GIVEN a connector platform that resolves one connection (fakes of the two ports)
+    secret = "s3cr3t-token-value-0042"
+
+    class Resolver:
+        def resolve(self, request):
+            assert request.tenant_id == acme["tenant_id"]
+            return ports.ResolvedCredentials({"token": secret, "type": "bearer"}, required=False)
+
+    class Checker:
+        def missing(self, tenant_id, workspace_id, templates, connections):
+            return set(templates), set()
+
+    ports.set_credential_resolver(Resolver())
+    ports.set_reference_checker(Checker())
+    try:
+        connection = "11111111-2222-4333-8444-555555555555"
+        graph = {"nodes": [node("start", "start"),
+                           {**node("call", "http_request", method="POST", url=loopback.url + "/echo",
+                                   headers={"X-Token": "{{ $secrets.API_TOKEN }}", "X-Region": "{{ $env.REGION }}"},
+                                   json={"echo": "{{ $secrets.API_TOKEN }}", "region": "{{ $env.REGION }}"}),
+                            "connection_id": connection},
+                           node("end", "end")],
+                 "edges": [edge("start", "call"), edge("call", "end")]}
+        flow = make_flow(graph, env={"REGION": "eu-west"},
+                         secrets={"API_TOKEN": {"connection_id": connection, "field": "token"}})
+        loopback.reset()
+        run = start(flow["id"], input={"n": 1})
+        assert drive_run(run["id"]) == "success"
+    finally:
+        ports.set_credential_resolver(None)
+        ports.set_reference_checker(None)
+    # THEN the remote got the secret, the bearer credential and the environment value
+    sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
+    assert sent["body"] == {"echo": secret, "region": "eu-west"}
+    # AND nothing stored for the run holds the secret in clear
+    with tenant_uow(acme["tenant_id"]) as uow:
+        stored = [uow.execute(text(f"SELECT coalesce(json_agg(t)::text, '') FROM {table} t WHERE run_id = "
+                                   "CAST(:r AS uuid)"), {"r": run["id"]}).scalar()
+                  for table in ("step_runs", "run_events", "step_logs", "join_arrivals")]
+        stored.append(uow.execute(text("SELECT row_to_json(r)::text FROM runs r WHERE id = CAST(:r AS uuid)"),
+                                  {"r": run["id"]}).scalar())
+    assert all(secret not in blob for blob in stored)
+    assert "eu-west" in stored[0]
+
+
+def test_connections_need_the_connector_platform(acme, make_flow, start, drive_run):
+    # the default ports refuse clearly, without retrying
+    class Checker:
+        def missing(self, tenant_id, workspace_id, templates, connections):
+            return set(), set()
+
+    ports.set_reference_checker(Checker())
+    try:
+        graph = {"nodes": [node("start", "start"),
+                           {**node("act", "action", input={"x": 1}), "template": "acme.orders.create"},
+                           node("end", "end")],
+                 "edges": [edge("start", "act"), edge("act", "end")]}
+        run = start(make_flow(graph)["id"])
+        assert drive_run(run["id"]) == "failed"
+    finally:
+        ports.set_reference_checker(None)
+    act = steps_by_node(acme["tenant_id"], run["id"])["act"]
+    assert len(act) == 1 and act[0]["error"]["code"] == "no_connector_platform"
+
+
+def test_action_calls_go_through_the_invoker_with_credentials_beside_the_input(acme, make_flow, start, drive_run):
+    calls = []
+
+    class Resolver:
+        def resolve(self, request):
+            return ports.ResolvedCredentials({"api_key": "k-123456789"}, required=True)
+
+    class Invoker:
+        def invoke(self, call):
+            calls.append(call)
+            return {"created": call.input["sku"]}
+
+    class Checker:
+        def missing(self, tenant_id, workspace_id, templates, connections):
+            return set(), set()
+
+    ports.set_credential_resolver(Resolver())
+    ports.set_action_invoker(Invoker())
+    ports.set_reference_checker(Checker())
+    try:
+        graph = {"nodes": [node("start", "start"),
+                           {**node("act", "action", input={"sku": "{{ sku }}"}), "template": "acme.orders.create"},
+                           node("end", "end")],
+                 "edges": [edge("start", "act"), edge("act", "end")]}
+        run = start(make_flow(graph)["id"], input={"sku": "X-1"})
+        assert drive_run(run["id"]) == "success"
+    finally:
+        ports.set_credential_resolver(None)
+        ports.set_action_invoker(None)
+        ports.set_reference_checker(None)
+    assert len(calls) == 1
+    call = calls[0]
+    assert call.template == "acme.orders.create" and call.input == {"sku": "X-1"}
+    assert call.credentials == {"api_key": "k-123456789"} and "api_key" not in json.dumps(call.input)
+    assert call.idempotency_key == f"{run['id']}:act:1"
+    assert steps_by_node(acme["tenant_id"], run["id"])["act"][0]["output"] == {"created": "X-1"}
+
+
+def test_metrics_answer_latency_percentiles_and_error_rates(acme, make_flow, start, drive_run, loopback):
+    ok = make_flow(chain_graph(3))
+    drive_run(start(ok["id"])["id"])
+    failing = {"nodes": [node("start", "start"), node("call", "http_request", url=loopback.url + "/status/400"),
+                         node("end", "end")],
+               "edges": [edge("start", "call"), edge("call", "end")]}
+    drive_run(start(make_flow(failing)["id"])["id"])
+    reply = acme["api"].get(f"/api/metrics?workspace_id={acme['ws']}", token=acme["viewer"])
+    assert reply.status == 200
+    by_template = {s["template"]: s for s in reply.body["steps"]}
+    transform = by_template["transform"]
+    assert transform["attempts"] >= 3 and transform["p50_ms"] is not None
+    assert transform["p95_ms"] >= transform["p50_ms"]
+    http = by_template["http_request"]
+    assert http["failed"] >= 1 and 0 < http["error_rate"] <= 1
+    assert {r["status"] for r in reply.body["runs"]} >= {"success", "failed"}
+    foreign = acme["api"].get("/api/metrics?workspace_id=00000000-0000-4000-8000-000000000000",
+                              token=acme["viewer"])
+    assert foreign.status == 404
+    # without a filter a member sees the workspaces they belong to; a member of none sees nothing
+    assert acme["api"].get("/api/metrics", token=acme["viewer"]).body["steps"]
+
+    nothing = metrics.summary(acme["tenant_id"], since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), workspace_ids=[])
+    assert nothing["steps"] == [] and nothing["runs"] == []

@@ -1,0 +1,62 @@
+"""Trigger test fixtures: generous limits, a controlled clock, doorbells kept in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.triggers.trigger_support import GENEROUS, T0, clear_admission_state, tenant
+
+
+@pytest.fixture(autouse=True)
+def trigger_limits(local_stack):
+    """Limits no test hits by accident (other suites' runs share the tenant); restored afterwards."""
+    from chalicelib.services.triggers import settings
+
+    settings.configure(backpressure=GENEROUS)
+    clear_admission_state()
+    yield settings
+    settings.reset()
+    clear_admission_state()
+
+
+@pytest.fixture
+def clock():
+    """The triggers' clock, frozen at ``T0``; ``clock.set(moment)`` moves it."""
+    from chalicelib.services.triggers import settings
+
+    class Clock:
+        now = T0
+
+        def set(self, moment):
+            self.now = moment
+
+        def __call__(self):
+            return self.now
+
+    fixed = Clock()
+    settings.set_clock(fixed)
+    yield fixed
+    settings.set_clock(None)
+
+
+@pytest.fixture
+def doorbells(local_stack):
+    """Doorbells go to an in-memory queue: runs are created, no worker executes them."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.queue import InMemoryStepQueue
+
+    original = bootstrap.container().step_queue
+    queue = InMemoryStepQueue()
+    bootstrap.override(step_queue=queue)
+    yield queue
+    bootstrap.override(step_queue=original)
+
+
+@pytest.fixture
+def acme(api, tokens, seeded):
+    return tenant(api, tokens, "acme")
+
+
+@pytest.fixture
+def beta(api, tokens, seeded):
+    return tenant(api, tokens, "beta")

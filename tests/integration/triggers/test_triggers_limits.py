@@ -1,0 +1,121 @@
+"""Per-tenant limits: the webhook token bucket, the hourly run quota, and concurrency backpressure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from chalicelib.errors import DependencyUnavailable
+from chalicelib.services.triggers import ports, release
+from tests.integration.triggers.trigger_support import T0, deliver, delivery_rows
+
+
+def _webhook(tenant):
+    flow = tenant.make_flow()
+    trigger = tenant.make_trigger(flow["id"])
+    return trigger, trigger["webhook"]["new_secret"]
+
+
+def test_tenant_a_exhausted_gets_429_while_tenant_b_is_unaffected(
+    acme, beta, clock, doorbells, trigger_limits
+):
+    # GIVEN a bucket of 3 deliveries refilling one per second, per tenant
+    trigger_limits.configure(backpressure={"webhook_rate_limit": {"capacity": 3, "refill_per_second": 1}})
+    a, a_secret = _webhook(acme)
+    b, b_secret = _webhook(beta)
+    # WHEN tenant A sends four deliveries at once
+    replies = [deliver(acme.api, a, {"n": i}, a_secret) for i in range(4)]
+    # THEN the fourth is refused with Retry-After and RateLimit headers, and recorded
+    assert [r.status for r in replies] == [202, 202, 202, 429]
+    refused = replies[-1]
+    assert refused.error_code == "rate_limited" and refused.headers["Retry-After"] == "1"
+    assert refused.headers["RateLimit-Policy"] == '"webhooks";q=3;w=3'
+    assert refused.headers["RateLimit"].startswith('"webhooks";r=0;')
+    assert replies[0].headers["RateLimit"].startswith('"webhooks";r=2;')
+    assert acme.deliveries(a)[0]["outcome"] == "rate_limited" and acme.run_count(a["flow_id"]) == 3
+    # AND tenant B, at the same moment, is not limited
+    assert all(deliver(beta.api, b, {"n": i}, b_secret).status == 202 for i in range(3))
+    # AND A may send again once a token has refilled
+    clock.set(T0 + dt.timedelta(seconds=1))
+    assert deliver(acme.api, a, {"n": 9}, a_secret, at=clock.now).status == 202
+
+
+def test_hourly_run_quota_answers_429_until_the_hour_has_passed(acme, clock, doorbells, trigger_limits):
+    trigger_limits.configure(backpressure={"max_runs_per_hour": 2})
+    trigger, secret = _webhook(acme)
+    first = [deliver(acme.api, trigger, {"n": i}, secret) for i in range(2)]
+    assert [r.status for r in first] == [202, 202], first[0].body
+    over = deliver(acme.api, trigger, {"n": 3}, secret)
+    assert over.status == 429 and over.error_code == "run_quota_exceeded"
+    assert over.headers["Retry-After"] == "3600"
+    manual = acme.make_trigger(trigger["flow_id"], kind="manual")
+    fire = acme.api.post(f"{acme.triggers(trigger['flow_id'])}/{manual['id']}/fire", {}, token=acme.token)
+    assert fire.status == 429  # the quota counts every way of starting runs
+    clock.set(T0 + dt.timedelta(minutes=61))
+    assert deliver(acme.api, trigger, {"n": 4}, secret, at=clock.now).status == 202
+
+
+class Ledger:
+    """How many runs the engine says are running (the test decides)."""
+
+    def __init__(self, running: int) -> None:
+        self.count = running
+
+    def running(self, uow, tenant_id):
+        return self.count
+
+
+@pytest.fixture
+def ledger():
+    fake = Ledger(0)
+    ports.set_run_ledger(fake)
+    yield fake
+    ports.set_run_ledger(None)
+
+
+def test_runs_over_the_concurrency_limit_wait_and_start_in_order(
+    acme, clock, doorbells, trigger_limits, ledger
+):
+    # GIVEN a tenant at its limit of 2 running runs
+    trigger_limits.configure(backpressure={"max_concurrent_runs": 2})
+    ledger.count = 2
+    trigger, secret = _webhook(acme)
+    # WHEN two deliveries arrive, they are accepted and wait (no run yet, nothing dropped)
+    first, second = (deliver(acme.api, trigger, {"n": i}, secret) for i in (1, 2))
+    assert (first.status, first.body["status"], first.body["run_id"]) == (202, "queued", None)
+    assert second.body["status"] == "queued" and acme.run_count(trigger["flow_id"]) == 0
+    # WHEN one slot frees and a third arrives, the oldest waiting run starts, the newcomer queues behind
+    ledger.count = 1
+    third = deliver(acme.api, trigger, {"n": 3}, secret)
+    assert third.body["status"] == "queued"
+    rows = {r["id"]: r for r in delivery_rows(acme.tenant_id, trigger["id"])}
+    assert rows[first.body["delivery_id"]]["outcome"] == "started"
+    assert rows[second.body["delivery_id"]]["outcome"] == "queued"
+    # WHEN the engine finishes everything, the tick releases the rest
+    ledger.count = 0
+    assert release.release(acme.tenant_id) == 2
+    rows = delivery_rows(acme.tenant_id, trigger["id"])
+    assert [r["outcome"] for r in rows] == ["started"] * 3 and all(r["run_id"] for r in rows)
+    assert acme.run_count(trigger["flow_id"]) == 3
+
+
+class FailingStarter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def start(self, *args, **kwargs):
+        self.calls += 1
+        raise DependencyUnavailable("The engine is down.")
+
+
+def test_a_failed_start_is_refused_with_503_and_the_retry_is_not_a_duplicate(acme, clock, doorbells):
+    trigger, secret = _webhook(acme)
+    ports.set_run_starter(FailingStarter())
+    try:
+        down = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_retry_me")
+    finally:
+        ports.set_run_starter(None)
+    assert down.status == 503 and acme.deliveries(trigger)[0]["outcome"] == "error"
+    retried = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_retry_me")
+    assert retried.status == 202 and retried.body["status"] == "started"
