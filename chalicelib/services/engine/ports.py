@@ -20,7 +20,7 @@ the ``http_request`` step uses is created here once and reused.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -156,3 +156,27 @@ def set_http_client(client: httpx.Client | None) -> None:
     global _http
     with _LOCK:
         _http = client
+
+
+RunFinishedListener = Callable[[str, str, str], None]
+_run_finished_listeners: list[RunFinishedListener] = []
+
+
+def on_run_finished(listener: RunFinishedListener) -> None:
+    """Call ``listener(tenant_id, run_id, status)`` after a run's final transaction commits.
+
+    Listeners run on the step path: keep them short; a failing one is logged and ignored
+    (the triggers' tick catches up with anything a listener missed).
+    """
+    if listener not in _run_finished_listeners:
+        _run_finished_listeners.append(listener)
+
+
+def notify_run_finished(tenant_id: str, run_id: str, status: str) -> None:
+    from chalicelib.observability import logger
+
+    for listener in list(_run_finished_listeners):
+        try:
+            listener(tenant_id, run_id, status)
+        except Exception:
+            logger.exception("run-finished listener failed", extra={"run_id": run_id})

@@ -160,6 +160,8 @@ def after_commit(txn: RunTxn) -> None:
     """What follows a committed run transaction besides doorbells: the run's duration metric."""
     if txn.finished and txn.run.started_at is not None:
         engine_metrics.run_finished(txn.finished, (txn.now - txn.run.started_at).total_seconds() * 1000)
+    if txn.finished:
+        ports.notify_run_finished(txn.run.tenant_id, txn.run.run_id, txn.finished)
 
 
 def claim(tenant_id: str, step_id: str) -> Claimed | None:

@@ -19,6 +19,9 @@ gate/admit/record/start path), ``admission`` (bucket, quota, concurrency),
 from __future__ import annotations
 
 from chalicelib.services import housekeeping
+from chalicelib.services.engine import ports as engine_ports
 from chalicelib.services.triggers.jobs import housekeeping_job
+from chalicelib.services.triggers.release import release_after_run
 
 housekeeping.register("triggers", housekeeping_job)
+engine_ports.on_run_finished(release_after_run)  # a finished run frees a slot for a waiting one

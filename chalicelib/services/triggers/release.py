@@ -72,3 +72,11 @@ def release(tenant_id: str, now: dt.datetime | None = None) -> int:
                               recoverable=True, now=now)
         started += result.outcome == "started"
     return started
+
+
+def release_after_run(tenant_id: str, run_id: str, status: str) -> None:
+    """Engine listener: when a run ends, start the tenant's waiting runs (cheap when none wait)."""
+    with tenant_uow(tenant_id) as uow:
+        waiting = uow.execute(select(pending_runs.c.tenant_id).where(pending_runs.c.waiting).limit(1)).first()
+    if waiting is not None:
+        release(tenant_id)

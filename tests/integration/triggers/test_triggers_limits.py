@@ -119,3 +119,21 @@ def test_a_failed_start_is_refused_with_503_and_the_retry_is_not_a_duplicate(acm
     assert down.status == 503 and acme.deliveries(trigger)[0]["outcome"] == "error"
     retried = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_retry_me")
     assert retried.status == 202 and retried.body["status"] == "started"
+
+
+def test_a_finished_run_releases_waiting_runs_at_once(acme, clock, doorbells, trigger_limits, ledger):
+    from chalicelib.services.engine import ports as engine_ports
+
+    # GIVEN a tenant at its limit, with one delivery waiting for a slot
+    trigger_limits.configure(backpressure={"max_concurrent_runs": 1})
+    ledger.count = 1
+    trigger, secret = _webhook(acme)
+    waiting = deliver(acme.api, trigger, {"n": 1}, secret)
+    assert waiting.body["status"] == "queued" and acme.run_count(trigger["flow_id"]) == 0
+    # WHEN the engine reports that a run of the tenant finished (no tick in between)
+    ledger.count = 0
+    engine_ports.notify_run_finished(acme.tenant_id, "00000000-0000-4000-8000-000000000000", "success")
+    # THEN the waiting run has started
+    rows = {r["id"]: r for r in delivery_rows(acme.tenant_id, trigger["id"])}
+    assert rows[waiting.body["delivery_id"]]["outcome"] == "started"
+    assert acme.run_count(trigger["flow_id"]) == 1
