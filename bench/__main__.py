@@ -7,6 +7,7 @@ import os
 
 def main() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # figures, not request logs
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines between the figures
     import boto3
 
     from bench import engine, foundation, triggers

@@ -13,6 +13,8 @@ from devstack import stack as stack_mod
 
 def _up(args: argparse.Namespace) -> int:
     os.environ.setdefault("LOG_FORMAT", "console")
+    # EMF metrics are printed for CloudWatch to pick up; locally nobody reads them (GET /api/metrics reads the DB).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("STAGE", "local")
     print("Stepline local stack: starting …", flush=True)
     stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
