@@ -16,40 +16,22 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
-
-
-def _id() -> Column:
-    return Column("id", UUID(as_uuid=False), primary_key=True)
-
-
-def _ref(name: str, target: str, *, nullable: bool = False, ondelete: str | None = "CASCADE") -> Column:
-    return Column(name, UUID(as_uuid=False), ForeignKey(target, ondelete=ondelete), nullable=nullable)
-
-
-def _tenant() -> Column:
-    return _ref("tenant_id", "tenants.id")
-
-
-def _created() -> Column:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _updated() -> Column:
-    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
+from chalicelib.tables.columns import created_column as _created
+from chalicelib.tables.columns import id_column as _id
+from chalicelib.tables.columns import ref_column as _ref
+from chalicelib.tables.columns import tenant_column as _tenant
+from chalicelib.tables.columns import updated_column as _updated
 
 apps = Table(
     "apps",

@@ -26,34 +26,21 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
-
-
-def _uuid(name: str, *, nullable: bool = False) -> Column:
-    return Column(name, UUID(as_uuid=False), nullable=nullable)
-
-
-def _tenant() -> Column:
-    return Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
-
-
-def _workspace() -> Column:
-    return Column("workspace_id", UUID(as_uuid=False), ForeignKey("workspaces.id", ondelete="CASCADE"),
-                  nullable=False)
+from chalicelib.tables.columns import tenant_column as _tenant
+from chalicelib.tables.columns import timestamp_column as _ts
+from chalicelib.tables.columns import uuid_column as _uuid
+from chalicelib.tables.columns import workspace_column as _workspace
 
 
 def _run() -> Column:
     return Column("run_id", UUID(as_uuid=False), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
 
 
-def _ts(name: str, *, nullable: bool = True, default: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable,
-                  server_default=func.now() if default else None)
 
 
 workflows = Table(

@@ -22,19 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
-
-
-def _id() -> Column:
-    return Column("id", UUID(as_uuid=False), primary_key=True)
-
-
-def _created() -> Column:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _tenant() -> Column:
-    return Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
-
+from chalicelib.tables.columns import created_column as _created
+from chalicelib.tables.columns import id_column as _id
+from chalicelib.tables.columns import tenant_column as _tenant
 
 tenants = Table(
     "tenants", metadata,
