@@ -46,10 +46,9 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _seed_if_possible() -> None:
-    try:
-        from chalicelib.services import demo
-    except ImportError:
-        return
+    import app  # noqa: F401  (every area registers its demo seeder on import)
+    from chalicelib.services import demo
+
     demo.seed_if_empty()
 
 
@@ -78,6 +77,7 @@ def _with_database(action):
 
 
 def _seed(args: argparse.Namespace) -> int:
+    import app  # noqa: F401  (every area registers its demo seeder on import)
     from chalicelib.services import demo
 
     created = _with_database(demo.seed_if_empty)
@@ -86,6 +86,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
+    import app  # noqa: F401  (every area registers its demo seeder on import)
     from chalicelib.services import demo
 
     result = _with_database(demo.reset)
