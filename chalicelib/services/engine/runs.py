@@ -65,8 +65,13 @@ def start_run(
     version: int | None = None,
     trigger: str = "manual",
     actor: Any = None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Start a run and return it (as ``GET …/runs/{id}`` shows it, without steps).
+
+    ``run_id`` makes the start idempotent: a caller that retries with the same
+    id (a trigger re-driving one delivery after a crash) gets the run that
+    already exists instead of a second one.
 
     ``mode`` ``test`` runs the draft graph (or ``version`` when given) whatever
     the workflow's status; ``production`` requires the workflow enabled and in
@@ -79,11 +84,15 @@ def start_run(
     if mode not in MODES:
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
     with tenant_uow(tenant_id) as uow:
+        if run_id is not None:
+            existing = uow.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+            if existing is not None:
+                return present_run(existing)
         flow = workflows.load(uow, workspace_id, workflow_id)
         source = _source(uow, flow, mode, version)
         payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
         _check_input(source["input_schema"], payload)
-        run_id = new_id()
+        run_id = run_id or new_id()
         txn, row = _insert_run(uow, flow, source, run_id=run_id, mode=mode, payload=payload, trigger=trigger,
                                actor=actor)
         txn.queue_step(txn.run.graph.start_id, "", 1, payload)

@@ -6,11 +6,15 @@ engine is not installed (the starter then refuses with ``engine_unavailable``).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
 
 from chalicelib.services.triggers.ports import NoRunStarter, RunStarter, WorkflowState
+
+
+_RUN_NAMESPACE = uuid.UUID("5b0f4c3e-2d7a-4f61-9a55-3f1f0e9c7d21")
 
 
 class EngineRunStarter:
@@ -26,7 +30,9 @@ class EngineRunStarter:
     def start(self, tenant_id: str, workspace_id: str, workflow_id: str, *, mode: str, input: Any,
               trigger_id: str, delivery_id: str, kind: str = "manual") -> str:
         payload = self._no_input if input is None else input
-        run = self._start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind)
+        # One delivery, one run: the run id derives from the delivery, so a retried start finds the first run.
+        run = self._start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind,
+                              run_id=str(uuid.uuid5(_RUN_NAMESPACE, delivery_id)))
         return str(run["id"])
 
 

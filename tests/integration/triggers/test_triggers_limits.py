@@ -137,3 +137,24 @@ def test_a_finished_run_releases_waiting_runs_at_once(acme, clock, doorbells, tr
     rows = {r["id"]: r for r in delivery_rows(acme.tenant_id, trigger["id"])}
     assert rows[waiting.body["delivery_id"]]["outcome"] == "started"
     assert acme.run_count(trigger["flow_id"]) == 1
+
+
+def test_restarting_one_delivery_finds_its_first_run(acme, clock, doorbells):
+    """A crash between starting a run and settling the delivery must not start a second run on retry."""
+    import uuid
+
+    from chalicelib.services.engine import NO_INPUT, start_run
+    from chalicelib.services.triggers.engine_adapters import EngineRunStarter
+
+    flow = acme.make_flow()
+    starter = EngineRunStarter(start_run, NO_INPUT)
+    delivery_id = str(uuid.uuid4())
+    # GIVEN the run of a delivery was started once (then, say, the process died)
+    first = starter.start(acme.tenant_id, acme.ws, flow["id"], mode="production", input={"n": 1},
+                          trigger_id=str(uuid.uuid4()), delivery_id=delivery_id, kind="webhook")
+    # WHEN the recovery job starts the same delivery again
+    again = starter.start(acme.tenant_id, acme.ws, flow["id"], mode="production", input={"n": 1},
+                          trigger_id=str(uuid.uuid4()), delivery_id=delivery_id, kind="webhook")
+    # THEN it gets the same run, and only one run exists
+    assert again == first
+    assert acme.run_count(flow["id"]) == 1
