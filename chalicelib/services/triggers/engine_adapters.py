@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from chalicelib.services.triggers.ports import NoRunStarter, RunStarter, WorkflowState
 
-
 _RUN_NAMESPACE = uuid.UUID("5b0f4c3e-2d7a-4f61-9a55-3f1f0e9c7d21")
 
 
