@@ -7,6 +7,7 @@ import threading
 from sqlalchemy import Engine, create_engine
 
 from chalicelib.config import get_settings
+from chalicelib.db import pg8000_tuning
 
 _ENGINE: Engine | None = None
 _LOCK = threading.Lock()
@@ -14,6 +15,7 @@ _LOCK = threading.Lock()
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine on pg8000. ``pool_pre_ping`` survives database restarts between invocations."""
+    pg8000_tuning.install()
     return create_engine(
         url,
         pool_size=pool_size,
