@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     state_signing_key: str | None = Field(None, description="HMAC key signing OAuth2 state.")
     mail_backend: Literal["capture", "ses"] = Field("capture", description="capture (stored locally) or ses.")
     mail_sender: str = Field("no-reply@stepline.local", description="From address of outbound mail.")
+    outbound_allow_private: bool | None = Field(
+        None, description="Let outbound calls reach private/loopback/link-local addresses "
+        "(default: only in the local and test stages)."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Base URL in mails and links.")

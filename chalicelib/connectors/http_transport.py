@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from chalicelib.adapters.egress import EVENT_HOOKS
 from chalicelib.connectors.exceptions import ResponseTooLarge, UpstreamConnectionFailed, UpstreamTimeout
 from chalicelib.errors import ConfigurationError
 
@@ -90,6 +91,7 @@ class HttpxTransport(HttpTransport):
     def __init__(self, client: httpx.Client | None = None) -> None:
         self._owns_client = client is None
         self._client = client or httpx.Client(
+            event_hooks=EVENT_HOOKS,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30),
             headers={"User-Agent": USER_AGENT},

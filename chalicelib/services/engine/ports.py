@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from chalicelib.adapters.egress import EVENT_HOOKS
 from chalicelib.engine.errors import NonRetryableStepError
 
 
@@ -148,7 +149,8 @@ def http_client() -> httpx.Client:
     if _http is None:
         with _LOCK:
             if _http is None:
-                _http = httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20))
+                _http = httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+                                     event_hooks=EVENT_HOOKS, trust_env=False)
     return _http
 
 
