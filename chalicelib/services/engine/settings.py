@@ -8,8 +8,7 @@ worker subprocesses) instead of sleeping long.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
@@ -17,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.retry import PLATFORM_RETRY, PLATFORM_TIMEOUTS, RetryPolicy, StepTimeouts
+from chalicelib.services.overridable import Overridable
 
 
 class _EngineEnv(BaseSettings):
@@ -86,37 +86,22 @@ class EngineSettings:
         )
 
 
-_SETTINGS: EngineSettings | None = None
-_LOCK = threading.Lock()
+_SETTINGS: Overridable[EngineSettings] = Overridable("engine", EngineSettings.from_env)
 
 
 def engine_settings() -> EngineSettings:
-    global _SETTINGS
-    if _SETTINGS is None:
-        with _LOCK:
-            if _SETTINGS is None:
-                _SETTINGS = EngineSettings.from_env()
-    return _SETTINGS
+    return _SETTINGS.get()
 
 
 def configure(**changes: Any) -> EngineSettings:
     """Replace some settings (tests, benchmarks); ``retry``/``timeouts`` may be given as mappings."""
-    global _SETTINGS
-    current = engine_settings()
     if isinstance(changes.get("retry"), dict):
         changes["retry"] = RetryPolicy.from_config(changes["retry"])
     if isinstance(changes.get("timeouts"), dict):
         changes["timeouts"] = StepTimeouts.from_config(changes["timeouts"])
-    unknown = set(changes) - {f.name for f in fields(EngineSettings)}
-    if unknown:
-        raise TypeError(f"unknown engine settings: {sorted(unknown)}")
-    with _LOCK:
-        _SETTINGS = replace(current, **changes)
-    return _SETTINGS
+    return _SETTINGS.override(**changes)
 
 
 def reset() -> None:
     """Forget overrides; the next use reads the environment again."""
-    global _SETTINGS
-    with _LOCK:
-        _SETTINGS = None
+    _SETTINGS.reset()

@@ -22,14 +22,14 @@ Defaults (also in docs/architecture.md, "Triggers"):
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib.services.overridable import Overridable
 from chalicelib.triggers.backpressure import BackpressurePolicy
 from chalicelib.triggers.errors import InvalidTriggerPolicy
 from chalicelib.triggers.ratelimit import RateLimitPolicy
@@ -102,43 +102,29 @@ class TriggerSettings:
         )
 
 
-_SETTINGS: TriggerSettings | None = None
-_LOCK = threading.Lock()
+_SETTINGS: Overridable[TriggerSettings] = Overridable("trigger", TriggerSettings.from_env)
 
 
 def trigger_settings() -> TriggerSettings:
-    global _SETTINGS
-    if _SETTINGS is None:
-        with _LOCK:
-            if _SETTINGS is None:
-                _SETTINGS = TriggerSettings.from_env()
-    return _SETTINGS
+    return _SETTINGS.get()
 
 
 def configure(**changes: Any) -> TriggerSettings:
     """Replace some settings (tests, benchmarks). ``backpressure`` may be given as a mapping of its fields."""
-    global _SETTINGS
-    current = trigger_settings()
     if isinstance(changes.get("backpressure"), dict):
         limits = dict(changes["backpressure"])
         if isinstance(limits.get("webhook_rate_limit"), dict):
             bucket = {"name": "webhooks", **limits["webhook_rate_limit"]}
             limits["webhook_rate_limit"] = RateLimitPolicy(**bucket)
-        changes["backpressure"] = replace(current.backpressure, **limits)
-    unknown = set(changes) - {f.name for f in fields(TriggerSettings)}
-    if unknown:
-        raise TypeError(f"unknown trigger settings: {sorted(unknown)}")
-    with _LOCK:
-        _SETTINGS = replace(current, **changes)
-    return _SETTINGS
+        changes["backpressure"] = replace(trigger_settings().backpressure, **limits)
+    return _SETTINGS.override(**changes)
 
 
 def reset() -> None:
     """Forget overrides and the test clock; the next use reads the environment again."""
-    global _SETTINGS, _clock
-    with _LOCK:
-        _SETTINGS = None
-        _clock = _system_clock
+    global _clock
+    _SETTINGS.reset()
+    _clock = _system_clock
 
 
 # -- the clock ---------------------------------------------------------------------------------
