@@ -1,9 +1,11 @@
 # Stepline — every command installs what it needs itself (virtualenv, packages, PostgreSQL).
 SHELL := /bin/bash
-PYTHON ?= python3
+# The local stack and the tests run on the Lambda runtime's minor version (.chalice/python-version).
+PYTHON_VERSION := $(shell cat .chalice/python-version)
+PYTHON ?= $(shell bash devstack/find-python.sh $(PYTHON_VERSION))
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)
 STAGE ?= dev
 
 # LocalStack on the host (no Docker): its own virtualenv on Python >= 3.12.
@@ -26,7 +28,11 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (python$(PYTHON_VERSION) on PATH, under pyenv, or PYTHON=...)"; exit 1; }
+	@# a virtualenv on another minor version (from before the runtime was pinned) is rebuilt
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_VERSION)" ]; then \
+	  echo "$(VENV) is not on Python $(PYTHON_VERSION): rebuilding it"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check 'pip<26.3'
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
