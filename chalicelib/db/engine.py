@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
+from typing import Any
 
 from sqlalchemy import Engine, create_engine
 
@@ -13,11 +15,18 @@ _ENGINE: Engine | None = None
 _LOCK = threading.Lock()
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def connect_args(*, tls: bool) -> dict[str, Any]:
+    """pg8000 connection arguments: TLS verified against the system's CAs when asked (RDS Proxy's
+    certificates chain to a public root, so no bundle needs shipping)."""
+    return {"ssl_context": ssl.create_default_context()} if tls else {}
+
+
+def make_engine(url: str, *, pool_size: int = 5, tls: bool = False) -> Engine:
     """An engine on pg8000. ``pool_pre_ping`` survives database restarts between invocations."""
     pg8000_tuning.install()
     return create_engine(
         url,
+        connect_args=connect_args(tls=tls),
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
@@ -33,7 +42,9 @@ def get_engine() -> Engine:
         with _LOCK:
             if _ENGINE is None:
                 settings = get_settings()
-                _ENGINE = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+                _ENGINE = make_engine(
+                    settings.database_url, pool_size=settings.db_pool_size, tls=settings.database_tls
+                )
     return _ENGINE
 
 
