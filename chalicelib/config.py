@@ -9,9 +9,11 @@ code branches on which one it is.
 On AWS no secret sits in an environment variable: ``DATABASE_SECRET_ARN``,
 ``MIGRATION_DATABASE_SECRET_ARN``, ``JWT_KEYS_SECRET_ARN``,
 ``OPERATOR_TOKEN_SECRET_ARN`` and ``STATE_SIGNING_KEY_SECRET_ARN`` name
-Secrets Manager secrets, read once per process (at the first
-:func:`get_settings`, i.e. at cold start) and given to the settings as if they
-had been set directly. Locally nothing of this is set and nothing changes.
+Secrets Manager secrets, and ``PUBLIC_BASE_URL_PARAMETER`` an SSM parameter
+(the stack writes the console's address there once CloudFront has one). They
+are read once per process (at the first :func:`get_settings`, i.e. at cold
+start) and given to the settings as if they had been set directly. Locally
+nothing of this is set and nothing changes.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ SECRET_REFERENCES: dict[str, str] = {
     "operator_token": "OPERATOR_TOKEN_SECRET_ARN",
     "state_signing_key": "STATE_SIGNING_KEY_SECRET_ARN",
 }
+# setting -> the variable naming the SSM parameter that holds it on AWS (not secret, but known only after deploy)
+PARAMETER_REFERENCES: dict[str, str] = {"public_base_url": "PUBLIC_BASE_URL_PARAMETER"}
 # settings whose secret is a database login ({"username", "password", "host", "port", "dbname"})
 _DATABASE_LOGINS = {"database_url", "migration_database_url"}
 
@@ -121,27 +125,39 @@ def resolve_secret_references(environ: dict[str, str] | None = None) -> dict[str
     host stored in a database login, which names the instance behind the proxy.
     """
     env = dict(os.environ if environ is None else environ)
-    wanted = {name: env[var] for name, var in SECRET_REFERENCES.items() if env.get(var)}
+    references = {**SECRET_REFERENCES, **PARAMETER_REFERENCES}
+    wanted = {name: env[var] for name, var in references.items() if env.get(var)}
     if not wanted:
         return {}
-    both = [SECRET_REFERENCES[name] for name in wanted if env.get(name.upper())]
+    both = [f"{references[name]} and {name.upper()}" for name in wanted if env.get(name.upper())]
     if both:
-        raise ConfigurationError(
-            "Set either the value or its secret reference, not both: "
-            + ", ".join(f"{var} and {var.removesuffix('_SECRET_ARN')}" for var in both)
-        )
+        raise ConfigurationError("Set either the value or its reference, not both: " + ", ".join(both))
     from chalicelib.adapters import aws  # the adapters read settings; import late
 
-    client = aws.client_for(
-        "secretsmanager", env.get("AWS_DEFAULT_REGION") or "us-east-1", env.get("AWS_ENDPOINT_URL") or None
-    )
+    region, endpoint = env.get("AWS_DEFAULT_REGION") or "us-east-1", env.get("AWS_ENDPOINT_URL") or None
     resolved: dict[str, str] = {}
-    for name, arn in wanted.items():
-        value = _read_secret(client, arn, SECRET_REFERENCES[name])
+    for name, reference in wanted.items():
+        variable = references[name]
+        if name in PARAMETER_REFERENCES:
+            resolved[name] = _read_parameter(aws.client_for("ssm", region, endpoint), reference, variable)
+            continue
+        value = _read_secret(aws.client_for("secretsmanager", region, endpoint), reference, variable)
         if name in _DATABASE_LOGINS:
-            value = _database_url(value, SECRET_REFERENCES[name], env.get("DATABASE_HOST") or None)
+            value = _database_url(value, variable, env.get("DATABASE_HOST") or None)
         resolved[name] = value
     return resolved
+
+
+def _read_parameter(client: Any, name: str, variable: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return client.get_parameter(Name=name)["Parameter"]["Value"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ConfigurationError(f"{variable}: the parameter could not be read ({code}).") from None
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"{variable}: SSM is unreachable ({type(exc).__name__}).") from None
 
 
 def _read_secret(client: Any, arn: str, variable: str) -> str:

@@ -132,6 +132,20 @@ def test_a_malformed_login_is_refused_without_echoing_it(local_stack, secrets):
     assert "hunter2" not in str(caught.value)
 
 
+def test_public_base_url_comes_from_the_parameter_the_stack_writes(local_stack):
+    client = boto3.session.Session().client(
+        "ssm", region_name=local_stack.env["AWS_DEFAULT_REGION"], endpoint_url=local_stack.env["AWS_ENDPOINT_URL"])
+    name = f"/stepline/test-{uuid.uuid4().hex[:8]}/public-base-url"
+    client.put_parameter(Name=name, Value="https://d111111abcdef8.cloudfront.net", Type="String")
+    try:
+        resolved = resolve_secret_references(_env(local_stack, PUBLIC_BASE_URL_PARAMETER=name))
+        assert resolved == {"public_base_url": "https://d111111abcdef8.cloudfront.net"}
+    finally:
+        client.delete_parameter(Name=name)
+    with pytest.raises(ConfigurationError, match="PUBLIC_BASE_URL_PARAMETER: the parameter could not be read"):
+        resolve_secret_references(_env(local_stack, PUBLIC_BASE_URL_PARAMETER=name))
+
+
 def test_nothing_is_resolved_locally():
     # no reference set: no client is made and nothing changes
     env = {k: v for k, v in os.environ.items() if not k.endswith("_SECRET_ARN")}
