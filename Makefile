@@ -8,6 +8,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)
 STAGE ?= dev
 
+# cfn-lint and checkov for the packaged template: their own virtualenv (checkov pins its own boto3).
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
+
 # LocalStack on the host (no Docker): its own virtualenv on Python >= 3.12.
 LS_VENV := .venv-localstack
 LS_PY := $(LS_VENV)/bin/python
@@ -16,7 +20,7 @@ LS_PYTHON ?= $(shell bash localstack/find-python.sh)
 LS_PORT ?= 4566
 LS_URL := http://127.0.0.1:$(LS_PORT)
 
-.PHONY: help venv up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
+.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
 
 help:
 	@echo "make up               the whole platform on http://127.0.0.1:8000 (embedded PostgreSQL + AWS emulation)"
@@ -25,6 +29,7 @@ help:
 	@echo "make localstack       run LocalStack on the host (no Docker) on 127.0.0.1:$(LS_PORT)"
 	@echo "make bench            benchmark figures"
 	@echo "make migrate | seed | reset | package STAGE=dev | lint"
+	@echo "make deploy STAGE=dev DEPLOY_BUCKET=... MAIL_SENDER=... MAIL_IDENTITY=...   (see docs/deploy.md)"
 
 venv: $(STAMP)
 
@@ -50,8 +55,18 @@ seed: venv
 reset: venv
 	$(PY) -m devstack reset
 
-test: venv
-	$(PY) -m pytest -q tests
+$(IAC_STAMP): devstack/iac-requirements.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	@test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	PIP_CONFIG_FILE=/dev/null $(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+	  -r devstack/iac-requirements.txt
+	@touch $(IAC_STAMP)
+
+iac-tools: $(IAC_STAMP)
+
+# The template checks (cfn-lint, checkov) are part of the suite; here they may not be skipped.
+test: venv $(IAC_STAMP)
+	STEPLINE_REQUIRE_IAC_TOOLS=1 $(PY) -m pytest -q tests
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
@@ -81,6 +96,10 @@ bench: venv
 
 package: venv
 	$(PY) -m devstack.package $(STAGE) build/package
+
+# Package, upload, deploy the stack (the migration function runs inside it), then sync the console if built.
+deploy: package
+	$(PY) -m devstack.deploy $(STAGE) build/package
 
 lint: venv
 	$(VENV)/bin/ruff check .
