@@ -66,11 +66,31 @@ def _alembic_config(owner_url: str, *, tls: bool):
 
 
 def upgrade(owner_url: str, *, tls: bool, revision: str = "heads") -> str | None:
-    """Bring the schema to ``revision`` (idempotent: at head it does nothing); the revision reached."""
+    """Bring the schema to ``revision`` (idempotent: at head it does nothing); the revision reached.
+
+    A database already at a revision this package does not know is *ahead*: a
+    previous release is being redeployed (rollback). Migrations are written
+    expand-then-contract, so the older code runs on the newer schema; nothing
+    is changed and the deployment goes on. Stepping the schema back is an
+    explicit operator action (``downgrade``, run by the newer release).
+    """
     from alembic import command
 
+    if is_ahead(owner_url, tls=tls):
+        return current(owner_url, tls=tls)
     command.upgrade(_alembic_config(owner_url, tls=tls), revision)
     return current(owner_url, tls=tls)
+
+
+def is_ahead(owner_url: str, *, tls: bool) -> bool:
+    """Whether the database is at a revision missing from this package's migrations."""
+    from alembic.script import ScriptDirectory
+
+    at = current(owner_url, tls=tls)
+    if at is None:
+        return False
+    known = {script.revision for script in ScriptDirectory(str(PACKAGE_ROOT / "migrations")).walk_revisions()}
+    return not set(at.split(",")) <= known
 
 
 def downgrade(owner_url: str, *, tls: bool, revision: str) -> str | None:

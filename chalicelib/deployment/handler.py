@@ -47,13 +47,19 @@ def deploy() -> dict[str, Any]:
         role = database.ensure_app_role(settings.owner_database_url, settings.database_url, tls=settings.database_tls)
         os.environ["APP_DB_ROLE"] = role  # read by the first migration's default privileges
         phase = "migrations"
+        ahead = database.is_ahead(settings.owner_database_url, tls=settings.database_tls)
         revision = database.upgrade(settings.owner_database_url, tls=settings.database_tls)
     except Exception as exc:
         logger.error("deployment phase %s failed: %s", phase, type(exc).__name__)
         message = str(exc) if isinstance(exc, database.RoleSetupFailed) else type(exc).__name__
         raise DeploymentStepFailed(f"{phase} failed: {message}") from None
-    logger.info("deployment done: revision %s, key set %s", revision, "generated" if wrote_keys else "kept")
-    return {"revision": revision or "", "signing_keys": "generated" if wrote_keys else "kept"}
+    schema = "ahead of this release (left as it is)" if ahead else "at this release's head"
+    logger.info("deployment done: revision %s, schema %s, key set %s", revision, schema,
+                "generated" if wrote_keys else "kept")
+    result = {"revision": revision or "", "signing_keys": "generated" if wrote_keys else "kept"}
+    if ahead:
+        result["schema"] = "ahead"
+    return result
 
 
 def operate(event: dict[str, Any]) -> dict[str, Any]:

@@ -44,5 +44,9 @@ def add(template: dict[str, Any], stage: Stage, *, release: str) -> None:
             "Sid": "AccountAdministers", "Effect": "Allow",
             "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
             "Action": "kms:*", "Resource": "*"}]}}}
+    if stage.deletion_protection:
+        # database snapshots hold data keys wrapped by it: the key outlives the stack
+        resources["ConnectionKey"]["DeletionPolicy"] = "Retain"
+        resources["ConnectionKey"]["UpdateReplacePolicy"] = "Retain"
     resources["ConnectionKeyAlias"] = {"Type": "AWS::KMS::Alias", "Properties": {
         "AliasName": key_alias(stage), "TargetKeyId": ref("ConnectionKey")}}

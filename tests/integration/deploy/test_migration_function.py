@@ -146,6 +146,23 @@ def test_rollback_path_steps_the_schema_back_and_forward(deployed_env, fresh_dat
     assert handler.handler({"action": "upgrade"}, None)["revision"] == head
 
 
+def test_redeploying_an_older_release_leaves_a_newer_schema_alone(deployed_env, fresh_database, cloudformation):
+    # GIVEN a database migrated by a newer release than this package (its revision is unknown here)
+    url, answers = cloudformation
+    handler.handler(_event("Create", url), None)
+    owner = fresh_database["owner"]
+    conn = pg8000.native.Connection(owner.username, password=owner.password, host="127.0.0.1", port=owner.port,
+                                    database=owner.database)
+    conn.run("UPDATE alembic_version SET version_num = 'from-a-newer-release'")
+    conn.close()
+    # WHEN this (older) release deploys THEN it succeeds and changes nothing
+    get_settings.cache_clear()
+    handler.handler(_event("Update", url, PhysicalResourceId="stepline-migrations-test"), None)
+    body = answers[1]["body"]
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["revision"] == "from-a-newer-release" and body["Data"]["schema"] == "ahead"
+
+
 def test_a_failed_phase_answers_failed_without_secrets(deployed_env, fresh_database, cloudformation, monkeypatch):
     # GIVEN an owner secret naming a login the database refuses (the test cluster trusts passwords)
     url, answers = cloudformation
