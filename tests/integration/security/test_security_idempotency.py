@@ -69,7 +69,7 @@ def test_failed_first_attempt_releases_the_key(api, tokens):
 
 def test_another_user_of_the_tenant_never_gets_the_first_users_answer(api, tokens, owner_engine):
     # GIVEN the owner minted an API token with a key
-    key, body = str(uuid.uuid4()), {"name": "ci", "role": "viewer"}
+    key, body = str(uuid.uuid4()), {"name": "ci", "role": "viewer", "workspace_ids": []}
     first = api.post("/api/api-tokens", body, token=tokens[("acme", "owner")], headers=_headers(key))
     assert first.status == 201
     # WHEN an admin of the same tenant sends the same key and body
@@ -114,8 +114,8 @@ def test_shown_once_secrets_are_never_stored_in_plaintext(api, tokens, seeded, o
     assert switched.status == 200
     sessions = [switched.body["access_token"], switched.body["refresh_token"]]
     # an API token
-    minted = api.post("/api/api-tokens", {"name": "once", "role": "viewer"}, token=tokens[("acme", "admin")],
-                      headers=_headers(key))
+    minted = api.post("/api/api-tokens", {"name": "once", "role": "viewer", "workspace_ids": []},
+                      token=tokens[("acme", "admin")], headers=_headers(key))
     assert minted.status == 201
     stored = _stored_rows(owner_engine)
     # THEN every stored answer is an envelope, and no secret appears in any row, in any encoding
@@ -131,7 +131,7 @@ def test_shown_once_secrets_are_never_stored_in_plaintext(api, tokens, seeded, o
 
 
 def test_a_sealed_answer_moved_to_another_callers_key_does_not_open(api, tokens, owner_engine):
-    key, body = str(uuid.uuid4()), {"name": "moved", "role": "viewer"}
+    key, body = str(uuid.uuid4()), {"name": "moved", "role": "viewer", "workspace_ids": []}
     owner, admin = tokens[("acme", "owner")], tokens[("acme", "admin")]
     first = api.post("/api/api-tokens", body, token=owner, headers=_headers(key))
     assert first.status == 201

@@ -1,10 +1,17 @@
-"""Idempotency keys belong to one principal, expire, and keep their answers sealed.
+"""Scopes of principals: idempotency keys belong to one caller; API tokens carry a workspace scope.
+
+- ``idempotency_keys``: keyed by (tenant, principal, route, key), answers sealed,
+  an expiry for in-flight claims and stored answers.
+- ``api_tokens.workspace_ids``: the workspaces a builder or viewer token may
+  reach (a JSON list); NULL for owner and admin tokens, which reach all. A
+  builder or viewer token minted before this revision has NULL, which for
+  those roles means no workspace: it must be minted again with a scope.
 
 Revision ID: 0008
 Revises: 0006
 Create Date: 2026-11-27
 
-The rows are short-lived request bookkeeping: the ones written under the old
+Idempotency rows are short-lived request bookkeeping: the ones written under the old
 scheme (plaintext answers, keyed per tenant only) are deleted, not converted.
 """
 
@@ -32,9 +39,11 @@ def upgrade() -> None:
     op.add_column("idempotency_keys", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False))
     op.create_primary_key("idempotency_keys_pkey", "idempotency_keys", ["tenant_id", "principal", "route", "key"])
     op.create_index("ix_idempotency_keys_expires", "idempotency_keys", ["expires_at"])
+    op.add_column("api_tokens", sa.Column("workspace_ids", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("api_tokens", "workspace_ids")
     op.execute("DELETE FROM idempotency_keys")
     op.drop_index("ix_idempotency_keys_expires", table_name="idempotency_keys")
     op.drop_constraint("idempotency_keys_pkey", "idempotency_keys", type_="primary")
