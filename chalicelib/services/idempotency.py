@@ -149,8 +149,8 @@ def finish(scope: Scope, status: int, body: str, headers: dict[str, str]) -> Non
 
 def _seal(scope: Scope, body: str, headers: dict[str, str]) -> dict[str, Any] | None:
     kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
-    answer = {"body": json.loads(body) if body else None, "headers": kept}
     try:
+        answer = {"body": json.loads(body) if body else None, "headers": kept}
         return _cipher().encrypt(answer, tenant_id=scope.tenant_id, table=TABLE, record_id=scope.record_id)
     except Exception:
         # The answer was produced and is returned; it is only not kept. Releasing the key is
