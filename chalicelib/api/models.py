@@ -74,6 +74,10 @@ class InviteBody(Body):
 class ApiTokenBody(Body):
     name: str = Field(min_length=1, max_length=200)
     role: RoleName
+    workspace_ids: list[str] | None = Field(
+        None, max_length=100,
+        description="The workspaces a builder or viewer token reaches (required for those roles); "
+                    "owner and admin tokens reach every workspace and take none.")
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
 

@@ -216,22 +216,26 @@ class Routes:
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:
     """Honour ``Idempotency-Key`` on authenticated POSTs (see services/idempotency)."""
     key = call.headers.get("idempotency-key")
-    tenant_id = getattr(call.principal, "tenant_id", None)
-    if call.request.method != "POST" or key is None or tenant_id is None:
+    if call.request.method != "POST" or key is None:
         return respond()
     from chalicelib.services import idempotency
 
+    tenant_id = getattr(call.principal, "tenant_id", None)
+    principal = idempotency.principal_of(call.principal)
+    if tenant_id is None or principal is None:
+        return respond()
     route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
-    stored = idempotency.begin(tenant_id, key, route, call.raw_body)
+    scope = idempotency.Scope(tenant_id=tenant_id, principal=principal, route=route, key=key)
+    stored = idempotency.begin(scope, call.raw_body)
     if stored is not None:
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
         response = respond()
     except BaseException:
-        idempotency.finish(tenant_id, key, route, 500, "", {})
+        idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
-    idempotency.finish(tenant_id, key, route, response.status_code, body, dict(response.headers))
+    idempotency.finish(scope, response.status_code, body, dict(response.headers))
     return response
 
 
