@@ -22,6 +22,7 @@ def _up(args: argparse.Namespace) -> int:
     os.environ.setdefault("STAGE", "local")
     # One process stands in for many Lambda containers: enough connections for every poller thread.
     os.environ.setdefault("DB_POOL_SIZE", "20")
+    os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
     running = stack_mod.running_state()
     if running:
         print(f"A local stack of this checkout is already running (pid {running['pid']}, "
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("STEPLINE_PG_PORT", "54320")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("STEPLINE_MOTO_PORT", "54321")))
-    parser.add_argument("--workers", type=int, default=4, help="concurrent step invocations per queue")
+    parser.add_argument("--workers", type=int, default=8,
+                        help="concurrent invocations per queue (each handles its batch with "
+                             "STEP_BATCH_CONCURRENCY threads, 4 by default here)")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     args = parser.parse_args(argv)
     return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset,
