@@ -5,9 +5,10 @@ constants ``TITLE``, ``CONFIG_SCHEMA`` (JSON Schema of its config, templated
 fields per ``chalicelib.engine.config_schema``), ``PORTS`` (output ports),
 ``NEEDS_CREDENTIALS`` (the runner resolves a connection for it) and
 ``RAW_CONFIG_KEYS`` (config keys the runner must not render). Optional:
-``ports(config)`` for ports that depend on the config (switch) and
+``ports(config)`` for ports that depend on the config (switch),
 ``check_config(config) -> [{"path", "issue"}]`` for checks a schema cannot
-express. A new step type is one module here plus its entry in ``_REGISTRY``.
+express, and ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an
+expression, such as the code step's JavaScript). A new step type is one module here plus its entry in ``_REGISTRY``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from chalicelib.engine.errors import UnknownStepType
 from step_handlers import (
     action,
+    code,
     condition,
     delay,
     end,
@@ -42,6 +44,7 @@ _REGISTRY: dict[str, ModuleType] = {
     "for_each": for_each,
     "http_request": http_request,
     "action": action,
+    "code": code,
 }
 
 STEP_TYPES: tuple[str, ...] = tuple(_REGISTRY)

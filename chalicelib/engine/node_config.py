@@ -4,7 +4,9 @@ Every node's config may carry two settings the runner owns, whatever the step
 type: ``retry`` (a :class:`~chalicelib.engine.retry.RetryPolicy` mapping) and
 ``timeout_seconds`` (one attempt's limit). The rest belongs to the handler and
 is rendered against the step input before the call, except the keys the
-handler lists in ``RAW_CONFIG_KEYS`` (templates it renders itself, per item).
+handler lists in ``RAW_CONFIG_KEYS`` (templates it renders itself, per item)
+and ``LITERAL_CONFIG_KEYS`` (text that is never an expression, such as a code
+step's JavaScript, which may well contain ``{{``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from chalicelib import expressions
+from chalicelib import expressions, jsonata_expressions
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.retry import MAX_STEP_SECONDS, RETRY_CONFIG_SCHEMA, RetryPolicy, StepTimeouts
 
@@ -37,15 +39,23 @@ def split_config(config: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict
 
 
 def raw_keys(handler: ModuleType) -> frozenset[str]:
-    return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ()))
+    return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ())) | literal_keys(handler)
 
 
-def prepare_config(handler: ModuleType, node_config: Mapping[str, Any] | None, payload: Any) -> dict[str, Any]:
+def literal_keys(handler: ModuleType) -> frozenset[str]:
+    """Config keys whose values are never rendered nor checked as expressions."""
+    return frozenset(getattr(handler, "LITERAL_CONFIG_KEYS", ()))
+
+
+def prepare_config(handler: ModuleType, node_config: Mapping[str, Any] | None, payload: Any) -> Any:
     """The config a handler is called with: runner keys removed, the rest rendered.
 
     Raises ``ConfigInvalid`` (not retryable) when an expression fails to render.
     """
     handler_config, _ = split_config(node_config)
+    if jsonata_expressions.is_jsonata(handler_config):
+        # The whole config is one expression (a condition whose rule is JSONata).
+        return expressions.render(handler_config, payload)
     raw = raw_keys(handler)
     rendered: dict[str, Any] = {}
     for key, value in handler_config.items():

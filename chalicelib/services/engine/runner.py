@@ -202,13 +202,13 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         if run.deadline is not None:
             deadline = min(deadline, run.deadline.timestamp())
         credentials, required = _credentials(run, node, handler, redactor)
-        data = _expression_data(claimed.input, run, node, redactor)
+        data = _expression_data(claimed, run, node, redactor)
         config = prepare_config(handler, node.config, data)
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
             template=node.template, credentials_required=required, deadline=deadline, http=ports.http_client(),
-            invoke_action=_action_port(run, deadline),
+            invoke_action=_action_port(run, deadline), code_runner=ports.code_runner(),
         )
         output = handler.handle({"payload": claimed.input}, config, ctx, credentials)
         if time.time() > deadline:
@@ -278,10 +278,20 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     return credentials, resolved.required
 
 
-def _expression_data(payload: Any, run: RunContext, node: Any, redactor: Redactor) -> dict[str, Any]:
-    """The input seen flat, plus ``$env`` and (only when the config uses them) ``$secrets``."""
-    data = as_object(payload)
+def _expression_data(claimed: Claimed, run: RunContext, node: Any, redactor: Redactor) -> dict[str, Any]:
+    """The input seen flat, plus ``$env``, ``$trigger``, ``$run`` and (only when the config uses them) ``$secrets``.
+
+    JSONata expressions get the ``$``-keys as variables, except ``$secrets``
+    (see ``chalicelib.jsonata_expressions``).
+    """
+    data = as_object(claimed.input)
     data["$env"] = run.env
+    data["$trigger"] = {"kind": run.trigger, "input": run.input}
+    data["$run"] = {
+        "id": run.run_id, "workflow_id": run.workflow_id, "workspace_id": run.workspace_id, "mode": run.mode,
+        "version": run.version_number, "started_at": run.started_at.isoformat() if run.started_at else None,
+        "node": node.name, "attempt": claimed.attempt,
+    }
     if run.secret_refs and "$secrets" in repr(node.config):
         data["$secrets"] = _secrets(run, redactor)
     return data
