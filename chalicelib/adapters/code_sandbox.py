@@ -283,7 +283,8 @@ def _result(response: dict[str, Any], limits: CodeLimits, timeout: float) -> Cod
     stack = response.get("stack")
     if stack:
         info["stack"] = str(stack)[:4000]
-    raise CodeError(f"{name}: {message}"[:2000], logs=logs, dropped_logs=dropped, info=info)
+    text = message if message.startswith(name) or f" {name}:" in message else f"{name}: {message}"
+    raise CodeError(text[:2000], logs=logs, dropped_logs=dropped, info=info)
 
 
 _DEFAULT: SubprocessCodeRunner | None = None

@@ -1,5 +1,5 @@
 // Installed in every fresh isolate before the tenant's code (see code_sandbox_child.py).
-// %(name)s placeholders are filled in by Python.
+// Placeholders (percent-style) are filled in by Python; a literal percent sign must be doubled.
 (function () {
   "use strict";
   const stringify = JSON.stringify, isArray = Array.isArray, getProto = Object.getPrototypeOf;
