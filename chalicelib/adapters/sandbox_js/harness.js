@@ -4,17 +4,22 @@
   "use strict";
   const stringify = JSON.stringify, isArray = Array.isArray, getProto = Object.getPrototypeOf;
   const objectProto = Object.prototype, keys = Object.keys, DateCtor = Date, isFinite = Number.isFinite;
+  // Builtins the harness calls after the tenant's code ran, taken now: code that replaces
+  // Array.prototype.push or JSON.stringify must not break the output check or the console.
+  const apply = Reflect.apply, toText = String, push = Array.prototype.push, pop = Array.prototype.pop;
+  const includes = Array.prototype.includes, slice = String.prototype.slice;
   const state = { lines: [], chars: 0, dropped: 0 };
   const show = (value) => {
     if (typeof value === "string") return value;
-    try { const text = stringify(value); return text === undefined ? String(value) : text; }
-    catch (e) { return String(value); }
+    try { const text = stringify(value); return text === undefined ? toText(value) : text; }
+    catch (e) { return toText(value); }
   };
   const writer = (level) => (...args) => {
-    const text = args.map(show).join(" ");
+    let text = "";
+    for (let i = 0; i < args.length; i++) text += (i ? " " : "") + show(args[i]);
     if (state.lines.length >= %(max_lines)d || state.chars + text.length > %(max_chars)d) { state.dropped++; return; }
     state.chars += text.length;
-    state.lines.push([level, text]);
+    state.lines[state.lines.length] = [level, text];
   };
   const console = Object.freeze({ log: writer("info"), info: writer("info"), debug: writer("debug"),
                                   warn: writer("warning"), error: writer("error"), trace: writer("debug") });
@@ -36,8 +41,8 @@
     }
     if (value === null) return;
     if (value instanceof DateCtor) return;
-    if (seen.includes(value)) problem(path, "a cycle is not JSON");
-    seen.push(value);
+    if (apply(includes, seen, [value])) problem(path, "a cycle is not JSON");
+    apply(push, seen, [value]);
     if (isArray(value)) {
       for (let i = 0; i < value.length; i++) check(value[i], `${path}/${i}`, seen);
     } else {
@@ -45,7 +50,7 @@
       if (proto !== objectProto && proto !== null) problem(path, `a ${(value.constructor && value.constructor.name) || "non-plain object"} is not a JSON object`);
       for (const key of keys(value)) { if (value[key] !== undefined) check(value[key], `${path}/${key}`, seen); }
     }
-    seen.pop();
+    apply(pop, seen, []);
   };
   const finish = (value) => {
     if (value === null || typeof value !== "object" || isArray(value)) {
@@ -58,8 +63,10 @@
   const report = (ok, body) => stringify({ ok, ...body, logs: state.lines, dropped: state.dropped });
   const failure = (e) => {
     const name = (e && e.name) || "Error";
-    const message = e && e.message !== undefined ? String(e.message) : String(e);
-    return report(false, { name, message: message.slice(0, 2000), stack: String((e && e.stack) || "").slice(0, 4000) });
+    const message = e && e.message !== undefined ? toText(e.message) : toText(e);
+    const stack = toText((e && e.stack) || "");
+    return report(false, { name: toText(name), message: apply(slice, message, [0, 2000]),
+                           stack: apply(slice, stack, [0, 4000]) });
   };
   Object.defineProperty(globalThis, "__stepline", { value: Object.freeze({ finish, report, failure }) });
 })();
