@@ -14,7 +14,7 @@ from step_handlers import STEP_TYPES, describe_step_types, get_handler, ports_of
 
 EXPECTED = {
     "start", "end", "transform", "condition", "switch", "wait_all",
-    "merge_race", "delay", "for_each", "http_request", "action",
+    "merge_race", "delay", "for_each", "http_request", "action", "code",
 }  # fmt: skip
 
 
