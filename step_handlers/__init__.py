@@ -73,19 +73,27 @@ def check_config(step_type: str, config: dict[str, Any]) -> list[dict[str, str]]
 
 
 def describe_step_types() -> list[dict[str, Any]]:
-    """The built-in step types as node templates (for ``GET /api/node-templates``)."""
+    """The built-in step types as node templates (for ``GET /api/node-templates``).
+
+    A handler may offer ``DEFAULT_CONFIG`` (what a new node starts with) and
+    ``VARIANTS``: presets of the same type with a narrower schema (the JSONata
+    transform), listed right after it with their ``variant`` name.
+    """
     described = []
     for step_type, handler in _REGISTRY.items():
         doc = (handler.__doc__ or "").strip().splitlines()
-        described.append(
-            {
-                "type": step_type,
-                "title": handler.TITLE,
-                "description": doc[0] if doc else "",
-                "config_schema": handler.CONFIG_SCHEMA,
-                "ports": list(handler.PORTS),
-                "dynamic_ports": callable(getattr(handler, "ports", None)),
-                "needs_credentials": handler.NEEDS_CREDENTIALS,
-            }
-        )
+        base = {
+            "type": step_type,
+            "variant": None,
+            "title": handler.TITLE,
+            "description": doc[0] if doc else "",
+            "config_schema": handler.CONFIG_SCHEMA,
+            "default_config": getattr(handler, "DEFAULT_CONFIG", None),
+            "ports": list(handler.PORTS),
+            "dynamic_ports": callable(getattr(handler, "ports", None)),
+            "needs_credentials": handler.NEEDS_CREDENTIALS,
+        }
+        described.append(base)
+        for variant in getattr(handler, "VARIANTS", ()):
+            described.append({**base, **variant})
     return described

@@ -49,6 +49,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+DEFAULT_CONFIG: dict[str, Any] = {
+    "code": "export default (payload, ctx) => {\n  return { ...payload, source: \"stepline\" };\n};\n",
+    "timeout_ms": DEFAULT_TIMEOUT_MS,
+}
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()

@@ -55,3 +55,16 @@ def test_described_types_are_json_for_the_node_template_listing():
     switch = next(d for d in described if d["type"] == "switch")
     assert switch["dynamic_ports"] is True
     assert next(d for d in described if d["type"] == "action")["needs_credentials"] is True
+
+
+def test_variants_and_default_configs_are_valid_configs_of_their_type():
+    from chalicelib.engine.graph_checks import config_problems
+
+    described = describe_step_types()
+    assert any(d["type"] == "transform" and d["variant"] == "jsonata" for d in described)
+    assert any(d["type"] == "code" and d["variant"] is None for d in described)
+    for entry in described:
+        Draft202012Validator.check_schema(entry["config_schema"])
+        if entry["default_config"] is not None:
+            Draft202012Validator(entry["config_schema"]).validate(entry["default_config"])
+            assert config_problems(entry["type"], entry["default_config"], "") == [], entry["title"]
