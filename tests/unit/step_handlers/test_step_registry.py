@@ -50,7 +50,7 @@ def test_ports():
 
 def test_described_types_are_json_for_the_node_template_listing():
     described = describe_step_types()
-    assert [d["type"] for d in described] == list(STEP_TYPES)
+    assert [d["type"] for d in described if d["variant"] is None] == list(STEP_TYPES)
     json.dumps(described)
     switch = next(d for d in described if d["type"] == "switch")
     assert switch["dynamic_ports"] is True
