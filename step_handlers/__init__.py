@@ -7,8 +7,12 @@ fields per ``chalicelib.engine.config_schema``), ``PORTS`` (output ports),
 ``RAW_CONFIG_KEYS`` (config keys the runner must not render). Optional:
 ``ports(config)`` for ports that depend on the config (switch),
 ``check_config(config) -> [{"path", "issue"}]`` for checks a schema cannot
-express, and ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an
-expression, such as the code step's JavaScript). A new step type is one module here plus its entry in ``_REGISTRY``.
+express, ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an
+expression, such as the code step's JavaScript), and ``SECRET_CONFIG_KEYS``:
+the config keys that may read ``$secrets`` because their value only leaves in
+an outbound request (where a credential goes). Everywhere else a ``$secrets``
+reference is refused when the graph is saved and never rendered. A new step
+type is one module here plus its entry in ``_REGISTRY``.
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ def check_config(step_type: str, config: dict[str, Any]) -> list[dict[str, str]]
     """The handler's own checks beyond its schema (pointers relative to the config)."""
     extra = getattr(get_handler(step_type), "check_config", None)
     return list(extra(config)) if callable(extra) else []
+
+
+def secret_config_keys(step_type: str) -> frozenset[str]:
+    """The config keys of this step type that may read ``$secrets`` (none unless the module says)."""
+    return frozenset(getattr(get_handler(step_type), "SECRET_CONFIG_KEYS", ()))
 
 
 def describe_step_types() -> list[dict[str, Any]]:
