@@ -44,7 +44,6 @@ from chalicelib.engine.code import (
 from chalicelib.errors import ConfigurationError
 
 GRACE_SECONDS = 0.5  # how long past the time limit the parent waits for the child's own answer
-READY_SECONDS = 2.0  # how long a child may take to prepare its next isolate before it is replaced
 START_SECONDS = 30.0
 
 
@@ -78,7 +77,6 @@ class _Child:
             self.ready = True
 
     def call(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
-        self.ready = False
         self._send(request)
         return self._receive(deadline)
 
@@ -190,14 +188,9 @@ class SubprocessCodeRunner(CodeRunner):
             raise ConfigurationError("The code sandbox is closed.")
         child = self._idle.get()
         try:
-            if child is None:
-                child = self._start()
-            try:
-                child.wait_ready(READY_SECONDS)
-            except _ChildGone:
-                # It could not prepare a fresh isolate (a stalled promise of the previous run).
-                self._forget(child)
-                self.replaced += 1
+            if child is None or child.process.poll() is not None:
+                if child is not None:
+                    self._forget(child)
                 child = self._start()
             return child
         except BaseException:

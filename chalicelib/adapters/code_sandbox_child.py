@@ -5,9 +5,10 @@ Started by :mod:`chalicelib.adapters.code_sandbox` as
 environment (no credentials, no database URL), it speaks length-prefixed JSON
 frames on stdin/stdout:
 
-- it writes ``{"ready": true}`` once a fresh isolate is prepared;
-- it reads one request, runs it in that isolate, writes the response, throws
-  the isolate away, prepares the next one and writes ``ready`` again.
+- it writes ``{"ready": true}`` once its first isolate is prepared;
+- it reads one request at a time, runs it in an isolate no execution has
+  used, writes the response and throws the isolate away; a preparer thread
+  keeps the next isolates ready and frees used ones off the request path.
 
 So no state survives from one execution to the next: globals, prototypes and
 pending promises die with their isolate. Limits: V8's hard heap limit and a
@@ -24,6 +25,7 @@ import asyncio
 import json
 import os
 import pathlib
+import queue
 import re
 import resource
 import struct
@@ -47,6 +49,11 @@ HARNESS = (_JS / "harness.js").read_text(encoding="utf-8")
 # result settles into a report string as well.
 RUNNER = (_JS / "runner.js").read_text(encoding="utf-8")
 
+
+# Runs a harmless function through the same path as tenant code, before any tenant code.
+WARM_UP = RUNNER % {"script": "((p, c) => ({ ...p, n: [1, 2].map((x) => x * 2), s: `${c.k}` }))",
+                    "payload": json.dumps(json.dumps({"a": [1, {"b": True}], "d": None})),
+                    "context": json.dumps(json.dumps({"k": "v"}))}
 
 # Lines of the evaluated script before the tenant's first line (RUNNER's, then to_script's three).
 _FIRST_LINE = RUNNER.split("%(script)s")[0].count("\n") + 3
@@ -79,14 +86,47 @@ def _write_frame(stream: Any, message: Any) -> None:
 
 
 class _Isolates:
-    """Fresh mini-racer contexts on one shared event loop thread."""
+    """Fresh mini-racer contexts on one shared event loop thread, prepared ahead of use.
 
-    def __init__(self) -> None:
+    A preparer thread keeps ``SPARE`` isolates ready and disposes of used ones, so
+    an execution never waits for an isolate to be made or freed.
+    """
+
+    SPARE = 2
+
+    def __init__(self, limits: dict[str, Any]) -> None:
         from py_mini_racer._mini_racer import _make_context  # the only way to share one loop thread
 
         self._make_context = _make_context
+        self.limits = limits
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="v8-loop", daemon=True).start()
+        self.ready: queue.Queue[tuple[Any, Any]] = queue.Queue(maxsize=self.SPARE)
+        self.used: queue.Queue[tuple[Any, Any]] = queue.Queue()
+        threading.Thread(target=self._prepare, name="v8-preparer", daemon=True).start()
+
+    def take(self) -> tuple[Any, Any]:
+        return self.ready.get()
+
+    def discard(self, pair: tuple[Any, Any]) -> None:
+        self.used.put(pair)
+
+    def _prepare(self) -> None:
+        while True:
+            while not self.used.empty():
+                racer, maker = self.used.get()
+                racer.close()
+                maker.__exit__(None, None, None)
+            pair = self.fresh(self.limits)
+            while True:
+                try:
+                    self.ready.put(pair, timeout=0.05)
+                    break
+                except queue.Full:
+                    while not self.used.empty():  # keep freeing used isolates while the spares wait
+                        racer, maker = self.used.get()
+                        racer.close()
+                        maker.__exit__(None, None, None)
 
     def fresh(self, limits: dict[str, Any]) -> tuple[Any, Any]:
         from py_mini_racer import MiniRacer
@@ -96,6 +136,9 @@ class _Isolates:
         racer.set_hard_memory_limit(int(limits["heap_bytes"]))
         racer.set_soft_memory_limit(int(limits["heap_bytes"] * 3 // 4))
         racer.eval(HARNESS % {"max_lines": int(limits["max_log_lines"]), "max_chars": int(limits["max_log_chars"])})
+        # Compile the harness's paths now (V8 compiles a function on its first call), so the
+        # execution pays only for the tenant's code. Nothing of the tenant exists yet.
+        racer.eval(WARM_UP)
         return racer, maker
 
 
@@ -112,9 +155,12 @@ def _run(racer: Any, request: dict[str, Any]) -> dict[str, Any]:
     }
     try:
         result = racer.eval(code, timeout_sec=timeout)
+        # Promise continuations (the code's own, or ones it left queued) run after eval
+        # returns, outside its termination timer. A second, empty script queues behind
+        # them: if it cannot run within the time left, the code is still busy and the
+        # execution has timed out (the parent then replaces this process).
+        racer.eval("0", timeout_sec=max(0.001, timeout - (time.monotonic() - started)))
         if isinstance(result, JSPromise):
-            # A promise's continuations run outside eval's termination timer: a loop in one
-            # stalls this process, and the parent kills it when the wall time is up.
             result = result.get(timeout=max(0.001, timeout - (time.monotonic() - started)))
     except JSTimeoutException:
         return {"ok": False, "kind": "timeout"}
@@ -158,19 +204,19 @@ def main() -> None:
         return
     if os.path.exists("/proc/self/statm"):
         threading.Thread(target=_watch_memory, args=(int(settings["max_process_bytes"]),), daemon=True).start()
-    isolates = _Isolates()
-    racer, maker = isolates.fresh(settings)
+    isolates = _Isolates(settings)
+    isolates.ready.put(isolates.ready.get())  # the first isolate exists before "ready"
     _write_frame(stdout, {"ready": True})
     while True:
         request = _read_frame(stdin)
         if request is None:
             return
-        response = _run(racer, request)
+        pair = isolates.take()
+        response = _run(pair[0], request)
         _write_frame(stdout, response)
-        racer.close()
-        maker.__exit__(None, None, None)
-        racer, maker = isolates.fresh(settings)
-        _write_frame(stdout, {"ready": True})
+        if response.get("kind") in ("timeout", "memory"):
+            return  # a terminated or exhausted isolate may never free: the parent starts a new process
+        isolates.discard(pair)
 
 
 if __name__ == "__main__":
