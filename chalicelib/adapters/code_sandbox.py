@@ -15,6 +15,7 @@ URL and AWS keys never reach the process that runs tenant code.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import queue
@@ -25,6 +26,9 @@ import sys
 import threading
 import time
 from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chalicelib.adapters.code_sandbox_child import FRAME_HEADER, MEMORY_EXIT
 from chalicelib.engine.code import (
@@ -280,6 +284,20 @@ def _result(response: dict[str, Any], limits: CodeLimits, timeout: float) -> Cod
     raise CodeError(text[:2000], logs=logs, dropped_logs=dropped, info=info)
 
 
+class SandboxSettings(BaseSettings):
+    """``CODE_SANDBOX_*``: the pool's size and memory limits (the function's memory must hold them all)."""
+
+    model_config = SettingsConfigDict(env_prefix="CODE_SANDBOX_", case_sensitive=False, extra="ignore")
+
+    processes: int = Field(2, ge=1, le=16)
+    heap_mb: int = Field(PLATFORM_CODE_LIMITS.heap_bytes // 1048576, ge=8, le=1024)
+    process_mb: int = Field(PLATFORM_CODE_LIMITS.max_process_bytes // 1048576, ge=64, le=4096)
+
+    def limits(self) -> CodeLimits:
+        return dataclasses.replace(PLATFORM_CODE_LIMITS, heap_bytes=self.heap_mb * 1048576,
+                                   max_process_bytes=self.process_mb * 1048576)
+
+
 _DEFAULT: SubprocessCodeRunner | None = None
 _DEFAULT_LOCK = threading.Lock()
 
@@ -290,6 +308,7 @@ def default_runner() -> SubprocessCodeRunner:
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
-                _DEFAULT = SubprocessCodeRunner()
+                settings = SandboxSettings()
+                _DEFAULT = SubprocessCodeRunner(size=settings.processes, limits=settings.limits())
                 atexit.register(_DEFAULT.close)
     return _DEFAULT

@@ -32,7 +32,7 @@ class CodeLimits:
     timeout_seconds: float = 1.0  # default wall time of one execution
     max_timeout_seconds: float = 10.0  # the most a node may ask for
     heap_bytes: int = 64 * 1024 * 1024  # V8 heap limit of the execution's isolate
-    max_process_bytes: int = 512 * 1024 * 1024  # resident size of the sandbox process (array buffers)
+    max_process_bytes: int = 256 * 1024 * 1024  # resident size of a sandbox process (array buffers included)
     max_input_bytes: int = 1_048_576
     max_output_bytes: int = 1_048_576
     max_log_lines: int = 100
