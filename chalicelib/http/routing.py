@@ -27,6 +27,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import observability
+from chalicelib.db import faults as db_faults
 from chalicelib.errors import SteplineError
 from chalicelib.http import contract_check as contract
 from chalicelib.http import requests as req
@@ -190,8 +191,14 @@ class Routes:
                     response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
                 except SteplineError as exc:
                     response = error_response(exc, request_id)
-                except Exception as exc:  # our fault: logged with traceback, answered 500
-                    response = unexpected_error_response(exc, request_id)
+                except Exception as exc:  # a database outage answers 503; anything else is our fault (500)
+                    unavailable = db_faults.as_unavailable(exc)
+                    if unavailable is not None:
+                        observability.logger.warning("database unavailable",
+                                                     extra={"error_type": type(exc).__name__})
+                        response = error_response(unavailable, request_id)
+                    else:
+                        response = unexpected_error_response(exc, request_id)
                 response = contract.checked(info, response, request_id)
                 observability.logger.info(
                     "request",
@@ -231,8 +238,9 @@ def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Respo
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
         response = respond()
-    except BaseException:
-        idempotency.finish(scope, 500, "", {})
+    except BaseException as exc:
+        if not db_faults.is_unavailable(exc):  # with the database away, releasing the key would only wait again
+            idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
     idempotency.finish(scope, response.status_code, body, dict(response.headers))
