@@ -2,7 +2,9 @@
 
 API calls, webhook deliveries and ``/health`` answer promptly in the one
 error shape (``database_unavailable`` with ``Retry-After``); when the database
-is back, the sender's retry is accepted and every accepted run completes.
+is back, the sender's retry is accepted and every accepted run completes —
+including one whose step finished while the database was frozen (its result
+is recorded once the database answers, the remote called once).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import pytest
 from chalicelib.triggers.signing import sign_standard_webhooks
 from tests.e2e.stack.stack_process import Client, StackProcess
 from tests.e2e.stack.test_stack_restart import _flow
+from tests.integration.engine.engine_harness import Loopback
 
 LIMIT_S = 5.0
 
 
 @pytest.fixture(scope="module")
 def stack():
-    process = StackProcess()
+    # a step whose result arrives during the outage retries recording it (for longer than this test's outage)
+    process = StackProcess(ENGINE_COMPLETE_RETRY_SECONDS="60")
     try:
         process.start()
         yield process
@@ -94,11 +98,15 @@ def _accepted_and_completed(stack: StackProcess, client: Client, hook_path: str,
     assert reply.status_code == 202, reply.text
     runs.append(reply.json()["run_id"])
     deadline = time.monotonic() + 60
+    statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
-        statuses = {r: client.call("GET", f"/api/workspaces/{client.ws}/runs/{r}").json()["status"] for r in runs}
+        for run_id in runs:
+            reply = client.call("GET", f"/api/workspaces/{client.ws}/runs/{run_id}")
+            ok = reply.status_code == 200
+            statuses[run_id] = reply.json()["status"] if ok else f"{reply.status_code} {reply.text}"
         if set(statuses.values()) == {"success"}:
             return
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise AssertionError(f"accepted runs did not complete: {statuses}")
 
 
@@ -122,17 +130,40 @@ def test_a_stopped_then_frozen_database_answers_503_promptly_and_loses_nothing(s
     _wait_healthy(stack)
     _accepted_and_completed(stack, client, hook_path, delivery, runs)
 
-    # WHEN PostgreSQL is frozen (every process stopped with SIGSTOP) THEN the same
-    delivery = _delivery(stack, trigger, secret, f"frozen-{uuid.uuid4().hex[:6]}")
-    _frozen.extend(stack.postgres_pids())
-    for pid in _frozen:
-        _signal(pid, signal.SIGSTOP)
+    # GIVEN a run whose HTTP step is in flight
+    loopback = Loopback()
     try:
-        _assert_unavailable(stack, client, hook_path, delivery)
-    finally:
+        in_flight = _in_flight_run(client, loopback)
+        # WHEN PostgreSQL is frozen (every process stopped with SIGSTOP) THEN the same
+        delivery = _delivery(stack, trigger, secret, f"frozen-{uuid.uuid4().hex[:6]}")
+        _frozen.extend(stack.postgres_pids())
         for pid in _frozen:
-            _signal(pid, signal.SIGCONT)
-        _frozen.clear()
-    _wait_healthy(stack)
-    _accepted_and_completed(stack, client, hook_path, delivery, runs)
+            _signal(pid, signal.SIGSTOP)
+        try:
+            loopback.release()  # the step's result arrives while the database is frozen
+            _assert_unavailable(stack, client, hook_path, delivery)
+        finally:
+            for pid in _frozen:
+                _signal(pid, signal.SIGCONT)
+            _frozen.clear()
+        _wait_healthy(stack)
+        # THEN the refused delivery is accepted on retry, and the in-flight run completes, its remote called once
+        _accepted_and_completed(stack, client, hook_path, delivery, runs + [in_flight])
+        assert loopback.by_key[f"{in_flight}:call:1"] == 1
+    finally:
+        loopback.stop()
     client.close()
+
+
+def _in_flight_run(client: Client, loopback) -> str:
+    graph = {"nodes": [{"id": "start", "name": "start", "type": "start", "config": {}},
+                       {"id": "call", "name": "call", "type": "http_request",
+                        "config": {"method": "POST", "url": loopback.url + "/block/outage", "timeout_seconds": 30}},
+                       {"id": "end", "name": "end", "type": "end", "config": {}}],
+             "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "end"}]}
+    flow = client.call("POST", f"/api/workspaces/{client.ws}/flows", json={"title": "outage", "graph": graph})
+    assert flow.status_code == 201, flow.text
+    run = client.call("POST", f"/api/workspaces/{client.ws}/flows/{flow.json()['id']}/runs", json={})
+    assert run.status_code == 202, run.text
+    assert loopback.blocked.wait(30), "the step never reached the remote"
+    return run.json()["id"]
