@@ -171,7 +171,8 @@ def remove_workspace_member(principal: Principal, ws: str, user_id: str) -> None
 
 # -- users ------------------------------------------------------------------------------
 def _user_row(uow: Any, user_id: str) -> dict[str, Any]:
-    row = uow.execute(select(users.c.id, users.c.email, users.c.name, memberships.c.role, memberships.c.created_at)
+    row = uow.execute(select(users.c.id.label("user_id"), users.c.email, users.c.name, memberships.c.role,
+                             memberships.c.created_at)
                       .join(memberships, memberships.c.user_id == users.c.id)
                       .where(users.c.id == user_id)).mappings().first()
     if row is None:

@@ -39,7 +39,7 @@ from chalicelib.engine.payloads import as_object
 from chalicelib.engine.retry import is_retryable
 from chalicelib.errors import SteplineError
 from chalicelib.observability import logger
-from chalicelib.services.engine import completion, dispatch, ports, rungraph
+from chalicelib.services.engine import completion, dispatch, ports, rungraph, workers
 from chalicelib.services.engine import metrics as engine_metrics
 from chalicelib.services.engine.completion import Outcome
 from chalicelib.services.engine.dispatch import Doorbell
@@ -61,7 +61,7 @@ _CLAIM = text(
     ), claimed AS (
         UPDATE step_runs s
         SET status = 'running', started_at = now(), claim_token = CAST(:token AS uuid),
-            lease_expires_at = now() + make_interval(secs => s.lease_seconds)
+            claimed_by = CAST(:worker AS uuid), lease_expires_at = now() + make_interval(secs => s.lease_seconds)
         FROM run
         WHERE s.id = CAST(:id AS uuid) AND s.run_id = run.id AND s.status = 'queued'
           AND (s.not_before IS NULL OR s.not_before <= now())
@@ -169,7 +169,7 @@ def after_commit(txn: RunTxn) -> None:
 def claim(tenant_id: str, step_id: str) -> Claimed | None:
     token = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
-        row = uow.execute(_CLAIM, {"id": step_id, "token": token}).first()
+        row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
         uow.commit()
     if row is None:
         return None
