@@ -164,7 +164,7 @@ class ApiToken(Out):
     name: str
     role: RoleName
     workspace_ids: list[str] | None = Field(
-        description="The workspaces a builder or viewer token reaches; null for owner and admin tokens (all).")
+        description="The workspaces the token reaches; null for an owner/admin token, which reaches every one.")
     masked: str = Field(description="The token's last characters, for recognising it.")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
