@@ -199,11 +199,12 @@ def secret_placement_issues(node: Node) -> Issues:
 def misplaced_secrets(step_type: str, config: dict[str, Any], prefix: str, name: str) -> Issues:
     """The ``$secrets`` placement rule for one config of ``step_type`` (a node's or a node template's)."""
     allowed = secret_config_keys(step_type)
+    literal = literal_keys(get_handler(step_type))  # never rendered: ``{{ $secrets.x }}`` there is just text
     where = ", ".join(sorted(allowed)) if allowed else "no key of this step type"
     issue = (f"node {name!r} ({step_type}) reads $secrets here; secrets may only be used where a "
              f"credential goes: {where}")
     return [{"path": path, "issue": issue}
-            for key, value in config.items() if key not in allowed
+            for key, value in config.items() if key not in allowed and key not in literal
             for path in _secret_paths(value, prefix + pointer([key]))]
 
 
