@@ -16,6 +16,7 @@ def _up(args: argparse.Namespace) -> int:
     # EMF metrics are printed for CloudWatch to pick up; locally nobody reads them (GET /api/metrics reads the DB).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("STAGE", "local")
+    os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
     print("Stepline local stack: starting …", flush=True)
     stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
     stack.apply()
