@@ -36,8 +36,7 @@ def refresh(call: Call):
 
 @routes.route("/auth/logout", methods=("POST",), access=PUBLIC, status=204, body=LogoutBody, body_required=False)
 def logout(call: Call):
-    body = call.json(required=False) or {}
-    refresh_token = LogoutBody.model_validate(body).refresh_token if isinstance(body, dict) else None
+    refresh_token = call.body(LogoutBody).refresh_token if call.json(required=False) is not None else None
     principal = None
     if call.headers.get("authorization"):
         principal = authn.authenticate(call.headers.get("authorization"))
