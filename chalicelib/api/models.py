@@ -163,6 +163,8 @@ class ApiToken(Out):
     id: str
     name: str
     role: RoleName
+    workspace_ids: list[str] | None = Field(
+        description="The workspaces the token reaches; null for an owner/admin token, which reaches every one.")
     masked: str = Field(description="The token's last characters, for recognising it.")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
