@@ -15,6 +15,7 @@ URL and AWS keys never reach the process that runs tenant code.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import dataclasses
 import json
 import os
@@ -47,6 +48,7 @@ from chalicelib.engine.code import (
 )
 from chalicelib.errors import ConfigurationError
 
+PR_SET_DUMPABLE = 4
 GRACE_SECONDS = 0.5  # how long past the time limit the parent waits for the child's own answer
 START_SECONDS = 30.0
 
@@ -148,7 +150,7 @@ class SubprocessCodeRunner(CodeRunner):
         self.replaced = 0  # children killed and replaced (observable in tests)
 
     def run(self, request: CodeRequest) -> CodeResult:
-        limits = request.limits
+        limits = self.limits
         payload_json = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
         if len(payload_json.encode()) > limits.max_input_bytes:
             raise CodePayloadTooLarge(f"The payload is over the code step's {limits.max_input_bytes}-byte input limit.",
@@ -202,6 +204,7 @@ class SubprocessCodeRunner(CodeRunner):
             raise
 
     def _start(self) -> _Child:
+        _not_dumpable()
         child = _Child(self.limits)
         with self._lock:
             self._all.add(child)
@@ -282,6 +285,23 @@ def _result(response: dict[str, Any], limits: CodeLimits, timeout: float) -> Cod
         info["stack"] = str(stack)[:4000]
     text = message if message.startswith(name) or f" {name}:" in message else f"{name}: {message}"
     raise CodeError(text[:2000], logs=logs, dropped_logs=dropped, info=info)
+
+
+def _not_dumpable() -> None:
+    """Make this worker non-dumpable before any sandbox exists.
+
+    A sandbox process runs as the worker's OS user; were the JavaScript engine
+    escaped, it could otherwise read the worker's ``/proc/<pid>/environ`` and
+    memory (credentials). A non-dumpable process is closed to same-user
+    ``ptrace`` and ``/proc`` reads (it also writes no core dumps).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # not fatal: the empty environment and the process boundary remain
+        pass
 
 
 class SandboxSettings(BaseSettings):

@@ -38,7 +38,7 @@ def single():
 
 def run(runner, source, payload=None, timeout=1.0, context=None):
     return runner.run(CodeRequest(source=source, payload={"items": [1, 2, 3]} if payload is None else payload,
-                                  context=context or {"run_id": "run-1"}, timeout_seconds=timeout, limits=LIMITS))
+                                  context=context or {"run_id": "run-1"}, timeout_seconds=timeout))
 
 
 def fails(runner, source, code, **kwargs) -> CodeFailed:
@@ -129,6 +129,14 @@ def test_no_state_leaks_from_one_execution_to_the_next(single):
     # THEN it sees none of it
     assert second.output == {"seen": "undefined", "polluted": "undefined", "push": "function"}
     assert single.replaced == 0
+
+
+def test_the_worker_is_closed_to_a_same_user_sandbox_process(single):
+    import ctypes
+
+    run(single, "export default () => ({})")
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE: no same-user ptrace or /proc reads of the worker
 
 
 def test_the_sandbox_process_gets_no_environment(single):
