@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -317,6 +318,27 @@ class SandboxSettings(BaseSettings):
         return dataclasses.replace(PLATFORM_CODE_LIMITS, heap_bytes=self.heap_mb * 1048576,
                                    max_process_bytes=self.process_mb * 1048576)
 
+    @classmethod
+    def for_this_function(cls, environ: Mapping[str, str] = os.environ) -> SandboxSettings:
+        """The settings, fitted to a Lambda function's memory unless set explicitly.
+
+        A Lambda worker handles one batch at a time, so one sandbox process is
+        enough, and its cap must leave the worker room within the function's
+        memory (512 MiB → 192 MiB).
+        """
+        settings = cls()
+        memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        if not memory.isdigit():
+            return settings
+        changes: dict[str, int] = {}
+        if "CODE_SANDBOX_PROCESSES" not in environ:
+            changes["processes"] = 1
+        processes = changes.get("processes", settings.processes)
+        if "CODE_SANDBOX_PROCESS_MB" not in environ:
+            fitted = (int(memory) - 320) // processes
+            changes["process_mb"] = max(2 * settings.heap_mb, min(settings.process_mb, fitted))
+        return settings.model_copy(update=changes)
+
 
 _DEFAULT: SubprocessCodeRunner | None = None
 _DEFAULT_LOCK = threading.Lock()
@@ -328,7 +350,7 @@ def default_runner() -> SubprocessCodeRunner:
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
-                settings = SandboxSettings()
+                settings = SandboxSettings.for_this_function()
                 _DEFAULT = SubprocessCodeRunner(size=settings.processes, limits=settings.limits())
                 atexit.register(_DEFAULT.close)
     return _DEFAULT

@@ -217,3 +217,16 @@ def test_the_worker_keeps_running_other_steps_while_code_loops(sandbox):
     # THEN they all finished before the stuck one was stopped, and it failed cleanly
     assert outcome["code"] == "code_timeout"
     assert max(finished) < outcome["done_at"]
+
+
+def test_on_lambda_the_pool_fits_the_function_memory():
+    from chalicelib.adapters.code_sandbox import SandboxSettings
+
+    fitted = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"})
+    assert (fitted.processes, fitted.process_mb) == (1, 192)
+    large = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096"})
+    assert (large.processes, large.process_mb) == (1, 256)
+    explicit = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+                                                  "CODE_SANDBOX_PROCESSES": "2"})
+    assert (explicit.processes, explicit.process_mb) == (2, 128)
+    assert SandboxSettings.for_this_function({}).processes == 2
