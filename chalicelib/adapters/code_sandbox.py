@@ -123,9 +123,11 @@ class _Child:
     @staticmethod
     def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
         chunks, remaining = [], size
+        poller = select.poll()  # not select(): a busy worker may hold descriptors past 1024
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         while remaining:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0 or not poller.poll(max(1, int(wait * 1000))):
                 raise _ChildGone("timeout")
             chunk = os.read(fd, remaining)
             if not chunk:
