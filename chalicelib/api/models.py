@@ -20,7 +20,8 @@ class LoginBody(Body):
 
 
 class RefreshBody(Body):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    # Absent when the browser presents it in the session cookie (see http/session_cookies).
+    refresh_token: str | None = Field(None, min_length=1, max_length=200)
 
 
 class LogoutBody(Body):

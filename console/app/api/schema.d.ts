@@ -1076,7 +1076,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** refresh */
+        /** Rotate the refresh token given in the body, or in the session cookie (with the CSRF header). */
         post: operations["auth_refresh"];
         delete?: never;
         options?: never;
@@ -1560,8 +1560,11 @@ export interface components {
         };
         /** RefreshBody */
         RefreshBody: {
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @default null
+             */
+            refresh_token: string | null;
         };
         /** RerunBody */
         RerunBody: {
