@@ -17,21 +17,27 @@ def _up(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("STAGE", "local")
     print("Stepline local stack: starting …", flush=True)
-    stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
+    # --throwaway (the console's browser tests): a fresh database on free ports, removed on stop.
+    stack = stack_mod.bring_up(throwaway=args.throwaway, pg_port=None if args.throwaway else args.pg_port,
+                               moto_port=None if args.throwaway else args.moto_port)
     stack.apply()
+    from devstack.console_files import ConsoleFiles
     from devstack.runtime import LocalRuntime
 
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
-                           host=args.host, port=args.port, workers=args.workers)
+                           host=args.host, port=args.port, workers=args.workers,
+                           console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
             _seed_if_possible()
         runtime.start()
     except BaseException:
         runtime.stop()
-        stack.stop()
+        stack.stop(destroy_database=args.throwaway)
         raise
     print("\n".join(["Started:"] + [f"  {line}" for line in stack.started + runtime.describe()]), flush=True)
+    if not args.no_console:
+        print(f"Console: http://{args.host}:{args.port}/  (sign in as owner@acme.test)", flush=True)
     print(f"Ready: curl http://{args.host}:{args.port}/health  —  Ctrl-C stops everything.", flush=True)
 
     stop = threading.Event()
@@ -40,7 +46,7 @@ def _up(args: argparse.Namespace) -> int:
     stop.wait()
     print("\nStopping …", flush=True)
     runtime.stop()
-    stack.stop()
+    stack.stop(destroy_database=args.throwaway)
     print("Stopped.", flush=True)
     return 0
 
@@ -104,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("STEPLINE_MOTO_PORT", "54321")))
     parser.add_argument("--workers", type=int, default=4, help="concurrent step invocations per queue")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
+    parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
+    parser.add_argument("--throwaway", action="store_true",
+                        help="(up) a fresh database and emulator on free ports, removed on stop")
     args = parser.parse_args(argv)
     return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset}[args.command](args)
 
