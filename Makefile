@@ -91,7 +91,7 @@ bench: venv
 
 # Console budgets: JS size of the sign-in page, time to interactive, 500-row lists.
 bench-console: venv console chromium
-	$(NODE_PATH_ENV) $(PY) -m bench.console
+	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) node ../bench/console_budgets.mjs
 
 # -- web console ---------------------------------------------------------------------
 node: $(NODE_STAMP)
