@@ -133,3 +133,31 @@ test('changing the password elsewhere sends an open console to sign-in, saying w
   await first.context().close()
   await second.context().close()
 })
+
+test('a user of two tenants switches between them', async ({ page, browser, stack }) => {
+  // GIVEN builder@beta.test is invited into ACME and accepts with their existing password
+  const email = 'builder@beta.test'
+  await signIn(page, 'owner@acme.test')
+  await page.goto('/settings/invites')
+  await page.getByTestId('new-invite').click()
+  const dialog = page.getByRole('dialog')
+  await dialog.getByLabel('Email').fill(email)
+  await dialog.getByRole('button', { name: 'Send invitation' }).click()
+  await expect(page.getByRole('status')).toContainText(`Invitation sent to ${email}`)
+  const link = await stack.mailLink(email, '/accept-invite?token=')
+  const user = await (await browser.newContext()).newPage()
+  await user.goto(link)
+  await user.getByLabel('Password', { exact: true }).fill(DEMO_PASSWORD)
+  await user.getByLabel('Repeat the new password').fill(DEMO_PASSWORD)
+  await user.getByRole('button', { name: 'Accept and sign in' }).click()
+  await expect(user.getByTestId('tenant-switcher')).toContainText('ACME')
+  // WHEN they switch tenant THEN the console shows the other tenant and its workspaces
+  await user.getByTestId('tenant-switcher').click()
+  await user.getByRole('menuitem', { name: /BETA/ }).or(user.getByRole('option', { name: /BETA/ }))
+    .or(user.getByText('BETA', { exact: true })).first().click()
+  await expect(user.getByTestId('tenant-switcher')).toContainText('BETA')
+  await expect(user.getByTestId('workspace-card')).toContainText('Operations')
+  await user.reload()
+  await expect(user.getByTestId('tenant-switcher')).toContainText('BETA')
+  await user.context().close()
+})
