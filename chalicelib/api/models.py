@@ -168,9 +168,9 @@ class ApiToken(Out):
     id: str
     name: str
     role: RoleName
-    masked: str = Field(description="The token's last characters, for recognising it.")
     workspace_ids: list[str] | None = Field(
-        None, description="The workspaces the token reaches; null: every workspace (owner/admin tokens).")
+        description="The workspaces the token reaches; null for an owner/admin token, which reaches every one.")
+    masked: str = Field(description="The token's last characters, for recognising it.")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
     revoked_at: Timestamp | None

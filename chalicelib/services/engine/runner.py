@@ -204,14 +204,14 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         if run.deadline is not None:
             deadline = min(deadline, run.deadline.timestamp())
         credentials, required = _credentials(run, node, handler, redactor)
-        data = _expression_data(claimed.input, run)
+        data = _expression_data(claimed, run, node)
         secrets = _secrets(run, redactor) if _reads_secrets(run, node, handler) else None
         config = prepare_config(handler, node.config, data, secrets=secrets, on_secret=redactor.add_values)
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
             template=node.template, credentials_required=required, deadline=deadline, http=ports.http_client(),
-            invoke_action=_action_port(run, deadline),
+            invoke_action=_action_port(run, deadline), code_runner=ports.code_runner(),
         )
         output = handler.handle({"payload": claimed.input}, config, ctx, credentials)
         if time.time() > deadline:
@@ -281,10 +281,20 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     return credentials, resolved.required
 
 
-def _expression_data(payload: Any, run: RunContext) -> dict[str, Any]:
-    """The input seen flat, plus ``$env`` (``$secrets`` goes only where a credential goes)."""
-    data = as_object(payload)
+def _expression_data(claimed: Claimed, run: RunContext, node: Any) -> dict[str, Any]:
+    """The input seen flat, plus ``$env``, ``$trigger`` and ``$run`` (``$secrets`` goes only where a credential goes).
+
+    JSONata expressions get the ``$``-keys as variables and never ``$secrets``
+    (see ``chalicelib.jsonata_expressions``).
+    """
+    data = as_object(claimed.input)
     data["$env"] = run.env
+    data["$trigger"] = {"kind": run.trigger, "input": run.input}
+    data["$run"] = {
+        "id": run.run_id, "workflow_id": run.workflow_id, "workspace_id": run.workspace_id, "mode": run.mode,
+        "version": run.version_number, "started_at": run.started_at.isoformat() if run.started_at else None,
+        "node": node.name, "attempt": claimed.attempt,
+    }
     return data
 
 

@@ -1411,16 +1411,15 @@ export interface components {
              */
             role: "owner" | "admin" | "builder" | "viewer";
             /**
+             * Workspace Ids
+             * @description The workspaces the token reaches; null for an owner/admin token, which reaches every one.
+             */
+            workspace_ids: string[] | null;
+            /**
              * Masked
              * @description The token's last characters, for recognising it.
              */
             masked: string;
-            /**
-             * Workspace Ids
-             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
-             * @default null
-             */
-            workspace_ids: string[] | null;
             /** Expires At */
             expires_at: string | null;
             /** Last Used At */
@@ -2474,16 +2473,15 @@ export interface components {
              */
             role: "owner" | "admin" | "builder" | "viewer";
             /**
+             * Workspace Ids
+             * @description The workspaces the token reaches; null for an owner/admin token, which reaches every one.
+             */
+            workspace_ids: string[] | null;
+            /**
              * Masked
              * @description The token's last characters, for recognising it.
              */
             masked: string;
-            /**
-             * Workspace Ids
-             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
-             * @default null
-             */
-            workspace_ids: string[] | null;
             /** Expires At */
             expires_at: string | null;
             /** Last Used At */
