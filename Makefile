@@ -33,14 +33,15 @@ CONSOLE_SOURCES := $(shell find $(CONSOLE)/app $(CONSOLE)/public -type f -not -n
 CONSOLE_BUILD := $(CONSOLE)/.output/public/index.html
 
 .PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
-	node console console-deps chromium test-console test-console-unit test-console-e2e console-types bench-console
+	node console console-deps chromium test-console test-console-unit test-console-e2e console-types bench-console bench-throughput
 
 help:
 	@echo "make up               the whole platform on http://127.0.0.1:8000 (embedded PostgreSQL + AWS emulation)"
 	@echo "make test             all tests (throwaway PostgreSQL + moto server)"
 	@echo "make test-localstack  integration + e2e tests against LocalStack on the host"
 	@echo "make localstack       run LocalStack on the host (no Docker) on 127.0.0.1:$(LS_PORT)"
-	@echo "make bench            benchmark figures"
+	@echo "make bench            benchmark figures (all of them)"
+	@echo "make bench-throughput the webhook workflow at c=1/8/32 and the API at 32 clients (BENCH_SHORT=1: quick)"
 	@echo "make console          build the web console (served by make up at /)"
 	@echo "make test-console     console tests: Vitest, then Playwright + axe on Chromium against a throwaway stack"
 	@echo "make migrate | seed | reset | package STAGE=dev | lint"
@@ -109,6 +110,10 @@ test-localstack: venv $(LS_STAMP)
 
 bench: venv
 	$(PY) -m bench
+
+# Webhook → 3 transforms → end on the stack as `make up` runs it, c=1/8/32; the API at 32 clients.
+bench-throughput: venv
+	$(PY) -m bench throughput
 
 # Console budgets: JS size of the sign-in page, time to interactive, 500-row lists.
 bench-console: venv console chromium

@@ -1,11 +1,21 @@
-"""``python -m bench``: every benchmark against one throwaway local stack."""
+"""``python -m bench``: every benchmark; ``python -m bench throughput``: that one alone.
+
+The figures other than throughput run against one throwaway local stack; the
+throughput benchmark starts the stack as ``make up`` runs it (``bench/throughput.py``).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 
 
 def main() -> None:
+    if sys.argv[1:] == ["throughput"]:
+        from bench import throughput
+
+        throughput.main()
+        return
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # figures, not request logs
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines between the figures
     import boto3
@@ -24,6 +34,9 @@ def main() -> None:
         engine.run_all(sqs)
         expressions.run_all()
         triggers.run_all(runtime.gateway.url)
+    from bench import throughput
+
+    throughput.main()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,552 @@
+"""Throughput of a webhook-driven workflow, on the stack exactly as ``make up`` runs it.
+
+``python -m bench throughput`` (``make bench-throughput``; also part of ``make bench``).
+
+- The stack: ``python -m devstack up`` in a process of its own, on free ports and a
+  fresh data directory (``STEPLINE_LOCAL_DIR``), so PostgreSQL is durable (fsync and
+  synchronous commit on, as ``make up``) and the AWS emulator is the embedded default
+  (moto's server in the runtime's process). Only the trigger limits of the tenant are
+  lifted (``TRIGGERS_*``), so that what is measured is the platform, not the quota.
+- The workflow, created, published and put in production over the API as the demo
+  owner: webhook → transform ``received=true`` → transform ``sum`` = JSONata
+  ``$sum(items)`` → transform ``source`` → end.
+- The load: a closed-loop asyncio/httpx client in a separate process, ``c`` concurrent
+  senders each sending the next signed delivery (Standard Webhooks) as soon as the last
+  one is answered, at c = 1, 8 and 32, for ``BENCH_SECONDS`` (30) each after
+  ``BENCH_WARMUP_SECONDS`` (5) of warm-up; the queue is drained between levels.
+  ``BENCH_SHORT=1`` runs 5 s per level after 2 s of warm-up.
+- The figures per level (``name: value unit``):
+  ``webhook_answers``, ``webhook_p50/p99`` (the 202s); ``completed_runs`` (runs that
+  reached ``success`` inside the window, counted from the database) and
+  ``completed_runs_with_drain`` (every run accepted in the window, until the last one
+  finished); ``send_to_finished_p50/p99``; ``runs_lost`` (accepted, not ``success``
+  after the drain); ``cpu_per_run`` (runtime + PostgreSQL + emulator, from /proc of
+  their process trees, window and drain); ``stack_rss``/``stack_pss`` (smaps_rollup of
+  every process of the stack, at the end of the window).
+- The API (item 4 of the throughput issue): 32 concurrent clients, each for
+  ``BENCH_API_SECONDS`` (10; 3 when short): a list (``GET …/flows``), a detail
+  (``GET …/flows/{id}``), a write (``POST …/flows``) and a run start
+  (``POST …/flows/{id}/runs``); p50/p95 and requests/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.harness import figure, percentile
+from devstack.postgres import APP_ROLE, DATABASE, free_port
+
+LEVELS = (1, 8, 32)
+API_CLIENTS = 32
+PROFILED_LEVEL = 8  # BENCH_PROFILE=<file>: a py-spy profile (collapsed stacks) of the runtime at this level
+LIFTED_LIMITS = {"TRIGGERS_MAX_CONCURRENT_RUNS": "10000", "TRIGGERS_MAX_RUNS_PER_HOUR": "10000000",
+                 "TRIGGERS_BURST": "1000000", "TRIGGERS_RATE_PER_SECOND": "1000000"}
+DRAIN_TIMEOUT = 300.0
+
+
+def _durations() -> tuple[float, float, float]:
+    """(seconds per level, warm-up seconds, API seconds per request kind)."""
+    short = os.environ.get("BENCH_SHORT", "") not in ("", "0")
+    seconds = float(os.environ.get("BENCH_SECONDS", "5" if short else "30"))
+    warmup = float(os.environ.get("BENCH_WARMUP_SECONDS", "2" if short else "5"))
+    api = float(os.environ.get("BENCH_API_SECONDS", "3" if short else "10"))
+    return seconds, warmup, api
+
+
+def graph() -> dict[str, Any]:
+    """webhook → received=true → $sum(items) → source → end."""
+    def transform(node_id: str, output: dict[str, Any]) -> dict[str, Any]:
+        return {"id": node_id, "name": node_id, "type": "transform", "config": {"output": output, "mode": "merge"}}
+
+    return {"nodes": [{"id": "start", "name": "start", "type": "start"},
+                      transform("received", {"received": True}),
+                      transform("total", {"sum": {"$jsonata": "$sum(items)"}}),
+                      transform("source", {"source": "webhook"}),
+                      {"id": "end", "name": "end", "type": "end"}],
+            "edges": [{"from": "start", "to": "received"}, {"from": "received", "to": "total"},
+                      {"from": "total", "to": "source"}, {"from": "source", "to": "end"}]}
+
+
+# -- the stack ---------------------------------------------------------------------------------
+
+@dataclass
+class StackProcess:
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    local_dir: Path
+    pg_port: int
+
+    @property
+    def datadir(self) -> Path:
+        return self.local_dir / "postgres" / "data"
+
+    def postmaster_pid(self) -> int:
+        return int((self.datadir / "postmaster.pid").read_text().splitlines()[0])
+
+    def roots(self) -> dict[str, int]:
+        """The process trees of the stack: the runtime (with the embedded emulator) and PostgreSQL."""
+        return {"runtime": self.proc.pid, "postgres": self.postmaster_pid()}
+
+    def superuser_url(self) -> str:
+        return f"postgresql+pg8000://postgres@127.0.0.1:{self.pg_port}/{DATABASE}"
+
+
+@contextlib.contextmanager
+def make_up() -> Iterator[StackProcess]:
+    """``python -m devstack up`` (what ``make up`` runs) on free ports in a fresh directory."""
+    local_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
+    port, pg_port, moto_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "STEPLINE_LOCAL_DIR": str(local_dir), "LOG_LEVEL": "WARNING", **LIFTED_LIMITS}
+    for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    log = open(local_dir / "up.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "devstack", "up", "--no-console", "--port", str(port),
+                             "--pg-port", str(pg_port), "--moto-port", str(moto_port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    stack = StackProcess(proc, f"http://127.0.0.1:{port}", local_dir, pg_port)
+    try:
+        deadline = time.monotonic() + 300
+        while b"Ready:" not in (local_dir / "up.log").read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the stack did not start:\n"
+                                   + (local_dir / "up.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+        yield stack
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+        # make up keeps its cluster running only while it runs; make sure this one is gone
+        with contextlib.suppress(Exception):
+            from devstack.postgres import Cluster
+            Cluster(datadir=stack.datadir, port=pg_port).stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
+
+
+# -- /proc -------------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def tree_pids(roots: list[int]) -> list[int]:
+    tree, seen, todo = _children(), set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            todo.extend(tree.get(pid, []))
+    return sorted(seen)
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system time of every live process of the trees, plus what they reaped (exited backends)."""
+    total = 0
+    for pid in tree_pids(roots):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        parts = fields[fields.rindex(")") + 2:].split()
+        total += sum(int(v) for v in parts[11:15])  # utime stime cutime cstime
+    return total / _TICK
+
+
+def memory_mb(roots: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) of the trees in MB, from smaps_rollup."""
+    rss = pss = 0
+    for pid in tree_pids(roots):
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return rss / 1024, pss / 1024
+
+
+# -- the load generator (its own process) ------------------------------------------------------
+
+def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int, seconds: float) -> None:
+    """Closed loop: ``clients`` senders; reports (sent_at epoch, latency ms, status, run_id) per delivery.
+
+    A sender stops sending at the end of ``seconds`` but waits for its last answer.
+    """
+    from chalicelib.triggers.signing import sign_standard_webhooks
+
+    results: list[tuple[float, float, int, str | None]] = []
+
+    async def sender(client: httpx.AsyncClient, stop_at: float) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            n += 1
+            body = json.dumps({"items": [1, 2, 3, n % 10], "order": n}).encode()
+            headers = sign_standard_webhooks(body, secret, msg_id=f"msg_{uuid.uuid4().hex}",
+                                             timestamp=int(time.time()))
+            sent_at, started = time.time(), time.perf_counter()
+            try:
+                reply = await client.post(path, content=body, headers={"content-type": "application/json",
+                                                                       **headers})
+                status = reply.status_code
+                run_id = reply.json().get("run_id") if status == 202 else None
+            except httpx.HTTPError as exc:  # no answer: the error's name is kept to be counted
+                status, run_id = 0, type(exc).__name__
+            results.append((sent_at, (time.perf_counter() - started) * 1000, status, run_id))
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+            conn.send("ready")
+            conn.recv()  # go
+            stop_at = time.monotonic() + seconds
+            await asyncio.gather(*(sender(client, stop_at) for _ in range(clients)))
+
+    asyncio.run(main())
+    conn.send(results)
+
+
+def _api_process(conn: Any, base_url: str, token: str, requests: list[tuple[str, str, Any]], clients: int,
+                 seconds: float) -> None:
+    """Closed loop over (method, path, body) in turn; reports (latency ms, status) per request."""
+    results: list[tuple[float, int]] = []
+
+    async def worker(client: httpx.AsyncClient, stop_at: float, offset: int) -> None:
+        n = offset
+        while time.monotonic() < stop_at:
+            method, path, body = requests[n % len(requests)]
+            n += 1
+            started = time.perf_counter()
+            try:
+                reply = await client.request(method, path, json=body)
+                status = reply.status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            results.append(((time.perf_counter() - started) * 1000, status))
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits,
+                                     headers={"authorization": f"Bearer {token}"}) as client:
+            conn.send("ready")
+            conn.recv()
+            stop_at = time.monotonic() + seconds
+            await asyncio.gather(*(worker(client, stop_at, i) for i in range(clients)))
+
+    asyncio.run(main())
+    conn.send(results)
+
+
+def _in_process(target: Any, *args: Any, on_go: Any = None) -> Any:
+    """Run ``target`` in a spawned process; ``on_go`` is called just before it starts its clock."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(child, *args))
+    proc.start()
+    assert parent.recv() == "ready"
+    started = on_go() if on_go else None
+    parent.send("go")
+    results = parent.recv()
+    proc.join(timeout=30)
+    return started, results
+
+
+# -- the database ------------------------------------------------------------------------------
+
+class Runs:
+    """Counts from PostgreSQL (as its superuser: no tenant scope needed to count)."""
+
+    def __init__(self, url: str, flow_id: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url, pool_size=1)
+        self.flow_id = flow_id
+
+    def _all(self, sql: str, **params: Any) -> list[Any]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), {"f": self.flow_id, **params}).all())
+
+    def unfinished(self) -> int:
+        return int(self._all("SELECT count(*) FROM runs WHERE workflow_id = CAST(:f AS uuid) "
+                             "AND status NOT IN ('success', 'failed', 'cancelled')")[0][0])
+
+    def succeeded_between(self, t0: float, t1: float) -> int:
+        return int(self._all("SELECT count(*) FROM runs WHERE workflow_id = CAST(:f AS uuid) "
+                             "AND status = 'success' AND finished_at >= to_timestamp(:t0) "
+                             "AND finished_at < to_timestamp(:t1)", t0=t0, t1=t1)[0][0])
+
+    def finished(self, run_ids: list[str]) -> dict[str, tuple[str, float | None]]:
+        rows = self._all("SELECT id::text, status, extract(epoch FROM finished_at) FROM runs "
+                         "WHERE id = ANY(CAST(:ids AS uuid[]))", ids=run_ids)
+        return {run_id: (status, float(at) if at is not None else None) for run_id, status, at in rows}
+
+    def drain(self, run_ids: list[str], timeout: float = DRAIN_TIMEOUT) -> dict[str, tuple[str, float | None]]:
+        """Until every run of the list (and of the workflow) has finished, or the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.finished(run_ids) if run_ids else {}
+            done = sum(1 for status, at in state.values() if at is not None and status != "running")
+            if (done == len(run_ids) and not self.unfinished()) or time.monotonic() > deadline:
+                return state
+            time.sleep(0.25)
+
+
+# -- the scenario ------------------------------------------------------------------------------
+
+@dataclass
+class Setup:
+    token: str
+    ws: str
+    flow_id: str
+    path: str
+    secret: str
+
+
+def setup(base_url: str, flow_graph: dict[str, Any] | None = None) -> Setup:
+    """As the seeded demo owner, over the API: the workflow, published, in production, with its webhook."""
+    from chalicelib.services import demo
+
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        login = client.post("/auth/login", json={"email": demo.demo_email("owner", "acme"),
+                                                 "password": demo.DEMO_PASSWORD})
+        login.raise_for_status()
+        token = login.json()["access_token"]
+        client.headers["authorization"] = f"Bearer {token}"
+        workspaces = client.get("/api/workspaces").raise_for_status().json()
+        ws = (workspaces["items"] if isinstance(workspaces, dict) else workspaces)[0]["id"]
+        flows = f"/api/workspaces/{ws}/flows"
+        title = f"throughput bench {uuid.uuid4().hex[:6]}"
+        flow = client.post(flows, json={"title": title, "graph": flow_graph or graph()}).raise_for_status().json()
+        client.post(f"{flows}/{flow['id']}/publish", json={}).raise_for_status()
+        client.patch(f"{flows}/{flow['id']}", json={"status": "production", "enabled": True}).raise_for_status()
+        trigger = client.post(f"{flows}/{flow['id']}/triggers",
+                              json={"kind": "webhook", "name": "bench"}).raise_for_status().json()
+    url = trigger["webhook"]["url"]
+    return Setup(token, ws, flow["id"], url[url.index("/webhooks/"):], trigger["webhook"]["new_secret"])
+
+
+def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, seconds: float, warmup: float) -> None:
+    roots = list(stack.roots().values())
+    # warm-up, then an empty queue
+    _, warm = _in_process(_load_process, stack.base_url, scenario.path, scenario.secret, clients, warmup)
+    runs.drain([r[3] for r in warm if r[3]])
+
+    marks: dict[str, float] = {}
+
+    profile = os.environ.get("BENCH_PROFILE") if clients == PROFILED_LEVEL else None
+    spy: list[subprocess.Popen[bytes]] = []
+
+    def go() -> None:
+        if profile:  # py-spy (dev requirement) samples the runtime's threads during the window
+            spy.append(subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                                         str(stack.proc.pid), "--duration", str(int(seconds)), "--rate", "100",
+                                         "--nonblocking", "--format", "raw", "--output", profile],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        marks["cpu0"], marks["t0"] = cpu_seconds(roots), time.time()
+
+    _, results = _in_process(_load_process, stack.base_url, scenario.path, scenario.secret, clients, seconds,
+                             on_go=go)
+    for proc in spy:
+        proc.wait(timeout=seconds + 60)
+    t1 = marks["t0"] + seconds  # the window; answers still in flight after it are not counted as answered in it
+    rss, pss = memory_mb(roots)
+    within = runs.succeeded_between(marks["t0"], t1)
+    accepted = {r[3]: r[0] for r in results if r[2] == 202 and r[3]}
+    refused = Counter(str(r[2] or r[3]) for r in results if r[2] != 202)
+    state = runs.drain(list(accepted))
+    cpu = cpu_seconds(roots) - marks["cpu0"]
+    ends = [at for status, at in state.values() if status == "success" and at is not None]
+    succeeded = len(ends)
+    last = max(ends) if ends else t1
+    answers = [r[1] for r in results if r[2] == 202]
+    answered_in_window = sum(1 for r in results if r[2] == 202 and r[0] + r[1] / 1000 <= t1)
+    to_finished = [(state[run_id][1] - sent_at) * 1000 for run_id, sent_at in accepted.items()
+                   if run_id in state and state[run_id][0] == "success" and state[run_id][1] is not None]
+    p = f"throughput_c{clients}"
+    figure(f"{p}_webhook_answers", answered_in_window / seconds, "req/s")
+    figure(f"{p}_webhook_p50", percentile(answers, 50), "ms")
+    figure(f"{p}_webhook_p99", percentile(answers, 99), "ms")
+    for status, count in sorted(refused.items()):
+        figure(f"{p}_webhook_not_accepted_{status}", count, "requests")
+    figure(f"{p}_completed_runs", within / seconds, "runs/s")
+    figure(f"{p}_completed_runs_with_drain", succeeded / max(last - marks["t0"], seconds), "runs/s")
+    figure(f"{p}_send_to_finished_p50", percentile(to_finished, 50), "ms")
+    figure(f"{p}_send_to_finished_p99", percentile(to_finished, 99), "ms")
+    figure(f"{p}_runs_lost", len(accepted) - succeeded, "runs")
+    figure(f"{p}_cpu_per_run", cpu * 1000 / succeeded if succeeded else float("nan"), "ms")
+    figure(f"{p}_stack_rss", rss, "MB")
+    figure(f"{p}_stack_pss", pss, "MB")
+
+
+def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
+    """Item 4: reads (a list, a detail) and writes (create a workflow, start a run) at 32 clients."""
+    flows = f"/api/workspaces/{scenario.ws}/flows"
+    kinds = {
+        "list": [("GET", flows, None)],
+        "detail": [("GET", f"{flows}/{scenario.flow_id}", None)],
+        "create_workflow": [("POST", flows, {"title": f"bench {i}", "graph": graph()}) for i in range(64)],
+        "start_run": [("POST", f"{flows}/{scenario.flow_id}/runs",
+                       {"mode": "production", "input": {"items": [1, 2, 3]}})],
+    }
+    for name, requests in kinds.items():
+        started, results = _in_process(_api_process, stack.base_url, scenario.token, requests, API_CLIENTS,
+                                       seconds, on_go=time.monotonic)
+        elapsed = time.monotonic() - started
+        ok = [ms for ms, status in results if isinstance(status, int) and 200 <= status < 300]
+        p = f"api_{name}_c{API_CLIENTS}"
+        figure(f"{p}_p50", percentile(ok, 50), "ms")
+        figure(f"{p}_p95", percentile(ok, 95), "ms")
+        figure(f"{p}_rate", len(ok) / elapsed, "req/s")
+        failed = Counter(str(st) for _, st in results if not (isinstance(st, int) and 200 <= st < 300))
+        for status, count in sorted(failed.items()):
+            figure(f"{p}_failed_{status}", count, "requests")
+
+
+# -- statements and transactions ---------------------------------------------------------------
+
+_LOGGED = re.compile(r"^\S+ \S+ \S+ \[\d+\] (\S*) LOG:  (?:statement|execute [^:]*): (.*)$")
+
+
+def _logged(logfile: Path, start: int) -> list[str]:
+    """The application role's statements logged since byte ``start``."""
+    with logfile.open("rb") as f:
+        f.seek(start)
+        lines = f.read().decode(errors="replace").splitlines()
+    return [m.group(2) for m in map(_LOGGED.match, lines) if m and m.group(1) == APP_ROLE]
+
+
+def statements(stack: StackProcess, count: int = 20) -> None:
+    """SQL statements and transactions per webhook-started run and per step, from PostgreSQL's statement log.
+
+    ``count`` sequential deliveries to the 5-node workflow, then to a 2-node one (start → end);
+    the difference gives the cost of a step, the rest the cost of accepting a delivery and
+    creating and closing its run. Background statements (scheduler, pollers) are measured
+    idle for as long and subtracted.
+    """
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.superuser_url(), isolation_level="AUTOCOMMIT", pool_size=1)
+    logfile = stack.local_dir / "postgres" / "postgres.log"
+
+    def set_logging(on: bool) -> None:
+        with engine.connect() as conn:
+            if on:
+                conn.execute(text("ALTER SYSTEM SET log_statement = 'all'"))
+                conn.execute(text("ALTER SYSTEM SET log_line_prefix = '%m [%p] %u '"))
+            else:
+                conn.execute(text("ALTER SYSTEM RESET log_statement"))
+                conn.execute(text("ALTER SYSTEM RESET log_line_prefix"))
+            conn.execute(text("SELECT pg_reload_conf()"))
+        time.sleep(0.5)
+
+    def measured(action: Any) -> tuple[list[str], float]:
+        start, began = logfile.stat().st_size, time.monotonic()
+        action()
+        time.sleep(0.5)  # the last commits reach the log
+        return _logged(logfile, start), time.monotonic() - began
+
+    five_nodes, two_nodes = setup(stack.base_url, graph()), setup(stack.base_url, short_graph())
+    set_logging(True)
+    try:
+        idle, idle_seconds = measured(lambda: time.sleep(5))
+        five, five_seconds = measured(lambda: _send_one_at_a_time(stack, five_nodes, count))
+        two, two_seconds = measured(lambda: _send_one_at_a_time(stack, two_nodes, count))
+    finally:
+        set_logging(False)
+        engine.dispose()
+
+    def per_run(logged: list[str], seconds: float) -> tuple[float, float]:
+        idle_rate = len(idle) / idle_seconds
+        idle_tx = sum(1 for s in idle if s.upper().startswith(("COMMIT", "ROLLBACK"))) / idle_seconds
+        tx = sum(1 for s in logged if s.upper().startswith(("COMMIT", "ROLLBACK")))
+        return (len(logged) - idle_rate * seconds) / count, (tx - idle_tx * seconds) / count
+
+    five_stmts, five_tx = per_run(five, five_seconds)
+    two_stmts, two_tx = per_run(two, two_seconds)
+    step_stmts, step_tx = (five_stmts - two_stmts) / 3, (five_tx - two_tx) / 3
+    figure("sql_statements_per_run_5_nodes", five_stmts, "statements")
+    figure("sql_transactions_per_run_5_nodes", five_tx, "transactions")
+    figure("sql_statements_per_step", step_stmts, "statements")
+    figure("sql_transactions_per_step", step_tx, "transactions")
+    figure("sql_statements_per_delivery_without_steps", two_stmts - 2 * step_stmts, "statements")
+    figure("sql_transactions_per_delivery_without_steps", two_tx - 2 * step_tx, "transactions")
+    figure("sql_background_statements", len(idle) / idle_seconds, "statements/s")
+
+
+def short_graph() -> dict[str, Any]:
+    return {"nodes": [{"id": "start", "name": "start", "type": "start"}, {"id": "end", "name": "end", "type": "end"}],
+            "edges": [{"from": "start", "to": "end"}]}
+
+
+def _send_one_at_a_time(stack: StackProcess, scenario: Setup, count: int) -> None:
+    """``count`` deliveries, each waited for (as the superuser, whose statements are not counted) until its
+    run has finished."""
+    from chalicelib.triggers.signing import sign_standard_webhooks
+
+    runs = Runs(stack.superuser_url(), scenario.flow_id)
+    with httpx.Client(base_url=stack.base_url, timeout=30) as client:
+        for n in range(count):
+            body = json.dumps({"items": [1, 2, n]}).encode()
+            headers = sign_standard_webhooks(body, scenario.secret, msg_id=f"msg_{uuid.uuid4().hex}",
+                                             timestamp=int(time.time()))
+            reply = client.post(scenario.path, content=body, headers={"content-type": "application/json", **headers})
+            runs.drain([reply.raise_for_status().json()["run_id"]], timeout=30)
+    runs.engine.dispose()
+
+
+def main() -> None:
+    seconds, warmup, api_seconds = _durations()
+    with make_up() as stack:
+        scenario = setup(stack.base_url)
+        runs = Runs(stack.superuser_url(), scenario.flow_id)
+        figure("throughput_seconds_per_level", seconds, "s")
+        for clients in LEVELS:
+            level(stack, scenario, runs, clients, seconds, warmup)
+        runs.engine.dispose()
+        api(stack, scenario, api_seconds)
+        statements(stack)
+
+
+if __name__ == "__main__":
+    main()
