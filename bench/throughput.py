@@ -370,7 +370,7 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
     roots = list(stack.roots().values())
     # warm-up, then an empty queue
     _, warm = _in_process(_load_process, stack.base_url, scenario.path, scenario.secret, clients, warmup)
-    runs.drain([r[3] for r in warm if r[3]])
+    runs.drain([r[3] for r in warm if r[2] == 202 and r[3]])
 
     marks: dict[str, float] = {}
 
@@ -495,6 +495,11 @@ def statements(stack: StackProcess, count: int = 20) -> None:
     finally:
         set_logging(False)
         engine.dispose()
+
+    if os.environ.get("BENCH_STATEMENT_LOG"):  # the statements counted, to read (one a line, per phase)
+        with open(os.environ["BENCH_STATEMENT_LOG"], "w") as out:
+            for name, logged in (("idle", idle), ("5 nodes", five), ("2 nodes", two)):
+                out.write(f"-- {name}: {len(logged)} statements\n" + "\n".join(logged) + "\n")
 
     def per_run(logged: list[str], seconds: float) -> tuple[float, float]:
         idle_rate = len(idle) / idle_seconds
