@@ -449,11 +449,23 @@ _LOGGED = re.compile(r"^\S+ \S+ \S+ \[\d+\] (\S*) LOG:  (?:statement|execute [^:
 
 
 def _logged(logfile: Path, start: int) -> list[str]:
-    """The application role's statements logged since byte ``start``."""
+    """The application role's statements logged since byte ``start`` (a statement's further lines joined)."""
     with logfile.open("rb") as f:
         f.seek(start)
         lines = f.read().decode(errors="replace").splitlines()
-    return [m.group(2) for m in map(_LOGGED.match, lines) if m and m.group(1) == APP_ROLE]
+    found: list[str] = []
+    ours = False
+    for line in lines:
+        match = _LOGGED.match(line)
+        if match:
+            ours = match.group(1) == APP_ROLE
+            if ours:
+                found.append(match.group(2).strip())
+        elif ours and line[:1] in ("\t", " ") and found:
+            found[-1] = (found[-1] + " " + line.strip()).strip()
+        else:
+            ours = False
+    return found
 
 
 def statements(stack: StackProcess, count: int = 20) -> None:
