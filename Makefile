@@ -1,10 +1,16 @@
 # Stepline — every command installs what it needs itself (virtualenv, packages, PostgreSQL).
 SHELL := /bin/bash
-PYTHON ?= python3
+# The local stack and the tests run on the Lambda runtime's minor version (.chalice/python-version).
+PYTHON_VERSION := $(shell cat .chalice/python-version)
+PYTHON ?= $(shell bash devstack/find-python.sh $(PYTHON_VERSION))
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)
 STAGE ?= dev
+
+# cfn-lint and checkov for the packaged template: their own virtualenv (checkov pins its own boto3).
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
 
 # LocalStack on the host (no Docker): its own virtualenv on Python >= 3.12.
 LS_VENV := .venv-localstack
@@ -14,7 +20,7 @@ LS_PYTHON ?= $(shell bash localstack/find-python.sh)
 LS_PORT ?= 4566
 LS_URL := http://127.0.0.1:$(LS_PORT)
 
-.PHONY: help venv up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
+.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
 
 help:
 	@echo "make up               the whole platform on http://127.0.0.1:8000 (embedded PostgreSQL + AWS emulation)"
@@ -23,10 +29,15 @@ help:
 	@echo "make localstack       run LocalStack on the host (no Docker) on 127.0.0.1:$(LS_PORT)"
 	@echo "make bench            benchmark figures"
 	@echo "make migrate | seed | reset | package STAGE=dev | lint"
+	@echo "make deploy STAGE=dev DEPLOY_BUCKET=... MAIL_SENDER=... MAIL_IDENTITY=...   (see docs/deploy.md)"
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (python$(PYTHON_VERSION) on PATH, under pyenv, or PYTHON=...)"; exit 1; }
+	@# a virtualenv on another minor version (from before the runtime was pinned) is rebuilt
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_VERSION)" ]; then \
+	  echo "$(VENV) is not on Python $(PYTHON_VERSION): rebuilding it"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check 'pip<26.3'
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -44,8 +55,18 @@ seed: venv
 reset: venv
 	$(PY) -m devstack reset
 
-test: venv
-	$(PY) -m pytest -q tests
+$(IAC_STAMP): devstack/iac-requirements.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	@test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	PIP_CONFIG_FILE=/dev/null $(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+	  -r devstack/iac-requirements.txt
+	@touch $(IAC_STAMP)
+
+iac-tools: $(IAC_STAMP)
+
+# The template checks (cfn-lint, checkov) are part of the suite; here they may not be skipped.
+test: venv $(IAC_STAMP)
+	STEPLINE_REQUIRE_IAC_TOOLS=1 $(PY) -m pytest -q tests
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
@@ -75,6 +96,10 @@ bench: venv
 
 package: venv
 	$(PY) -m devstack.package $(STAGE) build/package
+
+# Package, upload, deploy the stack (the migration function runs inside it), then sync the console if built.
+deploy: package
+	$(PY) -m devstack.deploy $(STAGE) build/package
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,9 @@ a fixed list of filters.
 - A string with text around ``{{ … }}`` interpolates each value as text
   (objects and lists as compact JSON, ``None`` as the empty string).
 - Dicts and lists are rendered recursively; other values pass through.
+- An object ``{"$jsonata": "…"}`` is a JSONata expression, evaluated by
+  :mod:`chalicelib.jsonata_expressions` over the same data (the input flat,
+  ``$``-keys as variables) and replaced by its result.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib import jsonata_expressions
 from chalicelib.errors import ValidationFailed
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
@@ -134,7 +138,7 @@ def evaluate(expression: str, data: Any) -> Any:
     head = segments[0].strip()
     if not head:
         raise ExpressionError("Empty expression.")
-    if head[0] in "\"'-0123456789[{" or head in ("true", "false", "null"):
+    if _is_literal(head):
         value = _parse_literal(head)
     else:
         value = lookup(data, head)
@@ -148,6 +152,10 @@ def evaluate(expression: str, data: Any) -> Any:
         except (TypeError, ValueError) as exc:
             raise ExpressionError(f"Filter {m.group(1)!r} failed: {exc}") from exc
     return value
+
+
+def _is_literal(head: str) -> bool:
+    return head[0] in "\"'-0123456789[{" or head in ("true", "false", "null")
 
 
 def _split_filters(expression: str) -> list[str]:
@@ -208,6 +216,11 @@ def render(template: Any, data: Any) -> Any:
             return None if value is MISSING else value
         return _EXPR.sub(lambda m: _to_text(evaluate(m.group(1), data)), template)
     if isinstance(template, dict):
+        if jsonata_expressions.is_jsonata(template):
+            try:
+                return jsonata_expressions.evaluate(template[jsonata_expressions.MARKER], data)
+            except jsonata_expressions.JsonataSyntaxError as exc:  # saved before validation knew JSONata
+                raise ExpressionError(exc.message) from None
         return {k: render(v, data) for k, v in template.items()}
     if isinstance(template, list):
         return [render(v, data) for v in template]
@@ -219,7 +232,7 @@ def references(template: Any) -> list[str]:
     found: list[str] = []
     if isinstance(template, str):
         found.extend(m.group(1) for m in _EXPR.finditer(template))
-    elif isinstance(template, dict):
+    elif isinstance(template, dict) and not jsonata_expressions.is_jsonata(template):
         for v in template.values():
             found.extend(references(v))
     elif isinstance(template, list):
@@ -229,6 +242,49 @@ def references(template: Any) -> list[str]:
 
 
 def validate(template: Any) -> None:
-    """Raise ``ExpressionError`` if any expression in ``template`` is malformed."""
+    """Raise ``ExpressionError`` if any expression in ``template`` is malformed (JSONata ones compiled)."""
     for expression in references(template):
         evaluate(expression, {})
+    for text in jsonata_references(template):
+        problem = jsonata_expressions.syntax_problem(text)
+        if problem:
+            raise ExpressionError(problem)
+
+
+def jsonata_references(template: Any) -> list[str]:
+    """The JSONata expressions a template holds."""
+    if isinstance(template, dict):
+        if jsonata_expressions.is_jsonata(template):
+            return [template[jsonata_expressions.MARKER]]
+        return [t for v in template.values() for t in jsonata_references(v)]
+    if isinstance(template, list):
+        return [t for v in template for t in jsonata_references(v)]
+    return []
+
+
+SECRETS_ROOT = "$secrets"
+
+
+def reads_secrets(expression: str) -> bool:
+    """Whether one ``{{ … }}`` expression reads a ``$secrets`` value (in any spelling of the path)."""
+    head = _split_filters(expression)[0].strip()
+    if not head or _is_literal(head):
+        return False
+    try:
+        return parse_path(head)[0] == SECRETS_ROOT
+    except ExpressionError:
+        return False
+
+
+def uses_secrets(template: Any) -> bool:
+    """Whether any expression in ``template`` reads ``$secrets``."""
+    return any(reads_secrets(e) for e in references(template))
+
+
+def secret_values(template: Any, data: Any) -> list[Any]:
+    """The value of every ``$secrets`` expression in ``template``, after its filters.
+
+    What a template sends is what must be masked in what a run records: the
+    transformed forms (``| upper``, ``| urlencode``…) as well as the raw value.
+    """
+    return [evaluate(e, data) for e in references(template) if reads_secrets(e)]

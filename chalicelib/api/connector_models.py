@@ -238,9 +238,12 @@ class StepTypeTemplate(Out):
     kind: Literal["step_type"]
     ref: None
     type: str
+    variant: str | None = Field(description="A preset of the type with a narrower schema (e.g. the JSONata "
+                                "transform); null for the type itself.")
     title: str
     description: str
     config_schema: JsonObject
+    default_config: JsonObject | None = Field(description="What a new node of this type starts with.")
     ports: list[str]
     dynamic_ports: bool
     needs_credentials: bool

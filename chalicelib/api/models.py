@@ -82,6 +82,10 @@ class InviteBody(Body):
 class ApiTokenBody(Body):
     name: str = Field(min_length=1, max_length=200)
     role: RoleName
+    workspace_ids: list[str] | None = Field(
+        None, max_length=100,
+        description="The workspaces a builder or viewer token reaches (required for those roles); "
+                    "owner and admin tokens reach every workspace and take none.")
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -167,6 +171,8 @@ class ApiToken(Out):
     id: str
     name: str
     role: RoleName
+    workspace_ids: list[str] | None = Field(
+        description="The workspaces the token reaches; null for an owner/admin token, which reaches every one.")
     masked: str = Field(description="The token's last characters, for recognising it.")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None

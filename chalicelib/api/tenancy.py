@@ -136,7 +136,8 @@ def list_api_tokens(call: Call):
 @routes.route("/api/api-tokens", methods=("POST",), access=ADMIN, status=201, body=ApiTokenBody, response=NewApiToken)
 def create_api_token(call: Call):
     body = call.body(ApiTokenBody)
-    return tenancy.create_api_token(call.principal, body.name, body.role, body.expires_in_days)
+    return tenancy.create_api_token(call.principal, body.name, body.role, body.expires_in_days,
+                                    workspace_ids=body.workspace_ids)
 
 
 @routes.route("/api/api-tokens/{token_id}", methods=("DELETE",),

@@ -33,5 +33,5 @@ def receive_webhook(call: Call):
 @routes.route("/webhooks/{ws}/{path}/test", methods=("POST",), access=PUBLIC, status=202,
               content_types=CONTENT_TYPES, response=Fired, answers=DUPLICATE)
 def receive_test_webhook(call: Call):
-    """Receive a signed delivery and start a test-mode run of the draft."""
+    """Receive a signed delivery and start a test-mode run of the draft (409 when the trigger is deactivated)."""
     return _deliver(call, test=True)

@@ -27,6 +27,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import observability
+from chalicelib.db import faults as db_faults
 from chalicelib.errors import SteplineError
 from chalicelib.http import contract_check as contract
 from chalicelib.http import requests as req
@@ -190,8 +191,14 @@ class Routes:
                     response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
                 except SteplineError as exc:
                     response = error_response(exc, request_id)
-                except Exception as exc:  # our fault: logged with traceback, answered 500
-                    response = unexpected_error_response(exc, request_id)
+                except Exception as exc:  # a database outage answers 503; anything else is our fault (500)
+                    unavailable = db_faults.as_unavailable(exc)
+                    if unavailable is not None:
+                        observability.logger.warning("database unavailable",
+                                                     extra={"error_type": type(exc).__name__})
+                        response = error_response(unavailable, request_id)
+                    else:
+                        response = unexpected_error_response(exc, request_id)
                 response = contract.checked(info, response, request_id)
                 observability.logger.info(
                     "request",
@@ -216,22 +223,27 @@ class Routes:
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:
     """Honour ``Idempotency-Key`` on authenticated POSTs (see services/idempotency)."""
     key = call.headers.get("idempotency-key")
-    tenant_id = getattr(call.principal, "tenant_id", None)
-    if call.request.method != "POST" or key is None or tenant_id is None:
+    if call.request.method != "POST" or key is None:
         return respond()
     from chalicelib.services import idempotency
 
+    tenant_id = getattr(call.principal, "tenant_id", None)
+    principal = idempotency.principal_of(call.principal)
+    if tenant_id is None or principal is None:
+        return respond()
     route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
-    stored = idempotency.begin(tenant_id, key, route, call.raw_body)
+    scope = idempotency.Scope(tenant_id=tenant_id, principal=principal, route=route, key=key)
+    stored = idempotency.begin(scope, call.raw_body)
     if stored is not None:
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
         response = respond()
-    except BaseException:
-        idempotency.finish(tenant_id, key, route, 500, "", {})
+    except BaseException as exc:
+        if not db_faults.is_unavailable(exc):  # with the database away, releasing the key would only wait again
+            idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
-    idempotency.finish(tenant_id, key, route, response.status_code, body, dict(response.headers))
+    idempotency.finish(scope, response.status_code, body, dict(response.headers))
     return response
 
 

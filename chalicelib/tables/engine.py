@@ -96,6 +96,7 @@ runs = Table(
     Column("status", String(20), nullable=False),  # running | success | failed | canceled
     Column("trigger", String(20), nullable=False, server_default="manual"),
     Column("input", JSONB, nullable=True),
+    Column("trigger_info", JSONB, nullable=True),  # what the trigger knows of the start ($trigger); not input
     Column("graph", JSONB, nullable=False),  # exactly what this run executes
     Column("env", JSONB, nullable=False, server_default="{}"),
     Column("secret_refs", JSONB, nullable=False, server_default="{}"),  # references, never values
@@ -132,6 +133,7 @@ step_runs = Table(
     Column("lease_seconds", Float, nullable=False, server_default="90"),
     Column("lease_expires_at", DateTime(timezone=True), nullable=True),
     _uuid("claim_token", nullable=True),
+    _uuid("claimed_by", nullable=True),  # the runtime worker holding the claim (runtime_workers.id)
     Column("reclaims", Integer, nullable=False, server_default="0"),
     Column("duration_ms", Float, nullable=True),
     _ts("started_at"),
@@ -141,6 +143,7 @@ step_runs = Table(
     # Only in-flight rows: the per-run active count, and the sweeper's scans of queued and running rows.
     # Few indexes on purpose: every step inserts and updates a row here.
     Index("ix_step_runs_active", "run_id", postgresql_where=text("status IN ('queued', 'running')")),
+    Index("ix_step_runs_claimed_by", "claimed_by", postgresql_where=text("status = 'running'")),
 )
 
 join_arrivals = Table(
