@@ -1,9 +1,11 @@
-"""A multi-threaded HTTP server in front of the Chalice routes.
+"""A multi-threaded HTTP server in front of the Chalice routes (and the console's files).
 
 Built on Chalice's own ``LocalGateway`` so views see API Gateway-shaped events.
 Unlike ``chalice local`` it writes each response in one send with
 ``TCP_NODELAY`` (no 40 ms Nagle/delayed-ACK stall for keep-alive clients) and
-serves every connection on its own thread.
+serves every connection on its own thread. Given a :class:`ConsoleFiles`, it
+serves the web console at ``/`` for every GET outside the API's paths (same
+origin as the API, as CloudFront does on AWS).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
 from chalicelib.http import edge
+from devstack.console_files import ConsoleFiles, is_api_path
 
 
 def make_thread_safe(app: Chalice) -> None:
@@ -32,6 +35,7 @@ def make_thread_safe(app: Chalice) -> None:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     gateway: LocalGateway
+    console: ConsoleFiles | None = None
     server_version = "stepline-local"
 
     def setup(self) -> None:
@@ -45,6 +49,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if self.console is not None and self.command in ("GET", "HEAD") and not is_api_path(self.path):
+            static = self.console.respond(self.path, headers.get("accept-encoding", ""))
+            self._write(static.status, dict(static.headers), static.body)
+            return
         try:
             response = self.gateway.handle_request(method=self.command, path=self.path, headers=headers, body=body)
             status = response["statusCode"]
@@ -66,6 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
             payload = b""
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
+        self._write(status, out_headers, payload)
+
+    def _write(self, status: int, out_headers: dict[str, Any], payload: bytes) -> None:
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
         out_headers.setdefault("Content-Type", "application/json")
         out_headers["Content-Length"] = str(len(payload))
@@ -106,11 +117,13 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewayServer:
     """Serves ``app`` on ``host:port`` in a background thread."""
 
-    def __init__(self, app: Chalice, host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(self, app: Chalice, host: str = "127.0.0.1", port: int = 8000,
+                 console: ConsoleFiles | None = None) -> None:
         make_thread_safe(app)
         config = Config.create(chalice_app=app, lambda_timeout=30, lambda_memory_size=512,
                                function_name="api_handler")
-        handler = type("Handler", (_Handler,), {"gateway": LocalGateway(app, config)})
+        self.console = console
+        handler = type("Handler", (_Handler,), {"gateway": LocalGateway(app, config), "console": console})
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True

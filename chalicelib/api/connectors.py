@@ -45,9 +45,10 @@ from chalicelib.api.connector_models import (
 )
 from chalicelib.api.contract import UUID_PATTERN, ListQuery, Query, SortedListQuery
 from chalicelib.connectors.catalog import load_catalog
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, NotFound, SteplineError
 from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
-from chalicelib.http.routing import PUBLIC, Call, Routes
+from chalicelib.http.console_links import browser_navigation, console_redirect
+from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services.connectors import (  # demo_data registers the demo seeder
     actions,
@@ -376,7 +377,21 @@ def start_oauth(call: Call):
     return oauth.start(call.principal, call.params["ws"], call.params["connection_id"], body.redirect_uri)
 
 
-@routes.route("/oauth/callback", access=PUBLIC, response=OAuthConnected, query=OAuthCallbackQuery)
+@routes.route("/oauth/callback", access=PUBLIC, response=OAuthConnected, query=OAuthCallbackQuery,
+              answers={303: Answer("A browser (`Accept: text/html`) is sent on to the console's /connections page, "
+                                   "the outcome in the query (`oauth=connected|failed`, ids or the error code).",
+                                   headers=("Location",))})
 def oauth_callback(call: Call):
-    """The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed."""
-    return oauth.callback(call.query)
+    """The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed.
+
+    A browser (``Accept: text/html``) is sent on to the console's connections page,
+    which shows the outcome; other clients get the JSON answer (or the API error).
+    """
+    if not browser_navigation(call.headers):
+        return oauth.callback(call.query)
+    try:
+        done = oauth.callback(call.query)
+    except SteplineError as exc:
+        return console_redirect("/connections", {"oauth": "failed", "code": exc.code, "message": exc.message})
+    return console_redirect("/connections", {"oauth": "connected", "connection_id": done["connection_id"],
+                                             "workspace_id": done["workspace_id"]})

@@ -30,7 +30,8 @@ class LoginBody(Body):
 
 
 class RefreshBody(Body):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    # Absent when the browser presents it in the session cookie (see http/session_cookies).
+    refresh_token: str | None = Field(None, min_length=1, max_length=200)
 
 
 class LogoutBody(Body):
@@ -104,7 +105,11 @@ class Session(Out):
     access_token: str
     token_type: Literal["Bearer"]
     expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str
+    refresh_token: str | None = Field(
+        None, description="Absent when asked for the cookie transport (X-Session-Transport: cookie): "
+                          "then it is in an httpOnly cookie.")
+    refresh_token_transport: Literal["cookie"] | None = Field(
+        None, description="`cookie` when the refresh token was set as the httpOnly `stepline_refresh` cookie.")
     tenant_id: str
     role: RoleName
     user_id: str

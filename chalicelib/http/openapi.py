@@ -180,6 +180,8 @@ def _operation(route: RouteInfo, method: str, refs: dict[tuple[type, str], dict[
         entry: dict[str, Any] = {"description": answer.description}
         if answer.model is not None:
             entry["content"] = _content(_body_schema(answer.model, refs, "serialization"), answer.media_type)
+        if answer.headers:
+            entry["headers"] = {name: {"schema": {"type": "string"}} for name in answer.headers}
         responses[str(status)] = entry
     error = {"$ref": _REF.format(model="Error")}
     for status, text in COMMON_ERRORS.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devstack.cloud import console, database, functions, gateway, network, operations, queues, secrets
+from devstack.cloud import console, database, functions, network, operations, queues, secrets
 from devstack.cloud.stages import STAGES, Stage
 
 __all__ = ["STAGES", "Stage", "complete"]
@@ -24,6 +24,6 @@ def complete(template: dict[str, Any], stage: Stage, *, release: str) -> dict[st
     template.setdefault("Conditions", {})
     template.setdefault("Outputs", {})
     template["Description"] = f"Stepline ({stage.name}): API, step and tick functions, database, console"
-    for part in (network, queues, secrets, database, functions, gateway, operations, console):
+    for part in (network, queues, secrets, database, functions, operations, console):
         part.add(template, stage, release=release)
     return template

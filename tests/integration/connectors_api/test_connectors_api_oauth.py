@@ -231,6 +231,38 @@ def test_concurrent_calls_near_expiry_refresh_once(api, builder, ws, oauth_app, 
     assert _grants(idp).count("refresh_token") == refreshes_before + 1
 
 
+def test_a_browser_returning_from_the_provider_lands_on_the_console(api, builder, ws, oauth_app, idp, hub):
+    # GIVEN a connection waiting for the user's consent
+    created = api.post(
+        f"/api/workspaces/{ws}/connections",
+        {
+            "name": unique("crm"),
+            "app_id": oauth_app["id"],
+            "settings": {"base_url": hub.base_url},
+            "secrets": {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET},
+        },
+        token=builder,
+    ).body
+    base = f"/api/workspaces/{ws}/connections/{created['id']}"
+    callback = _authorize(api, builder, base)
+    html = {"accept": "text/html,application/xhtml+xml"}
+    # WHEN the browser follows the provider's redirect THEN it is sent to the console's connections page
+    done = api.get("/oauth/callback?" + urllib.parse.urlencode(callback), headers=html)
+    assert done.status == 303
+    location = urllib.parse.urlsplit(done.headers["Location"])
+    assert location.path == "/connections" and not location.netloc
+    assert dict(urllib.parse.parse_qsl(location.query)) == {
+        "oauth": "connected", "connection_id": created["id"], "workspace_id": ws}
+    assert api.get(base, token=builder).body["status"] == "ok"
+    # AND a refused authorization lands there too, with the API's code and message (no secret, no code)
+    replay = api.get("/oauth/callback?" + urllib.parse.urlencode(callback), headers=html)
+    assert replay.status == 303
+    failed = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(replay.headers["Location"]).query))
+    assert failed["oauth"] == "failed" and failed["code"] and failed["message"]
+    assert callback["code"] not in replay.headers["Location"]
+    assert DEFAULT_CLIENT_SECRET not in replay.headers["Location"]
+
+
 @pytest.fixture
 def console_redirect(monkeypatch):
     """An operator-allowed redirect URI (e.g. a console page that forwards code and state)."""
