@@ -15,6 +15,7 @@ URL and AWS keys never reach the process that runs tenant code.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import dataclasses
 import json
 import os
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -47,6 +49,7 @@ from chalicelib.engine.code import (
 )
 from chalicelib.errors import ConfigurationError
 
+PR_SET_DUMPABLE = 4
 GRACE_SECONDS = 0.5  # how long past the time limit the parent waits for the child's own answer
 START_SECONDS = 30.0
 
@@ -120,9 +123,11 @@ class _Child:
     @staticmethod
     def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
         chunks, remaining = [], size
+        poller = select.poll()  # not select(): a busy worker may hold descriptors past 1024
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         while remaining:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0 or not poller.poll(max(1, int(wait * 1000))):
                 raise _ChildGone("timeout")
             chunk = os.read(fd, remaining)
             if not chunk:
@@ -148,7 +153,7 @@ class SubprocessCodeRunner(CodeRunner):
         self.replaced = 0  # children killed and replaced (observable in tests)
 
     def run(self, request: CodeRequest) -> CodeResult:
-        limits = request.limits
+        limits = self.limits
         payload_json = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
         if len(payload_json.encode()) > limits.max_input_bytes:
             raise CodePayloadTooLarge(f"The payload is over the code step's {limits.max_input_bytes}-byte input limit.",
@@ -202,6 +207,7 @@ class SubprocessCodeRunner(CodeRunner):
             raise
 
     def _start(self) -> _Child:
+        _not_dumpable()
         child = _Child(self.limits)
         with self._lock:
             self._all.add(child)
@@ -284,6 +290,23 @@ def _result(response: dict[str, Any], limits: CodeLimits, timeout: float) -> Cod
     raise CodeError(text[:2000], logs=logs, dropped_logs=dropped, info=info)
 
 
+def _not_dumpable() -> None:
+    """Make this worker non-dumpable before any sandbox exists.
+
+    A sandbox process runs as the worker's OS user; were the JavaScript engine
+    escaped, it could otherwise read the worker's ``/proc/<pid>/environ`` and
+    memory (credentials). A non-dumpable process is closed to same-user
+    ``ptrace`` and ``/proc`` reads (it also writes no core dumps).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # not fatal: the empty environment and the process boundary remain
+        pass
+
+
 class SandboxSettings(BaseSettings):
     """``CODE_SANDBOX_*``: the pool's size and memory limits (the function's memory must hold them all)."""
 
@@ -297,6 +320,27 @@ class SandboxSettings(BaseSettings):
         return dataclasses.replace(PLATFORM_CODE_LIMITS, heap_bytes=self.heap_mb * 1048576,
                                    max_process_bytes=self.process_mb * 1048576)
 
+    @classmethod
+    def for_this_function(cls, environ: Mapping[str, str] = os.environ) -> SandboxSettings:
+        """The settings, fitted to a Lambda function's memory unless set explicitly.
+
+        A Lambda worker handles one batch at a time, so one sandbox process is
+        enough, and its cap must leave the worker room within the function's
+        memory (512 MiB → 192 MiB).
+        """
+        settings = cls()
+        memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        if not memory.isdigit():
+            return settings
+        changes: dict[str, int] = {}
+        if "CODE_SANDBOX_PROCESSES" not in environ:
+            changes["processes"] = 1
+        processes = changes.get("processes", settings.processes)
+        if "CODE_SANDBOX_PROCESS_MB" not in environ:
+            fitted = (int(memory) - 320) // processes
+            changes["process_mb"] = max(2 * settings.heap_mb, min(settings.process_mb, fitted))
+        return settings.model_copy(update=changes)
+
 
 _DEFAULT: SubprocessCodeRunner | None = None
 _DEFAULT_LOCK = threading.Lock()
@@ -308,7 +352,7 @@ def default_runner() -> SubprocessCodeRunner:
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
-                settings = SandboxSettings()
+                settings = SandboxSettings.for_this_function()
                 _DEFAULT = SubprocessCodeRunner(size=settings.processes, limits=settings.limits())
                 atexit.register(_DEFAULT.close)
     return _DEFAULT

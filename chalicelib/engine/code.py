@@ -57,8 +57,7 @@ class CodeRequest:
     source: str
     payload: dict[str, Any]
     context: dict[str, Any]
-    timeout_seconds: float
-    limits: CodeLimits = PLATFORM_CODE_LIMITS
+    timeout_seconds: float  # capped by the runner's limits (``CodeLimits.max_timeout_seconds``)
 
 
 @dataclass(frozen=True)

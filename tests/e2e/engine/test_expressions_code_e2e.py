@@ -59,7 +59,8 @@ def _finished(client, acme, run_id, timeout=30.0) -> dict:
         if run.get("status") in ("success", "failed"):
             return run
         time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not finish")
+    steps = client.get(f"/api/workspaces/{acme.ws}/runs/{run_id}/steps", headers=auth)
+    raise AssertionError(f"run {run_id} did not finish: {run} {steps.status_code} {steps.text[:3000]}")
 
 
 def _production_flow(client, acme, graph) -> dict:

@@ -38,7 +38,7 @@ def single():
 
 def run(runner, source, payload=None, timeout=1.0, context=None):
     return runner.run(CodeRequest(source=source, payload={"items": [1, 2, 3]} if payload is None else payload,
-                                  context=context or {"run_id": "run-1"}, timeout_seconds=timeout, limits=LIMITS))
+                                  context=context or {"run_id": "run-1"}, timeout_seconds=timeout))
 
 
 def fails(runner, source, code, **kwargs) -> CodeFailed:
@@ -131,6 +131,14 @@ def test_no_state_leaks_from_one_execution_to_the_next(single):
     assert single.replaced == 0
 
 
+def test_the_worker_is_closed_to_a_same_user_sandbox_process(single):
+    import ctypes
+
+    run(single, "export default () => ({})")
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE: no same-user ptrace or /proc reads of the worker
+
+
 def test_the_sandbox_process_gets_no_environment(single):
     os.environ["STEPLINE_TEST_SECRET"] = "do-not-pass"
     try:
@@ -209,3 +217,16 @@ def test_the_worker_keeps_running_other_steps_while_code_loops(sandbox):
     # THEN they all finished before the stuck one was stopped, and it failed cleanly
     assert outcome["code"] == "code_timeout"
     assert max(finished) < outcome["done_at"]
+
+
+def test_on_lambda_the_pool_fits_the_function_memory():
+    from chalicelib.adapters.code_sandbox import SandboxSettings
+
+    fitted = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"})
+    assert (fitted.processes, fitted.process_mb) == (1, 192)
+    large = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096"})
+    assert (large.processes, large.process_mb) == (1, 256)
+    explicit = SandboxSettings.for_this_function({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+                                                  "CODE_SANDBOX_PROCESSES": "2"})
+    assert (explicit.processes, explicit.process_mb) == (2, 128)
+    assert SandboxSettings.for_this_function({}).processes == 2
