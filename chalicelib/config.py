@@ -23,7 +23,7 @@ import json
 import os
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chalicelib.errors import ConfigurationError
@@ -92,7 +92,18 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="Base URL in mails and links.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the local stack (`make up`); the default "
+                      "PUBLIC_BASE_URL follows it.")
+    public_base_url: str = Field("", description="Base URL in mails, webhook URLs and the OAuth2 redirect "
+                                 "(default: http://127.0.0.1:$PORT).")
+    oauth_redirect_uris: str = Field("", description="Comma-separated redirect URIs a client may ask "
+                                     "`oauth/start` for, besides $PUBLIC_BASE_URL/oauth/callback.")
+
+    @model_validator(mode="after")
+    def _base_url_follows_port(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://127.0.0.1:{self.port}"
+        return self
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

@@ -23,29 +23,37 @@ def _up(args: argparse.Namespace) -> int:
     # One process stands in for many Lambda containers: enough connections for every poller thread.
     os.environ.setdefault("DB_POOL_SIZE", "20")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
-    running = stack_mod.running_state()
+    os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
+    running = None if args.throwaway else stack_mod.running_state()
     if running:
         print(f"A local stack of this checkout is already running (pid {running['pid']}, "
               f"http://127.0.0.1:{running['port']}); stop it first (Ctrl-C in its terminal).", file=sys.stderr)
         return 1
     print("Stepline local stack: starting …", flush=True)
-    stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
+    # --throwaway (the console's browser tests): a fresh database on free ports, removed on stop.
+    stack = stack_mod.bring_up(throwaway=args.throwaway, pg_port=None if args.throwaway else args.pg_port,
+                               moto_port=None if args.throwaway else args.moto_port)
     stack.apply()
+    from devstack.console_files import ConsoleFiles
     from devstack.runtime import LocalRuntime
 
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
-                           host=args.host, port=args.port, workers=args.workers)
+                           host=args.host, port=args.port, workers=args.workers,
+                           console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
             _seed_if_possible()
         stack.started.append(_rewrap())
         runtime.start()
-        stack_mod.write_state(port=args.port, env=stack.env)
+        if not args.throwaway:  # a throwaway stack (browser tests) may run beside make up
+            stack_mod.write_state(port=args.port, env=stack.env)
     except BaseException:
         runtime.stop()
-        stack.stop()
+        stack.stop(destroy_database=args.throwaway)
         raise
     print("\n".join(["Started:"] + [f"  {line}" for line in stack.started + runtime.describe()]), flush=True)
+    if not args.no_console:
+        print(f"Console: http://{args.host}:{args.port}/  (sign in as owner@acme.test)", flush=True)
     print(f"Ready: curl http://{args.host}:{args.port}/health  —  Ctrl-C stops everything.", flush=True)
 
     stop = threading.Event()
@@ -54,8 +62,9 @@ def _up(args: argparse.Namespace) -> int:
     stop.wait()
     print("\nStopping …", flush=True)
     runtime.stop()
-    stack_mod.clear_state()
-    stack.stop()
+    if not args.throwaway:
+        stack_mod.clear_state()
+    stack.stop(destroy_database=args.throwaway)
     print("Stopped.", flush=True)
     return 0
 
@@ -137,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="concurrent invocations per queue (each handles its batch with "
                              "STEP_BATCH_CONCURRENCY threads, 4 by default here)")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
+    parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
+    parser.add_argument("--throwaway", action="store_true",
+                        help="(up) a fresh database and emulator on free ports, removed on stop")
     args = parser.parse_args(argv)
     return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset,
             "rewrap": _rewrap_command}[args.command](args)

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
+from devstack.console_files import ConsoleFiles
 from devstack.gateway import GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
 from devstack.scheduler import Scheduler, ScheduleSubscription
@@ -48,6 +49,7 @@ class LocalRuntime:
     schedule_speedup: float = 1.0
     serve_http: bool = True
     app_module_name: str = "app"
+    console: ConsoleFiles | None = None
     gateway: GatewayServer | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
     scheduler: Scheduler | None = None
@@ -69,7 +71,7 @@ class LocalRuntime:
             self._beat_thread = threading.Thread(target=self._beat, name="runtime-heartbeat", daemon=True)
             self._beat_thread.start()
         if self.serve_http:
-            self.gateway = GatewayServer(module.app, self.host, self.port).start()
+            self.gateway = GatewayServer(module.app, self.host, self.port, console=self.console).start()
         for sub in sqs_subs:
             self.pollers.append(QueuePoller(sqs, sub, region=self.region, workers=self.workers).start())
         self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
@@ -79,6 +81,9 @@ class LocalRuntime:
         lines = []
         if self.gateway:
             lines.append(f"HTTP API        {self.gateway.url}  (routes of app.py)")
+            if self.console is not None:
+                state = "" if self.console.built else "  (not built: make console)"
+                lines.append(f"Web console     {self.gateway.url}/{state}")
         for poller in self.pollers:
             lines.append(f"SQS poller      {poller.sub.queue_name} → {poller.sub.name}() "
                          f"× {poller.workers} workers, batch {poller.sub.batch_size}")

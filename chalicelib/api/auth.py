@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from chalice import Response
+
 from chalicelib.api.contract import Accepted
 from chalicelib.api.models import (
     AcceptInviteBody,
@@ -15,7 +20,9 @@ from chalicelib.api.models import (
     Session,
     SwitchBody,
 )
-from chalicelib.errors import Unauthenticated
+from chalicelib.errors import SteplineError, Unauthenticated
+from chalicelib.http import requests as req
+from chalicelib.http import session_cookies
 from chalicelib.http.access import VIEWER
 from chalicelib.http.routing import PUBLIC, Call, Routes
 from chalicelib.services import auth, authn, tenancy
@@ -23,27 +30,58 @@ from chalicelib.services import auth, authn, tenancy
 routes = Routes("auth")
 
 
+def _issued(call: Call, result: dict[str, Any]) -> Any:
+    """Tokens as asked: the refresh token in the body, or (``X-Session-Transport: cookie``) in a cookie."""
+    if session_cookies.wants_cookie(call.headers):
+        return session_cookies.session_response(result, call.headers, max_age=int(auth.REFRESH_TTL.total_seconds()))
+    return result
+
+
 @routes.route("/auth/login", methods=("POST",), access=PUBLIC, body=LoginBody, response=LoginSession)
 def login(call: Call):
     body = call.body(LoginBody)
-    return auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip)
+    return _issued(call, auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip))
 
 
 @routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody, response=Session)
 def refresh(call: Call):
-    return auth.refresh(call.body(RefreshBody).refresh_token, client_ip=call.client_ip)
+    """Rotate the refresh token given in the body, or in the session cookie (with the CSRF header)."""
+    raw = call.json(required=False)
+    token = req.parse(RefreshBody, raw).refresh_token if raw is not None else None
+    from_cookie = token is None
+    if from_cookie:
+        token = session_cookies.refresh_from_cookie(call.headers)
+        if token is None:
+            raise Unauthenticated("Give the refresh token (in the body, or the session cookie).",
+                                  code="invalid_refresh_token")
+    try:
+        result = auth.refresh(token, client_ip=call.client_ip,
+                              reuse_leeway=auth.BROWSER_REUSE_LEEWAY if from_cookie else dt.timedelta(0))
+    except SteplineError as exc:
+        if from_cookie:  # a dead cookie is removed, so the browser stops presenting it
+            exc.headers = {**exc.headers, **session_cookies.clearing_headers(call.headers)}
+        raise
+    if from_cookie:  # a cookie session stays a cookie session
+        return session_cookies.session_response(result, call.headers, max_age=int(auth.REFRESH_TTL.total_seconds()))
+    return _issued(call, result)
 
 
 @routes.route("/auth/logout", methods=("POST",), access=PUBLIC, status=204, body=LogoutBody, body_required=False)
 def logout(call: Call):
-    body = call.json(required=False) or {}
-    refresh_token = LogoutBody.model_validate(body).refresh_token if isinstance(body, dict) else None
+    refresh_token = call.body(LogoutBody).refresh_token if call.json(required=False) is not None else None
+    if refresh_token is None and not call.headers.get("authorization"):
+        refresh_token = session_cookies.refresh_from_cookie(call.headers)
     principal = None
     if call.headers.get("authorization"):
         principal = authn.authenticate(call.headers.get("authorization"))
     elif not refresh_token:
         raise Unauthenticated("Give the access token or the refresh token to log out.")
-    auth.logout(principal, refresh_token)
+    try:
+        auth.logout(principal, refresh_token)
+    except SteplineError as exc:
+        exc.headers = {**exc.headers, **session_cookies.clearing_headers(call.headers)}
+        raise
+    return Response(body="", status_code=204, headers=session_cookies.clearing_headers(call.headers))
 
 
 @routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202, body=ForgotBody, response=Accepted)
@@ -61,15 +99,16 @@ def reset(call: Call):
 @routes.route("/auth/change", methods=("POST",), access=VIEWER, body=ChangeBody, response=Session)
 def change(call: Call):
     body = call.body(ChangeBody)
-    return auth.change_password(call.principal, body.current_password, body.new_password, client_ip=call.client_ip)
+    return _issued(call, auth.change_password(call.principal, body.current_password, body.new_password,
+                                              client_ip=call.client_ip))
 
 
 @routes.route("/auth/switch", methods=("POST",), access=VIEWER, body=SwitchBody, response=LoginSession)
 def switch(call: Call):
-    return auth.switch_tenant(call.principal, call.body(SwitchBody).tenant_id, client_ip=call.client_ip)
+    return _issued(call, auth.switch_tenant(call.principal, call.body(SwitchBody).tenant_id, client_ip=call.client_ip))
 
 
 @routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC, body=AcceptInviteBody, response=Session)
 def accept_invite(call: Call):
     body = call.body(AcceptInviteBody)
-    return tenancy.accept_invite(body.token, body.password, body.name, client_ip=call.client_ip)
+    return _issued(call, tenancy.accept_invite(body.token, body.password, body.name, client_ip=call.client_ip))

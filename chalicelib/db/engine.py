@@ -75,6 +75,15 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = N
         },
     )
 
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except OSError as exc:
+            # pg8000 lets a timeout of its start-up exchange escape as a bare socket error; report it as
+            # the driver reports every other network failure, so it is recognised as an outage.
+            raise dialect.loaded_dbapi.InterfaceError("network error") from exc
+
     @event.listens_for(engine, "connect")
     def _read_timeout(dbapi_connection: Any, _record: Any) -> None:
         sock = _socket(dbapi_connection)

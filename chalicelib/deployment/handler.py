@@ -18,7 +18,6 @@ Direct invocation (``aws lambda invoke``), for rollback and inspection::
 from __future__ import annotations
 
 import json
-import logging
 import os
 import urllib.request
 from typing import Any
@@ -26,8 +25,8 @@ from typing import Any
 from chalicelib.adapters import aws
 from chalicelib.config import get_settings
 from chalicelib.deployment import database, signing_keys
+from chalicelib.observability import logger
 
-logger = logging.getLogger("stepline.deployment")
 PHYSICAL_ID_PREFIX = "stepline-migrations"
 
 

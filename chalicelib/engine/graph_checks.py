@@ -193,14 +193,19 @@ def secret_placement_issues(node: Node) -> Issues:
     it would flow into a payload, an output, a port decision, a log or an
     event, transformed by a filter beyond what masking can recognise.
     """
-    allowed = secret_config_keys(node.type)
-    at = f"/nodes/{node.index}/config"
+    return misplaced_secrets(node.type, dict(node.config or {}), f"/nodes/{node.index}/config", node.name)
+
+
+def misplaced_secrets(step_type: str, config: dict[str, Any], prefix: str, name: str) -> Issues:
+    """The ``$secrets`` placement rule for one config of ``step_type`` (a node's or a node template's)."""
+    allowed = secret_config_keys(step_type)
+    literal = literal_keys(get_handler(step_type))  # never rendered: ``{{ $secrets.x }}`` there is just text
     where = ", ".join(sorted(allowed)) if allowed else "no key of this step type"
-    issue = (f"node {node.name!r} ({node.type}) reads $secrets here; secrets may only be used where a "
+    issue = (f"node {name!r} ({step_type}) reads $secrets here; secrets may only be used where a "
              f"credential goes: {where}")
     return [{"path": path, "issue": issue}
-            for key, value in (node.config or {}).items() if key not in allowed
-            for path in _secret_paths(value, at + pointer([key]))]
+            for key, value in config.items() if key not in allowed and key not in literal
+            for path in _secret_paths(value, prefix + pointer([key]))]
 
 
 def _secret_paths(value: Any, at: str) -> list[str]:

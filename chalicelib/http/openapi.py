@@ -39,6 +39,7 @@ COMMON_ERRORS = {
     "404": "Not found (also another tenant's id)",
     "409": "Conflict",
     "413": "Too large",
+    "414": "The URI is too long",
     "415": "Unsupported media type (send application/json)",
     "422": "Validation failed",
     "429": "Rate limited (see Retry-After)",
@@ -179,6 +180,8 @@ def _operation(route: RouteInfo, method: str, refs: dict[tuple[type, str], dict[
         entry: dict[str, Any] = {"description": answer.description}
         if answer.model is not None:
             entry["content"] = _content(_body_schema(answer.model, refs, "serialization"), answer.media_type)
+        if answer.headers:
+            entry["headers"] = {name: {"schema": {"type": "string"}} for name in answer.headers}
         responses[str(status)] = entry
     error = {"$ref": _REF.format(model="Error")}
     for status, text in COMMON_ERRORS.items():

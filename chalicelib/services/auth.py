@@ -56,7 +56,9 @@ class InvalidCredentials(Unauthenticated):
 class InvalidRefreshToken(Unauthenticated):
     """The refresh token is unknown, expired, revoked or already used."""
 
-    code, default_message = "invalid_refresh_token", "The refresh token is not valid."
+    code, default_message = ("invalid_refresh_token",
+                             "This session is no longer valid (signed out, expired or the platform was reset): "
+                             "sign in again.")
 
 
 class InvalidResetToken(ValidationFailed):
@@ -145,14 +147,22 @@ def login(email: str, password: str, *, tenant_id: str | None, client_ip: str) -
 
 
 # -- refresh / logout ------------------------------------------------------------------
-def refresh(refresh_token: str, *, client_ip: str) -> dict[str, Any]:
+# A browser can lose a refresh answer (the page navigates away while it is in flight; two tabs
+# refresh at once) and then presents the token it still holds. Within this leeway that is not
+# taken for theft; past it, reuse revokes the family. Only the cookie transport grants it.
+BROWSER_REUSE_LEEWAY = dt.timedelta(seconds=30)
+
+
+def refresh(refresh_token: str, *, client_ip: str, reuse_leeway: dt.timedelta = dt.timedelta(0)) -> dict[str, Any]:
     token_hash = hash_token(refresh_token or "")
     with system_uow() as uow:
         row = uow.execute(select(sessions).where(sessions.c.token_hash == token_hash).with_for_update()) \
             .mappings().first()
-        if row is None or row["revoked_at"] is not None:
+        if row is None:
             raise InvalidRefreshToken()
-        if row["rotated_at"] is not None:
+        if row["revoked_at"] is not None:
+            raise InvalidRefreshToken(_ENDED.get(row["revoked_reason"] or "", _ENDED["default"]), code="session_ended")
+        if row["rotated_at"] is not None and row["rotated_at"] <= now() - reuse_leeway:
             # Reuse of a spent token: someone holds a copy. End the whole family.
             uow.execute(update(sessions).where(sessions.c.family_id == row["family_id"],
                                                sessions.c.revoked_at.is_(None))
@@ -160,24 +170,46 @@ def refresh(refresh_token: str, *, client_ip: str) -> dict[str, Any]:
             uow.commit()
             raise InvalidRefreshToken("The refresh token was already used; every session of its family is revoked.",
                                       code="refresh_token_reused")
-        if row["expires_at"] <= now() or _revoked_by_cutoff(uow, row):
-            raise InvalidRefreshToken()
+        if row["expires_at"] <= now():
+            raise InvalidRefreshToken("The session expired: sign in again.", code="session_ended")
+        cutoff = _cutoff_reason(uow, row)
+        if cutoff:
+            raise InvalidRefreshToken(_ENDED[cutoff], code="session_ended")
         membership = uow.execute(select(memberships.c.role).where(
             memberships.c.tenant_id == row["tenant_id"], memberships.c.user_id == row["user_id"])).first()
         if membership is None:
             raise InvalidRefreshToken()
-        uow.execute(update(sessions).where(sessions.c.id == row["id"]).values(rotated_at=func.now()))
+        uow.execute(update(sessions).where(sessions.c.id == row["id"])
+                    .values(rotated_at=func.coalesce(sessions.c.rotated_at, func.now())))
         result = _issue(uow, user_id=row["user_id"], tenant_id=row["tenant_id"], role=membership.role,
                         family_id=row["family_id"], client_ip=client_ip)
         uow.commit()
     return result
 
 
-def _revoked_by_cutoff(uow: Any, session: Any) -> bool:
+# Why a session ended, in words a person signed out by it can act on (the console shows them).
+_ENDED = {
+    "password_change": "The password of this account was changed, so every session ended: sign in again.",
+    "password_reset": "The password of this account was reset, so every session ended: sign in again.",
+    "logout": "You signed out of this session.",
+    "reuse_detected": "This session was ended for safety (its refresh token was used twice): sign in again.",
+    "user_cutoff": "Every session of this account was ended: sign in again.",
+    "platform_reset": "The platform was reset and everyone was signed out: sign in again.",
+    "default": "This session has ended: sign in again.",
+}
+
+
+def _cutoff_reason(uow: Any, session: Any) -> str | None:
+    """Whether a cut-off (the user's, or the platform reset's) ended this session, and which."""
     cutoffs = uow.execute(text(
         "SELECT u.sessions_valid_after, (SELECT (value #>> '{}')::timestamptz FROM platform_state "
         "WHERE key = :k) FROM users u WHERE u.id = :uid"), {"k": GLOBAL_RESET_KEY, "uid": session["user_id"]}).first()
-    return any(c is not None and session["created_at"] < c for c in (cutoffs or ()))
+    user_cutoff, platform_cutoff = cutoffs or (None, None)
+    if platform_cutoff is not None and session["created_at"] < platform_cutoff:
+        return "platform_reset"
+    if user_cutoff is not None and session["created_at"] < user_cutoff:
+        return "user_cutoff"
+    return None
 
 
 def logout(principal: Principal | None, refresh_token: str | None) -> None:

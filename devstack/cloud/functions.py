@@ -17,6 +17,7 @@ What each function calls (and so may do):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from devstack.cloud import network, queues, secrets
@@ -36,6 +37,15 @@ MAIL_SEND = ["ses:SendEmail", "ses:SendRawEmail"]
 VPC_ATTACH = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
               "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
 TRACING = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+GATEWAY_RESPONSES = (
+    ("GatewayNoRoute", "MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found", "No route serves this path."),
+    ("GatewayThrottled", "THROTTLED", "429", "rate_limited", "Too many requests."),
+    ("GatewayTooLarge", "REQUEST_TOO_LARGE", "413", "payload_too_large", "Payload too large."),
+    ("GatewayDefault4xx", "DEFAULT_4XX", None, "gateway_refused", "The gateway refused the request."),
+    ("GatewayDefault5xx", "DEFAULT_5XX", None, "gateway_error", "The service is unavailable; retry later."),
+)
 
 
 def function_name(stage: Stage, short: str) -> str:
@@ -222,6 +232,15 @@ def add(template: dict[str, Any], stage: Stage, *, release: str) -> None:
          ("CKV_AWS_120", "Responses are per caller and never cacheable."),
          ("CKV_AWS_59", "Routes authenticate in the function (JWT, API tokens, signed webhooks); /health and "
                         "/openapi.json are public by design."))
+    # API Gateway's own answers (no route, throttled, too large) in the API's one error shape, with a request id
+    for logical, kind, status, code, message in GATEWAY_RESPONSES:
+        props: dict[str, Any] = {
+            "RestApiId": ref("RestAPI"), "ResponseType": kind,
+            "ResponseTemplates": {"application/json": json.dumps(
+                {"error": {"code": code, "message": message, "details": [], "request_id": "$context.requestId"}})}}
+        if status:
+            props["StatusCode"] = status
+        resources[logical] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
     template["Outputs"]["ConnectionBudget"] = {
         "Description": "worst-case client connections (all functions at their limit × per-container pool) "
                        "/ connections the proxy may open",

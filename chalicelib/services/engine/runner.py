@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from chalicelib import expressions
+from chalicelib.db import faults as db_faults
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import NonRetryableStepError, StepTimeout
@@ -138,7 +140,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     while current is not None:
         outcome = execute(current, run)
         keep_going = budget > 0 and time.monotonic() < stop_at
-        txn = complete(run, outcome, rng=rng, claim_next=keep_going)
+        txn = _complete_through_outage(run, outcome, rng=rng, claim_next=keep_going)
         if txn is None:
             logger.warning("step result discarded: its claim was lost", extra={"step_id": current.step_id})
             return "stale"
@@ -234,6 +236,19 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
             error_body=redactor.scrub(error_body(exc)),
             logs=tuple(redactor.scrub(ctx.logs)) if ctx is not None else (),
         )
+
+
+def _complete_through_outage(run: RunContext, outcome: Outcome, **kwargs: Any) -> RunTxn | None:
+    """Record the outcome, retrying while the database is unavailable (up to ``complete_retry_seconds``).
+
+    The step has run: recording its result when the database is back beats running it again after
+    its lease. Retrying is safe: the completion checks the claim token, so if the step was reclaimed
+    meanwhile, this late result is discarded.
+    """
+    retrying = Retrying(retry=retry_if_exception(db_faults.is_unavailable),
+                        wait=wait_exponential(multiplier=0.25, max=4.0),
+                        stop=stop_after_delay(engine_settings().complete_retry_seconds), reraise=True)
+    return retrying(complete, run, outcome, **kwargs)
 
 
 def complete(run: RunContext, outcome: Outcome, *, rng: Any = None, claim_next: bool = False) -> RunTxn | None:

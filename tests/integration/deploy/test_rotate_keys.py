@@ -30,6 +30,10 @@ def secret(local_stack):
     client = boto3.session.Session().client(
         "secretsmanager", region_name=local_stack.env["AWS_DEFAULT_REGION"],
         endpoint_url=local_stack.env["AWS_ENDPOINT_URL"])
+    try:  # an emulator kept from an interrupted run may still hold it
+        client.delete_secret(SecretId="stepline/dev/jwt-keys", ForceDeleteWithoutRecovery=True)
+    except client.exceptions.ResourceNotFoundException:
+        pass
     client.create_secret(Name="stepline/dev/jwt-keys", SecretString=signing_keys.initial_keyset(NOW))
     yield client
     client.delete_secret(SecretId="stepline/dev/jwt-keys", ForceDeleteWithoutRecovery=True)
