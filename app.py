@@ -14,7 +14,7 @@ from chalice import Chalice, Rate
 from chalicelib import observability
 from chalicelib.api import auth, connectors, flows, operator, runs, system, tenancy, triggers, webhooks
 from chalicelib.config import DEFAULT_STEP_QUEUE
-from chalicelib.services import engine, housekeeping, messages  # noqa: F401  (engine registers 'step')
+from chalicelib.services import engine, housekeeping, idempotency, messages  # noqa: F401  (they register jobs)
 
 app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
 

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         description="URL of the owner role that runs migrations (defaults to DATABASE_URL).",
     )
     db_pool_size: int = Field(5, ge=1, le=50, description="Connections kept per process.")
+    db_connect_timeout_seconds: float = Field(
+        2.0, gt=0, le=60, description="Opening a database connection (TCP, start-up, authentication)."
+    )
+    db_statement_timeout_seconds: float = Field(
+        15.0, gt=0, le=900, description="Server-side statement_timeout; a server silent this long "
+        "(plus the connect timeout) counts as unavailable."
+    )
+    db_pool_timeout_seconds: float = Field(
+        1.5, gt=0, le=60, description="Waiting for a free pooled connection before answering 503."
+    )
     aws_region: str = Field("us-east-1", alias="AWS_DEFAULT_REGION", description="AWS region.")
     aws_endpoint_url: str | None = Field(
         None,

@@ -134,7 +134,7 @@ def evaluate(expression: str, data: Any) -> Any:
     head = segments[0].strip()
     if not head:
         raise ExpressionError("Empty expression.")
-    if head[0] in "\"'-0123456789[{" or head in ("true", "false", "null"):
+    if _is_literal(head):
         value = _parse_literal(head)
     else:
         value = lookup(data, head)
@@ -148,6 +148,10 @@ def evaluate(expression: str, data: Any) -> Any:
         except (TypeError, ValueError) as exc:
             raise ExpressionError(f"Filter {m.group(1)!r} failed: {exc}") from exc
     return value
+
+
+def _is_literal(head: str) -> bool:
+    return head[0] in "\"'-0123456789[{" or head in ("true", "false", "null")
 
 
 def _split_filters(expression: str) -> list[str]:
@@ -232,3 +236,31 @@ def validate(template: Any) -> None:
     """Raise ``ExpressionError`` if any expression in ``template`` is malformed."""
     for expression in references(template):
         evaluate(expression, {})
+
+
+SECRETS_ROOT = "$secrets"
+
+
+def reads_secrets(expression: str) -> bool:
+    """Whether one ``{{ … }}`` expression reads a ``$secrets`` value (in any spelling of the path)."""
+    head = _split_filters(expression)[0].strip()
+    if not head or _is_literal(head):
+        return False
+    try:
+        return parse_path(head)[0] == SECRETS_ROOT
+    except ExpressionError:
+        return False
+
+
+def uses_secrets(template: Any) -> bool:
+    """Whether any expression in ``template`` reads ``$secrets``."""
+    return any(reads_secrets(e) for e in references(template))
+
+
+def secret_values(template: Any, data: Any) -> list[Any]:
+    """The value of every ``$secrets`` expression in ``template``, after its filters.
+
+    What a template sends is what must be masked in what a run records: the
+    transformed forms (``| upper``, ``| urlencode``…) as well as the raw value.
+    """
+    return [evaluate(e, data) for e in references(template) if reads_secrets(e)]

@@ -1,4 +1,8 @@
-"""``python -m devstack up | migrate``: the local platform in one command."""
+"""``python -m devstack up | migrate | seed | reset``: the local platform in one command.
+
+``migrate``, ``seed`` and ``reset`` work beside a running ``up``: they use its
+database (see ``stack.attach``) and leave it running.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,14 @@ def _up(args: argparse.Namespace) -> int:
     # EMF metrics are printed for CloudWatch to pick up; locally nobody reads them (GET /api/metrics reads the DB).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("STAGE", "local")
+    # One process stands in for many Lambda containers: enough connections for every poller thread.
+    os.environ.setdefault("DB_POOL_SIZE", "20")
+    os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
+    running = stack_mod.running_state()
+    if running:
+        print(f"A local stack of this checkout is already running (pid {running['pid']}, "
+              f"http://127.0.0.1:{running['port']}); stop it first (Ctrl-C in its terminal).", file=sys.stderr)
+        return 1
     print("Stepline local stack: starting …", flush=True)
     # --throwaway (the console's browser tests): a fresh database on free ports, removed on stop.
     stack = stack_mod.bring_up(throwaway=args.throwaway, pg_port=None if args.throwaway else args.pg_port,
@@ -30,7 +42,9 @@ def _up(args: argparse.Namespace) -> int:
     try:
         if args.seed:
             _seed_if_possible()
+        stack.started.append(_rewrap())
         runtime.start()
+        stack_mod.write_state(port=args.port, env=stack.env)
     except BaseException:
         runtime.stop()
         stack.stop(destroy_database=args.throwaway)
@@ -46,9 +60,22 @@ def _up(args: argparse.Namespace) -> int:
     stop.wait()
     print("\nStopping …", flush=True)
     runtime.stop()
+    stack_mod.clear_state()
     stack.stop(destroy_database=args.throwaway)
     print("Stopped.", flush=True)
     return 0
+
+
+def _rewrap() -> str:
+    """Move every sealed secret to the current key-encryption key (after a switch of keys)."""
+    import app  # noqa: F401
+    from chalicelib.services.connectors import secrets_box
+
+    reports = secrets_box.rewrap_all()
+    moved = sum(r.rewrapped for r in reports.values())
+    failed = sum(len(r.failed) for r in reports.values())
+    line = f"Sealed secrets  {sum(r.checked for r in reports.values())} checked, {moved} re-wrapped"
+    return line + (f", {failed} not readable with the configured keys" if failed else "")
 
 
 def _seed_if_possible() -> None:
@@ -64,29 +91,28 @@ def _migrate(args: argparse.Namespace) -> int:
         stack_mod.run_migrations(url if "+pg8000" in url else url.replace("postgresql://", "postgresql+pg8000://"))
         print("Migrations at head.")
         return 0
-    stack = stack_mod.bring_up(throwaway=False, pg_port=args.pg_port, moto_port=args.moto_port)
+    stack = stack_mod.attach(pg_port=args.pg_port)  # migrates; beside a running `make up` too
     stack.stop()
     print("Migrations at head (local cluster).")
     return 0
 
 
-def _with_database(action):
-    """Run ``action`` against the local database (``make up``'s cluster, or DATABASE_URL)."""
-    stack = stack_mod.bring_up(throwaway=False, pg_port=int(os.environ.get("STEPLINE_PG_PORT", "54320")),
-                               moto_port=None)
+def _with_database(action, args: argparse.Namespace):
+    """Run ``action`` against the local database: the running ``make up``'s, or one started for this command."""
+    stack = stack_mod.attach(pg_port=args.pg_port)
     stack.apply()
     try:
         return action()
     finally:
-        if stack.cluster is not None and not os.environ.get("STEPLINE_KEEP_DB"):
-            stack.stop()
+        if not os.environ.get("STEPLINE_KEEP_DB"):
+            stack.stop()  # stops only a cluster this command started
 
 
 def _seed(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (every area registers its demo seeder on import)
     from chalicelib.services import demo
 
-    created = _with_database(demo.seed_if_empty)
+    created = _with_database(demo.seed_if_empty, args)
     print("Demo data created." if created else "Demo data already present (make reset to start over).")
     return 0
 
@@ -95,26 +121,34 @@ def _reset(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (every area registers its demo seeder on import)
     from chalicelib.services import demo
 
-    result = _with_database(demo.reset)
+    result = _with_database(demo.reset, args)
     print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "
           "every session invalidated.")
     return 0
 
 
+def _rewrap_command(args: argparse.Namespace) -> int:
+    print(_with_database(_rewrap, args))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack")
-    parser.add_argument("command", choices=["up", "migrate", "seed", "reset"])
+    parser.add_argument("command", choices=["up", "migrate", "seed", "reset", "rewrap"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("STEPLINE_PG_PORT", "54320")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("STEPLINE_MOTO_PORT", "54321")))
-    parser.add_argument("--workers", type=int, default=4, help="concurrent step invocations per queue")
+    parser.add_argument("--workers", type=int, default=8,
+                        help="concurrent invocations per queue (each handles its batch with "
+                             "STEP_BATCH_CONCURRENCY threads, 4 by default here)")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
     parser.add_argument("--throwaway", action="store_true",
                         help="(up) a fresh database and emulator on free ports, removed on stop")
     args = parser.parse_args(argv)
-    return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset}[args.command](args)
+    return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset,
+            "rewrap": _rewrap_command}[args.command](args)
 
 
 if __name__ == "__main__":

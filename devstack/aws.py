@@ -46,11 +46,12 @@ def _client(service: str, endpoint_url: str | None, region: str) -> Any:
 class Provisioned:
     step_queue_url: str
     dlq_url: str
-    kms_key_id: str
+    kms_key_id: str | None
 
 
-def provision(*, endpoint_url: str | None, region: str, step_queue: str, dlq: str, kms_alias: str) -> Provisioned:
-    """Create the queues and the key if missing; return their identifiers."""
+def provision(*, endpoint_url: str | None, region: str, step_queue: str, dlq: str,
+              kms_alias: str | None) -> Provisioned:
+    """Create the queues and the key if missing (no key when ``kms_alias`` is empty); return their identifiers."""
     sqs = _client("sqs", endpoint_url, region)
     dlq_url = sqs.create_queue(QueueName=dlq, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)})[
         "QueueUrl"
@@ -63,6 +64,8 @@ def provision(*, endpoint_url: str | None, region: str, step_queue: str, dlq: st
     step_url = sqs.create_queue(QueueName=step_queue)["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=step_url, Attributes=attributes)
 
+    if not kms_alias:
+        return Provisioned(step_queue_url=step_url, dlq_url=dlq_url, kms_key_id=None)
     kms = _client("kms", endpoint_url, region)
     try:
         key_id = kms.describe_key(KeyId=kms_alias)["KeyMetadata"]["KeyId"]

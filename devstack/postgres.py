@@ -151,6 +151,14 @@ class Cluster:
     def running(self) -> bool:
         return self._cmd("pg_ctl", "-D", str(self.datadir), "status", check=False).returncode == 0
 
+    def running_port(self) -> int | None:
+        """The port of the server running on this data directory (``postmaster.pid``), if any."""
+        try:
+            lines = (self.datadir / "postmaster.pid").read_text().splitlines()
+            return int(lines[3]) if self.running() else None
+        except (OSError, IndexError, ValueError):
+            return None
+
     def start(self) -> None:
         if self.running():
             return
@@ -216,10 +224,15 @@ class Cluster:
         return f"postgresql+pg8000://postgres@127.0.0.1:{self.port}/{DATABASE}"
 
 
-def persistent(project_root: Path, port: int) -> Cluster:
-    """The ``make up`` cluster: data kept under ``.local/pgdata`` across restarts."""
-    cluster = Cluster(datadir=project_root / ".local" / "postgres" / "data", port=port)
+def persistent(local_dir: Path, port: int) -> Cluster:
+    """The ``make up`` cluster: data kept under ``.local/postgres`` across restarts.
+
+    When it is already running (a running ``make up``, or one killed without
+    stopping it) it is reused on the port it runs on.
+    """
+    cluster = Cluster(datadir=local_dir / "postgres" / "data", port=port)
     cluster.init()
+    cluster.port = cluster.running_port() or port
     cluster.start()
     cluster.ensure_database()
     return cluster

@@ -7,6 +7,7 @@ Reads the app's own declarations (``app.event_sources``), so a new
 from __future__ import annotations
 
 import importlib
+import threading
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,8 @@ from devstack.console_files import ConsoleFiles
 from devstack.gateway import GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
 from devstack.scheduler import Scheduler, ScheduleSubscription
+
+HEARTBEAT_SECONDS = 2.0
 
 
 def subscriptions(app_module: ModuleType) -> tuple[list[SqsSubscription], list[ScheduleSubscription]]:
@@ -50,11 +53,23 @@ class LocalRuntime:
     gateway: GatewayServer | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
     scheduler: Scheduler | None = None
+    # At start: register as a worker that beats, take over the steps of dead workers (a previous run
+    # of this stack killed mid-step) and ring every due queued step (see services/engine/workers.py).
+    recover: bool = True
+    recovery: dict[str, int] = field(default_factory=dict)
+    _beating: threading.Event = field(default_factory=threading.Event)
+    _beat_thread: threading.Thread | None = None
 
     def start(self) -> LocalRuntime:
         module = importlib.import_module(self.app_module_name)
         sqs_subs, schedule_subs = subscriptions(module)
         sqs = boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        if self.recover:
+            from chalicelib.services.engine import workers
+
+            self.recovery = workers.recover()
+            self._beat_thread = threading.Thread(target=self._beat, name="runtime-heartbeat", daemon=True)
+            self._beat_thread.start()
         if self.serve_http:
             self.gateway = GatewayServer(module.app, self.host, self.port, console=self.console).start()
         for sub in sqs_subs:
@@ -75,7 +90,20 @@ class LocalRuntime:
         if self.scheduler:
             for sub in self.scheduler.subs:
                 lines.append(f"Schedule        {sub.expression} → {sub.name}()")
+        if self.recover:
+            lines.append(f"Recovery        {self.recovery.get('requeued', 0)} interrupted step(s) taken over, "
+                         f"{self.recovery.get('rung', 0)} queued step(s) rung again")
         return lines
+
+    def _beat(self) -> None:
+        from chalicelib.observability import logger
+        from chalicelib.services.engine import workers
+
+        while not self._beating.wait(HEARTBEAT_SECONDS):
+            try:
+                workers.beat()
+            except Exception as exc:  # the database may be away for a while; keep beating
+                logger.warning("runtime heartbeat failed", extra={"error_type": type(exc).__name__})
 
     def stop(self) -> None:
         if self.scheduler:
@@ -86,6 +114,16 @@ class LocalRuntime:
             poller.stop()
         if self.gateway:
             self.gateway.stop()
+        if self._beat_thread is not None:
+            self._beating.set()
+            self._beat_thread.join(timeout=5)
+            self._beat_thread = None
+            try:
+                from chalicelib.services.engine import workers
+
+                workers.unregister()
+            except Exception:  # noqa: BLE001  (best effort: a silent worker is found dead anyway)
+                pass
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,19 @@
 
 One code path for ``make up`` (persistent, fixed ports) and the tests
 (throwaway, free ports): each returns the environment the app reads.
+
+What wraps stored secrets must outlive a restart. The embedded emulator
+lives inside the ``make up`` process and forgets its KMS keys when it stops,
+so the persistent embedded stack does not use its KMS: data keys are wrapped
+by the local master key kept in ``.local/secrets.json``. With LocalStack or
+AWS (``AWS_ENDPOINT_URL`` set) the KMS key is used, and the local key still
+decrypts what it sealed before (re-wrapped at the next start, see
+``secrets_box.rewrap_all``). The tests' throwaway stacks keep using the
+emulator's KMS, which lives as long as they do.
+
+``make seed``, ``make reset`` and ``make migrate`` act beside a running
+``make up`` (:func:`attach`): they use its database and key settings, need no
+emulator, and never stop a server they did not start.
 """
 
 from __future__ import annotations
@@ -17,7 +30,12 @@ from typing import Any
 from devstack import aws, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DIR = ROOT / ".local"
+STATE_FILE = "stack.json"
+
+
+def local_dir() -> Path:
+    """Where the persistent stack keeps its data (``.local``; ``STEPLINE_LOCAL_DIR`` moves it)."""
+    return Path(os.environ.get("STEPLINE_LOCAL_DIR") or ROOT / ".local")
 
 
 def run_migrations(owner_url: str) -> None:
@@ -109,14 +127,15 @@ def bring_up(
         if throwaway:
             cluster = postgres.throwaway()
         else:
-            cluster = postgres.persistent(ROOT, pg_port or 54320)
+            cluster = postgres.persistent(local_dir(), pg_port or 54320)
         stack.cluster = cluster
         env["DATABASE_URL"] = cluster.url(postgres.APP_ROLE)
         env["MIGRATION_DATABASE_URL"] = cluster.url(postgres.OWNER_ROLE)
-        where = "throwaway" if throwaway else str(cluster.datadir.relative_to(ROOT))
+        where = "throwaway" if throwaway else _shown(cluster.datadir)
         stack.started.append(f"PostgreSQL      127.0.0.1:{cluster.port} ({where}, binaries {cluster.bindir})")
 
-    if os.environ.get("AWS_ENDPOINT_URL"):
+    embedded = not os.environ.get("AWS_ENDPOINT_URL")
+    if not embedded:
         env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
         stack.started.append(f"AWS emulation   {env['AWS_ENDPOINT_URL']} (AWS_ENDPOINT_URL)")
     else:
@@ -128,19 +147,112 @@ def bring_up(
     env.setdefault("AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
 
+    if embedded and not throwaway:
+        env["KMS_KEY_ALIAS"] = ""  # the emulator's keys die with it: the persisted local master key wraps
     provisioned = aws.provision(
         endpoint_url=env["AWS_ENDPOINT_URL"], region=region, step_queue=env["STEP_QUEUE_NAME"],
-        dlq=env["STEP_DLQ_NAME"], kms_alias=env["KMS_KEY_ALIAS"],
+        dlq=env["STEP_DLQ_NAME"], kms_alias=env["KMS_KEY_ALIAS"] or None,
     )
     stack.started.append(f"Step queue      {provisioned.step_queue_url} (DLQ {env['STEP_DLQ_NAME']})")
-    stack.started.append(f"KMS key         {env['KMS_KEY_ALIAS']} → {provisioned.kms_key_id}")
+    if provisioned.kms_key_id:
+        stack.started.append(f"KMS key         {env['KMS_KEY_ALIAS']} → {provisioned.kms_key_id}")
+    else:
+        stack.started.append(f"Key wrapping    local master key ({_shown(local_dir() / 'secrets.json')}), "
+                             "kept across restarts")
 
-    for name, value in local_secrets(None if throwaway else LOCAL_DIR / "secrets.json").items():
+    _add_local_secrets(env, None if throwaway else local_dir() / "secrets.json")
+    run_migrations(env["MIGRATION_DATABASE_URL"])
+    stack.started.append("Migrations      at head")
+    return stack
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _add_local_secrets(env: dict[str, str], path: Path | None) -> None:
+    for name, value in local_secrets(path).items():
         if value and not os.environ.get(name):
             env[name] = value
         elif os.environ.get(name):
             env[name] = os.environ[name]
 
+
+# -- beside a running `make up` ----------------------------------------------------------------
+
+def write_state(*, port: int, env: dict[str, str]) -> Path:
+    """Record the running stack (its pid, ports and key settings) for the other commands."""
+    path = local_dir() / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"pid": os.getpid(), "port": port, "aws_endpoint_url": env.get("AWS_ENDPOINT_URL", ""),
+             "embedded_aws": env.get("KMS_KEY_ALIAS", "x") == "", "kms_key_alias": env.get("KMS_KEY_ALIAS", ""),
+             "region": env.get("AWS_DEFAULT_REGION", "")}
+    path.write_text(json.dumps(state, indent=2))
+    return path
+
+
+def clear_state() -> None:
+    path = local_dir() / STATE_FILE
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def running_state() -> dict[str, Any] | None:
+    """The state of a ``make up`` whose process is alive, else ``None``."""
+    try:
+        state = json.loads((local_dir() / STATE_FILE).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if state["pid"] != os.getpid() else None
+
+
+def attach(*, pg_port: int, log: Callable[[str], None] = print) -> Stack:
+    """The database and key settings for ``seed``/``reset``/``migrate``; no AWS emulator is started.
+
+    The local cluster is reused when it runs (beside ``make up``, on whatever port it
+    listens) and started otherwise; only a cluster started here is stopped by
+    :meth:`Stack.stop`. Secrets are sealed the way the running stack reads them: the
+    persisted local master key, or the KMS key of the LocalStack it was started with.
+    """
+    env: dict[str, str] = {}
+    stack = Stack(env=env)
+    running = running_state()
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        env["MIGRATION_DATABASE_URL"] = os.environ.get("MIGRATION_DATABASE_URL", os.environ["DATABASE_URL"])
+    else:
+        cluster = postgres.Cluster(datadir=local_dir() / "postgres" / "data", port=pg_port)
+        port = cluster.running_port()
+        if port is not None:
+            cluster.port = port
+            log(f"Using the running PostgreSQL on 127.0.0.1:{port}"
+                + (f" (make up, pid {running['pid']})" if running else ""))
+        else:
+            cluster.init()
+            cluster.start()
+            stack.cluster = cluster  # started here: stopped when done
+        cluster.ensure_database()
+        env["DATABASE_URL"] = cluster.url(postgres.APP_ROLE)
+        env["MIGRATION_DATABASE_URL"] = cluster.url(postgres.OWNER_ROLE)
+    aws_url = os.environ.get("AWS_ENDPOINT_URL") or ((running or {}).get("aws_endpoint_url")
+                                                     if running and not running.get("embedded_aws") else "")
+    if aws_url:
+        env["AWS_ENDPOINT_URL"] = aws_url
+        env["KMS_KEY_ALIAS"] = os.environ.get("KMS_KEY_ALIAS") or (running or {}).get("kms_key_alias") \
+            or "alias/stepline-connections"
+        env.setdefault("AWS_ACCESS_KEY_ID", os.environ.get("AWS_ACCESS_KEY_ID", "testing"))
+        env.setdefault("AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    else:
+        env["KMS_KEY_ALIAS"] = ""
+        env["AWS_ENDPOINT_URL"] = ""
+    env["AWS_DEFAULT_REGION"] = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    _add_local_secrets(env, local_dir() / "secrets.json")
     run_migrations(env["MIGRATION_DATABASE_URL"])
-    stack.started.append("Migrations      at head")
     return stack

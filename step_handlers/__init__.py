@@ -5,9 +5,13 @@ constants ``TITLE``, ``CONFIG_SCHEMA`` (JSON Schema of its config, templated
 fields per ``chalicelib.engine.config_schema``), ``PORTS`` (output ports),
 ``NEEDS_CREDENTIALS`` (the runner resolves a connection for it) and
 ``RAW_CONFIG_KEYS`` (config keys the runner must not render). Optional:
-``ports(config)`` for ports that depend on the config (switch) and
+``ports(config)`` for ports that depend on the config (switch),
 ``check_config(config) -> [{"path", "issue"}]`` for checks a schema cannot
-express. A new step type is one module here plus its entry in ``_REGISTRY``.
+express, and ``SECRET_CONFIG_KEYS``: the config keys that may read
+``$secrets`` because their value only leaves in an outbound request (where a
+credential goes). Everywhere else a ``$secrets`` reference is refused when the
+graph is saved and never rendered. A new step type is one module here plus
+its entry in ``_REGISTRY``.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ def check_config(step_type: str, config: dict[str, Any]) -> list[dict[str, str]]
     """The handler's own checks beyond its schema (pointers relative to the config)."""
     extra = getattr(get_handler(step_type), "check_config", None)
     return list(extra(config)) if callable(extra) else []
+
+
+def secret_config_keys(step_type: str) -> frozenset[str]:
+    """The config keys of this step type that may read ``$secrets`` (none unless the module says)."""
+    return frozenset(getattr(get_handler(step_type), "SECRET_CONFIG_KEYS", ()))
 
 
 def describe_step_types() -> list[dict[str, Any]]:

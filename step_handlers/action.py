@@ -26,6 +26,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 PORTS = ["out"]
 NEEDS_CREDENTIALS = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
+SECRET_CONFIG_KEYS = frozenset({"input"})  # the action's request (headers, auth, query, body)
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:

@@ -77,6 +77,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
 PORTS = ["out"]
 NEEDS_CREDENTIALS = True  # optional: applied when the node has a connection
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
+# Where a ``$secrets`` value may go: the parts of the request sent to the remote. Not ``url``
+# (it names the target in logs and errors) and nothing the step records.
+SECRET_CONFIG_KEYS = frozenset({"headers", "query", "json", "form"})
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:

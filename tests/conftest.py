@@ -32,6 +32,8 @@ os.environ.setdefault("STAGE", "test")
 os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ.setdefault("PASSWORD_PROFILE", "fast")
 os.environ.setdefault("OPERATOR_TOKEN", f"op_test_{_SESSION}")
+# Every answer is checked against its route's declared contract (chalicelib/http/contract_check).
+os.environ.setdefault("STEPLINE_CHECK_CONTRACT", "1")
 
 
 def _reset_process_caches() -> None:

@@ -6,14 +6,17 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.api.contract import Accepted
 from chalicelib.api.models import (
     AcceptInviteBody,
     ChangeBody,
     ForgotBody,
     LoginBody,
+    LoginSession,
     LogoutBody,
     RefreshBody,
     ResetBody,
+    Session,
     SwitchBody,
 )
 from chalicelib.errors import SteplineError, Unauthenticated
@@ -33,13 +36,14 @@ def _issued(call: Call, result: dict[str, Any]) -> Any:
     return result
 
 
-@routes.route("/auth/login", methods=("POST",), access=PUBLIC, body=LoginBody)
+@routes.route("/auth/login", methods=("POST",), access=PUBLIC, body=LoginBody, response=LoginSession)
 def login(call: Call):
     body = call.body(LoginBody)
     return _issued(call, auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip))
 
 
-@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody)
+@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody, body_required=False,
+               response=Session)
 def refresh(call: Call):
     """Rotate the refresh token given in the body, or in the session cookie (with the CSRF header)."""
     raw = call.json(required=False)
@@ -61,7 +65,7 @@ def refresh(call: Call):
     return _issued(call, result)
 
 
-@routes.route("/auth/logout", methods=("POST",), access=PUBLIC, status=204)
+@routes.route("/auth/logout", methods=("POST",), access=PUBLIC, status=204, body=LogoutBody, body_required=False)
 def logout(call: Call):
     body = call.json(required=False) or {}
     refresh_token = req.parse(LogoutBody, body).refresh_token
@@ -80,7 +84,7 @@ def logout(call: Call):
     return Response(body="", status_code=204, headers=session_cookies.clearing_headers(call.headers))
 
 
-@routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202, body=ForgotBody)
+@routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202, body=ForgotBody, response=Accepted)
 def forgot(call: Call):
     auth.forgot(call.body(ForgotBody).email)
     return {"status": "accepted", "message": "If the address has an account, a reset link is on its way."}
@@ -92,19 +96,19 @@ def reset(call: Call):
     auth.reset_password(body.token, body.new_password)
 
 
-@routes.route("/auth/change", methods=("POST",), access=VIEWER, body=ChangeBody)
+@routes.route("/auth/change", methods=("POST",), access=VIEWER, body=ChangeBody, response=Session)
 def change(call: Call):
     body = call.body(ChangeBody)
     return _issued(call, auth.change_password(call.principal, body.current_password, body.new_password,
                                               client_ip=call.client_ip))
 
 
-@routes.route("/auth/switch", methods=("POST",), access=VIEWER, body=SwitchBody)
+@routes.route("/auth/switch", methods=("POST",), access=VIEWER, body=SwitchBody, response=LoginSession)
 def switch(call: Call):
     return _issued(call, auth.switch_tenant(call.principal, call.body(SwitchBody).tenant_id, client_ip=call.client_ip))
 
 
-@routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC, body=AcceptInviteBody)
+@routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC, body=AcceptInviteBody, response=Session)
 def accept_invite(call: Call):
     body = call.body(AcceptInviteBody)
     return _issued(call, tenancy.accept_invite(body.token, body.password, body.name, client_ip=call.client_ip))

@@ -1,4 +1,4 @@
-"""Request bodies of the connector routes (pydantic; they also feed the OpenAPI document).
+"""Request and response models of the connector routes (pydantic; they also feed the OpenAPI document).
 
 Connector documents and actions are free-form here on purpose: the connector
 format's own JSON Schema validates them (``validate_connector``), so their
@@ -7,10 +7,11 @@ errors carry pointers into the document rather than pydantic's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
+from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import Body
 
 SLUG = r"^[a-z][a-z0-9_-]{1,62}$"
@@ -47,6 +48,11 @@ class VersionPatchBody(Body):
     notes: str | None = Field(None, max_length=2000)
 
 
+class ActionDocument(RootModel[dict[str, Any]]):
+    """An action in the connector format (``key``, ``name``, ``method``, ``path``, schemas...);
+    validated by the connector format's JSON Schema, whose errors point into the document."""
+
+
 class ActionTestBody(Body):
     connection_id: str | None = Field(None, max_length=64)
     input: dict[str, Any] | None = Field(None, description="Omitted: the action's sample input.")
@@ -77,3 +83,233 @@ class ConnectionPatchBody(Body):
 
 class RotateBody(Body):
     secrets: dict[str, Any] = Field(default_factory=dict, description="Fields to replace (null removes).")
+
+
+# --- responses --------------------------------------------------------------------------------------
+
+VersionStatus = Literal["draft", "published", "deprecated"]
+ConnectionStatus = Literal["ok", "expired", "refresh_failed", "invalid"]
+
+
+class App(Out):
+    """A built-in (``builtin:<slug>``) or custom app."""
+
+    id: str
+    builtin: bool
+    name: str
+    slug: str
+    vendor: str
+    category: str
+    description: str
+    icon: str
+    status: str = Field(description="draft until a version is published; built-in apps are published.")
+    created_at: Timestamp | None = Field(description="Null for built-in apps.")
+    updated_at: Timestamp | None
+    auth_type: str | None = Field(None, description="Built-in apps: their auth type.")
+    latest_version_id: str | None = Field(None, description="On built-in apps and on one app read by id.")
+    draft_version_id: str | None = Field(None, description="On a custom app read by id.")
+
+
+class AppVersion(Out):
+    id: str
+    app_id: str
+    builtin: bool
+    number: int
+    status: VersionStatus
+    notes: str
+    auth_type: str | None
+    action_count: int
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    published_at: Timestamp | None
+    deprecated_at: Timestamp | None
+
+
+class AppVersionDetail(AppVersion):
+    definition: JsonObject = Field(description="The connector document.")
+
+
+class RetrySettings(Out):
+    max_attempts: int
+    initial_backoff_seconds: float
+    max_backoff_seconds: float
+    max_total_seconds: float
+
+
+class Action(Out):
+    """An action with its argument schemas (what a flow editor needs to build a node's input)."""
+
+    id: str
+    app_id: str
+    version_id: str
+    builtin: bool
+    key: str
+    name: str
+    description: str
+    method: str
+    path: str
+    input_schema: JsonObject
+    output_schema: JsonObject | bool
+    sample_input: JsonObject
+    retry: RetrySettings
+    timeout_seconds: float
+    is_test_action: bool
+    definition: JsonObject = Field(description="The action as written in the connector document.")
+    version_status: VersionStatus | None = Field(None, description="On an action read by id.")
+
+
+class TracedRequest(Out):
+    method: str
+    url: str
+    headers: dict[str, str] = Field(description="Secrets masked.")
+    body: Any = Field(description="Masked, cut at a size limit.")
+
+
+class TracedResponse(Out):
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class TracedAttempt(Out):
+    number: int
+    status: int | None
+    error_code: str | None
+    duration_ms: int
+    waited_ms: int = Field(description="The back-off before this send.")
+    after_reauthorization: bool = Field(description="Sent again after refreshing an expired OAuth2 token.")
+
+
+class TrialError(Out):
+    code: str
+    message: str
+    retryable: bool
+    upstream_status: int | None
+    vendor_code: str | None
+
+
+class TrialConnection(Out):
+    id: str
+    status: ConnectionStatus
+
+
+class TrialReport(Out):
+    """A real call of an action (or a connection's test action): outcome and the masked trace."""
+
+    ok: bool
+    action: str
+    status: int | None = Field(description="The vendor's HTTP status.")
+    duration_ms: int
+    output: Any
+    request: TracedRequest | None
+    response: TracedResponse | None
+    attempts: list[TracedAttempt]
+    error: TrialError | None = None
+    connection: TrialConnection | None = None
+
+
+class Provider(Out):
+    """An app a workflow can use, with what a connection form needs."""
+
+    id: str
+    version_id: str
+    builtin: bool
+    name: str
+    slug: str
+    vendor: str
+    category: str
+    description: str
+    icon: str
+    auth_type: str
+    auth_fields: JsonObject = Field(description="JSON Schema of the connection's secret fields.")
+    settings_schema: JsonObject = Field(description="JSON Schema of the connection's settings.")
+    needs_connection: bool
+    test_action: str | None
+    action_count: int
+
+
+class StepTypeTemplate(Out):
+    kind: Literal["step_type"]
+    ref: None
+    type: str
+    title: str
+    description: str
+    config_schema: JsonObject
+    ports: list[str]
+    dynamic_ports: bool
+    needs_credentials: bool
+
+
+class ActionTemplate(Out):
+    kind: Literal["app_action"]
+    type: str
+    ref: str = Field(description="The action id, for the node's `action` setting.")
+    title: str
+    description: str
+    app_id: str
+    version_id: str
+    needs_connection: bool
+    input_schema: JsonObject
+    output_schema: JsonObject | bool
+    sample_input: JsonObject
+
+
+class NodeTemplate(Out):
+    """A tenant's named node preset; nodes use it as ``template: "tpl:<name>"``."""
+
+    kind: Literal["custom"]
+    id: str
+    type: str
+    ref: str
+    name: str
+    title: str
+    description: str
+    action_ref: str | None
+    config: JsonObject
+    default_connection_id: str | None
+    created_at: Timestamp
+
+
+AnyNodeTemplate = Annotated[StepTypeTemplate | ActionTemplate | NodeTemplate, Field(discriminator="kind")]
+
+
+class NodeTemplateCatalog(Out):
+    items: list[AnyNodeTemplate]
+    next_cursor: str | None
+
+
+class Connection(Out):
+    """A connection; secret fields appear masked (``••••abcd``), never in clear."""
+
+    id: str
+    workspace_id: str
+    app_id: str
+    name: str
+    settings: JsonObject
+    credentials: dict[str, Any] = Field(description="Masked secret fields.")
+    status: ConnectionStatus
+    status_detail: str | None
+    token_expires_at: Timestamp | None
+    last_tested_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class OAuthStart(Out):
+    authorize_url: str
+    redirect_uri: str
+    pkce: bool
+
+
+class OAuthConnected(Out):
+    connection_id: str
+    workspace_id: str
+    status: ConnectionStatus
+    token_expires_at: Timestamp | None
+
+
+AppPage = page_of(App)
+AppVersionPage = page_of(AppVersion)
+ActionPage = page_of(Action)
+ProviderPage = page_of(Provider)
+ConnectionPage = page_of(Connection)

@@ -9,24 +9,45 @@ exists in the catalog. A foreign or unknown id answers 404 either way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from chalicelib.api.connector_models import (
+    Action,
+    ActionDocument,
+    ActionPage,
     ActionTestBody,
+    App,
     AppCreateBody,
+    AppPage,
     AppPatchBody,
+    AppVersion,
+    AppVersionDetail,
+    AppVersionPage,
+    Connection,
     ConnectionCreateBody,
+    ConnectionPage,
     ConnectionPatchBody,
+    ConnectionStatus,
+    NodeTemplate,
     NodeTemplateBody,
+    NodeTemplateCatalog,
+    OAuthConnected,
+    OAuthStart,
+    ProviderPage,
     RotateBody,
+    TrialReport,
     VersionCreateBody,
     VersionPatchBody,
+    VersionStatus,
 )
+from chalicelib.api.contract import ListQuery, Query
 from chalicelib.connectors.catalog import load_catalog
 from chalicelib.errors import BadRequest, NotFound, SteplineError
 from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
 from chalicelib.http.console_links import browser_navigation, console_redirect
-from chalicelib.http.routing import PUBLIC, Call, Routes
+from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services.connectors import (  # demo_data registers the demo seeder
     actions,
@@ -93,6 +114,30 @@ CONNECTIONS = "/api/workspaces/{ws}/connections"
 ONE_CONNECTION = CONNECTIONS + "/{connection_id}"
 
 
+class AppFilters(ListQuery):
+    source: Literal["all", "builtin", "custom"] | None = None
+    category: str | None = Field(None, max_length=63)
+
+
+class VersionFilters(ListQuery):
+    status: VersionStatus | None = None
+
+
+class TemplateFilters(ListQuery):
+    kind: Literal["step_type", "app_action", "custom"] | None = None
+
+
+class ConnectionFilters(ListQuery):
+    app_id: str | None = Field(None, max_length=100)
+    status: ConnectionStatus | None = None
+
+
+class OAuthCallbackQuery(Query):
+    state: str | None = Field(None, max_length=4096)
+    code: str | None = Field(None, max_length=4096)
+    error: str | None = Field(None, max_length=4096)
+
+
 def _app_body(body: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     values = {k: getattr(body, k, None) for k in APP_FIELDS if k not in exclude}
     return {k: v for k, v in values.items() if v is not None}
@@ -113,25 +158,25 @@ def _optional(call: Call, model: Any) -> Any:
 # --- apps -----------------------------------------------------------------------------------------
 
 
-@routes.route("/api/apps", access=VIEWER)
+@routes.route("/api/apps", access=VIEWER, response=AppPage, query=AppFilters)
 def list_apps(call: Call):
     """Built-in apps, then the tenant's custom apps (``source=builtin|custom``, ``category``)."""
     return apps.list_apps(call.principal, call.query)
 
 
-@routes.route("/api/apps", methods=("POST",), access=BUILDER, status=201, body=AppCreateBody)
+@routes.route("/api/apps", methods=("POST",), access=BUILDER, status=201, body=AppCreateBody, response=App)
 def create_app(call: Call):
     """Create a custom app (with a definition: its draft version 1)."""
     body = call.body(AppCreateBody)
     return apps.create_app(call.principal, _app_body(body), body.definition, body.notes)
 
 
-@routes.route("/api/apps/{app_id}", access=READ_APP)
+@routes.route("/api/apps/{app_id}", access=READ_APP, response=App)
 def get_app(call: Call):
     return apps.get_app(call.principal, call.params["app_id"])
 
 
-@routes.route("/api/apps/{app_id}", methods=("PATCH",), access=EDIT_APP, body=AppPatchBody)
+@routes.route("/api/apps/{app_id}", methods=("PATCH",), access=EDIT_APP, body=AppPatchBody, response=App)
 def update_app(call: Call):
     """Change a custom app's metadata (its draft follows)."""
     return apps.update_app(call.principal, call.params["app_id"], _app_body(call.body(AppPatchBody)))
@@ -142,7 +187,7 @@ def delete_app(call: Call):
     apps.delete_app(call.principal, call.params["app_id"])
 
 
-@routes.route("/api/apps/{app_id}/publish", methods=("POST",), access=EDIT_APP)
+@routes.route("/api/apps/{app_id}/publish", methods=("POST",), access=EDIT_APP, response=AppVersion)
 def publish_app(call: Call):
     """Publish the app's current draft (it becomes immutable)."""
     return versions.publish_app(call.principal, call.params["app_id"])
@@ -151,24 +196,26 @@ def publish_app(call: Call):
 # --- versions -------------------------------------------------------------------------------------
 
 
-@routes.route(VERSIONS, access=READ_APP)
+@routes.route(VERSIONS, access=READ_APP, response=AppVersionPage, query=VersionFilters)
 def list_versions(call: Call):
     return versions.list_versions(call.principal, call.params["app_id"], call.query)
 
 
-@routes.route(VERSIONS, methods=("POST",), access=EDIT_APP, status=201, body=VersionCreateBody)
+@routes.route(VERSIONS, methods=("POST",), access=EDIT_APP, status=201, body=VersionCreateBody, body_required=False,
+              response=AppVersionDetail)
 def create_version(call: Call):
     """Open a draft from the latest version (or from the given definition)."""
     body = _optional(call, VersionCreateBody)
     return versions.create_draft(call.principal, call.params["app_id"], body.definition, body.notes)
 
 
-@routes.route(ONE_VERSION, access=READ_VERSION)
+@routes.route(ONE_VERSION, access=READ_VERSION, response=AppVersionDetail)
 def get_version(call: Call):
     return versions.get_version(call.principal, call.params["app_id"], call.params["version_id"])
 
 
-@routes.route(ONE_VERSION, methods=("PATCH",), access=EDIT_VERSION, body=VersionPatchBody)
+@routes.route(ONE_VERSION, methods=("PATCH",), access=EDIT_VERSION, body=VersionPatchBody,
+              response=AppVersionDetail)
 def update_version(call: Call):
     """Change a draft (409 for published and deprecated versions)."""
     body, p = call.body(VersionPatchBody), call.params
@@ -181,13 +228,13 @@ def delete_version(call: Call):
     versions.delete_draft(call.principal, call.params["app_id"], call.params["version_id"])
 
 
-@routes.route(ONE_VERSION + "/publish", methods=("POST",), access=EDIT_VERSION)
+@routes.route(ONE_VERSION + "/publish", methods=("POST",), access=EDIT_VERSION, response=AppVersion)
 def publish_version(call: Call):
     """Draft → published (immutable from now on)."""
     return versions.publish_version(call.principal, call.params["app_id"], call.params["version_id"])
 
 
-@routes.route(ONE_VERSION + "/deprecate", methods=("POST",), access=EDIT_VERSION)
+@routes.route(ONE_VERSION + "/deprecate", methods=("POST",), access=EDIT_VERSION, response=AppVersion)
 def deprecate_version(call: Call):
     """Published → deprecated."""
     return versions.deprecate_version(call.principal, call.params["app_id"], call.params["version_id"])
@@ -196,25 +243,26 @@ def deprecate_version(call: Call):
 # --- actions --------------------------------------------------------------------------------------
 
 
-@routes.route(ACTIONS, access=READ_VERSION)
+@routes.route(ACTIONS, access=READ_VERSION, response=ActionPage, query=ListQuery)
 def list_actions(call: Call):
     return actions.list_actions(call.principal, call.params["app_id"], call.params["version_id"], call.query)
 
 
-@routes.route(ACTIONS, methods=("POST",), access=EDIT_VERSION, status=201)
+@routes.route(ACTIONS, methods=("POST",), access=EDIT_VERSION, status=201, body=ActionDocument, response=Action)
 def create_action(call: Call):
     """Add an action to a draft (the body is the action, in the connector format)."""
     p = call.params
     return actions.create_action(call.principal, p["app_id"], p["version_id"], _object_body(call))
 
 
-@routes.route(ACTIONS + "/{action_id}", access=READ_ACTION)
+@routes.route(ACTIONS + "/{action_id}", access=READ_ACTION, response=Action)
 def get_action(call: Call):
     p = call.params
     return actions.get_action(call.principal, p["app_id"], p["version_id"], p["action_id"])
 
 
-@routes.route(ACTIONS + "/{action_id}", methods=("PATCH",), access=EDIT_ACTION)
+@routes.route(ACTIONS + "/{action_id}", methods=("PATCH",), access=EDIT_ACTION, body=ActionDocument,
+              response=Action)
 def update_action(call: Call):
     """Change a draft's action (top-level fields; null removes one)."""
     p, changes = call.params, _object_body(call)
@@ -227,13 +275,14 @@ def delete_action(call: Call):
     actions.delete_action(call.principal, p["app_id"], p["version_id"], p["action_id"])
 
 
-@routes.route("/api/actions/{action_id}", access=READ_ANY_ACTION)
+@routes.route("/api/actions/{action_id}", access=READ_ANY_ACTION, response=Action)
 def describe_action(call: Call):
     """Any action by id, with its argument schemas."""
     return actions.describe_action(call.principal, call.params["action_id"])
 
 
-@routes.route("/api/actions/{action_id}/test", methods=("POST",), access=TEST_ACTION, body=ActionTestBody)
+@routes.route("/api/actions/{action_id}/test", methods=("POST",), access=TEST_ACTION, body=ActionTestBody,
+              body_required=False, response=TrialReport)
 def test_action(call: Call):
     """Call the action for real with sample input and a chosen connection; masked request and response."""
     body = _optional(call, ActionTestBody)
@@ -243,19 +292,20 @@ def test_action(call: Call):
 # --- the flow editor's catalog --------------------------------------------------------------------
 
 
-@routes.route("/api/providers", access=VIEWER)
+@routes.route("/api/providers", access=VIEWER, response=ProviderPage, query=ListQuery)
 def list_providers(call: Call):
     """Apps a workflow can use, with what a connection form needs."""
     return node_templates.list_providers(call.principal, call.query)
 
 
-@routes.route("/api/node-templates", access=VIEWER)
+@routes.route("/api/node-templates", access=VIEWER, response=NodeTemplateCatalog, query=TemplateFilters)
 def list_node_templates(call: Call):
     """Built-in step types, app actions with their argument schemas, and the tenant's templates."""
     return node_templates.list_node_templates(call.principal, call.query)
 
 
-@routes.route("/api/node-templates", methods=("POST",), access=ADMIN, status=201, body=NodeTemplateBody)
+@routes.route("/api/node-templates", methods=("POST",), access=ADMIN, status=201, body=NodeTemplateBody,
+              response=NodeTemplate)
 def create_node_template(call: Call):
     """Save a named node preset (safe names only)."""
     return node_templates.create_node_template(call.principal, call.body(NodeTemplateBody).model_dump())
@@ -269,24 +319,26 @@ def delete_node_template(call: Call):
 # --- connections ----------------------------------------------------------------------------------
 
 
-@routes.route(CONNECTIONS, access=VIEWER)
+@routes.route(CONNECTIONS, access=VIEWER, response=ConnectionPage, query=ConnectionFilters)
 def list_connections(call: Call):
     """Connections of the workspace (``app_id``, ``status`` filter); secrets masked."""
     return connections.list_connections(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(CONNECTIONS, methods=("POST",), access=BUILDER, status=201, body=ConnectionCreateBody)
+@routes.route(CONNECTIONS, methods=("POST",), access=BUILDER, status=201, body=ConnectionCreateBody,
+              response=Connection)
 def create_connection(call: Call):
     b, ws = call.body(ConnectionCreateBody), call.params["ws"]
     return connections.create_connection(call.principal, ws, b.name, b.app_id, b.settings, b.secrets)
 
 
-@routes.route(ONE_CONNECTION, access=READ_CONNECTION)
+@routes.route(ONE_CONNECTION, access=READ_CONNECTION, response=Connection)
 def get_connection(call: Call):
     return connections.get_connection(call.principal, call.params["ws"], call.params["connection_id"])
 
 
-@routes.route(ONE_CONNECTION, methods=("PATCH",), access=EDIT_CONNECTION, body=ConnectionPatchBody)
+@routes.route(ONE_CONNECTION, methods=("PATCH",), access=EDIT_CONNECTION, body=ConnectionPatchBody,
+              response=Connection)
 def update_connection(call: Call):
     """Rename, change secrets, or change settings (which requires the secrets again)."""
     given, p = call.body(ConnectionPatchBody).model_dump(exclude_unset=True), call.params
@@ -299,26 +351,29 @@ def delete_connection(call: Call):
     connections.delete_connection(call.principal, call.params["ws"], call.params["connection_id"])
 
 
-@routes.route(ONE_CONNECTION + "/test", methods=("POST",), access=EDIT_CONNECTION)
+@routes.route(ONE_CONNECTION + "/test", methods=("POST",), access=EDIT_CONNECTION, response=TrialReport)
 def test_connection(call: Call):
     """Run the app's test action; the connection's health follows."""
     return trials.test_connection(call.principal, call.params["ws"], call.params["connection_id"])
 
 
-@routes.route(ONE_CONNECTION + "/rotate", methods=("POST",), access=EDIT_CONNECTION, body=RotateBody)
+@routes.route(ONE_CONNECTION + "/rotate", methods=("POST",), access=EDIT_CONNECTION, body=RotateBody,
+              body_required=False, response=Connection)
 def rotate_connection(call: Call):
     """Replace secrets and re-seal them under a fresh data key."""
     secrets, p = _optional(call, RotateBody).secrets, call.params
     return connections.rotate_secrets(call.principal, p["ws"], p["connection_id"], secrets)
 
 
-@routes.route(ONE_CONNECTION + "/oauth/start", methods=("POST",), access=EDIT_CONNECTION)
+@routes.route(ONE_CONNECTION + "/oauth/start", methods=("POST",), access=EDIT_CONNECTION, response=OAuthStart)
 def start_oauth(call: Call):
     """The provider's authorize URL (signed state, PKCE)."""
     return oauth.start(call.principal, call.params["ws"], call.params["connection_id"])
 
 
-@routes.route("/oauth/callback", access=PUBLIC)
+@routes.route("/oauth/callback", access=PUBLIC, response=OAuthConnected, query=OAuthCallbackQuery,
+              answers={303: Answer("A browser (`Accept: text/html`) is sent on to the console's connections "
+                                   "page, with the outcome in the query.", headers=("Location",))})
 def oauth_callback(call: Call):
     """The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed.
 

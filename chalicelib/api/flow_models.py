@@ -1,11 +1,12 @@
-"""Request bodies of the workflow and run routes (pydantic, ``extra="forbid"``)."""
+"""Request (``extra="forbid"``) and response models of the workflow and run routes."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
+from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 
@@ -40,6 +41,11 @@ class UpdateFlowBody(FlowSettings):
     title: str | None = Field(None, min_length=1, max_length=200)
 
 
+class GraphDocument(RootModel[dict[str, Any]]):
+    """A workflow graph: ``{"nodes": [...], "edges": [...]}`` (see docs/workflows.md); validated as a whole,
+    with a JSON pointer to each failing node or edge."""
+
+
 class PublishBody(Body):
     note: str = Field("", max_length=500)
 
@@ -62,3 +68,177 @@ def settings_fields(body: FlowSettings) -> dict[str, Any]:
         if fields.get(required, "") is None:
             fields.pop(required)
     return fields
+
+
+# --- responses --------------------------------------------------------------------------------------
+
+RunStatus = Literal["running", "success", "failed", "canceled"]
+RunMode = Literal["test", "production"]
+RunTrigger = Literal["manual", "webhook", "cron", "rerun", "api"]
+StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
+
+
+class Flow(Out):
+    id: str
+    workspace_id: str
+    title: str
+    description: str
+    status: FlowStatus
+    enabled: bool
+    graph: JsonObject | None = Field(description="The draft graph (nodes and edges); null until one is saved.")
+    start_payload: Any
+    input_schema: JsonObject | None
+    env: dict[str, EnvValue]
+    secrets: dict[str, SecretRef]
+    run_timeout_seconds: float | None
+    latest_version: int = Field(description="The newest published version's number (0: none yet).")
+    created_by: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class FlowVersion(Out):
+    """An immutable, published graph."""
+
+    id: str
+    workspace_id: str
+    workflow_id: str
+    number: int
+    graph: JsonObject
+    input_schema: JsonObject | None
+    env: dict[str, EnvValue]
+    secrets: dict[str, SecretRef]
+    run_timeout_seconds: float | None
+    note: str
+    created_by: str | None
+    created_at: Timestamp
+
+
+class RunError(Out):
+    model_config = {"extra": "allow"}
+
+    code: str
+    message: str
+
+
+class Run(Out):
+    id: str
+    workspace_id: str
+    workflow_id: str
+    version_id: str | None = Field(description="Null for a test run of the draft.")
+    version_number: int | None
+    mode: RunMode
+    status: RunStatus
+    trigger: RunTrigger
+    input: Any
+    output: Any
+    error: RunError | None
+    rerun_of: str | None
+    created_by: str | None
+    deadline: Timestamp
+    started_at: Timestamp
+    finished_at: Timestamp | None
+    created_at: Timestamp
+    last_event_id: int = Field(description="The run's newest event seq (resume the stream after it).")
+
+
+class StepAttempt(Out):
+    id: str
+    run_id: str
+    node_id: str
+    instance_key: str
+    attempt: int
+    node_type: str
+    template: str | None
+    status: StepStatus
+    input: Any
+    output: Any
+    error: JsonObject | None
+    not_before: Timestamp | None
+    dispatched_at: Timestamp | None
+    lease_seconds: float
+    lease_expires_at: Timestamp | None
+    reclaims: int
+    duration_ms: float | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    created_at: Timestamp
+
+
+class RunDetail(Run):
+    graph: JsonObject = Field(description="The graph this run executes.")
+    steps: list[StepAttempt] = Field(description="Every step attempt, oldest first.")
+
+
+class LogLine(Out):
+    id: int
+    step_id: str
+    node_id: str
+    level: Literal["debug", "info", "warning", "error"]
+    message: str
+    fields: JsonObject
+    at: Timestamp
+
+
+class RunEvent(Out):
+    seq: int
+    type: str
+    step_id: str | None
+    node_id: str | None
+    data: JsonObject
+    created_at: Timestamp
+
+
+class RunEvents(Out):
+    items: list[RunEvent]
+    run_status: RunStatus
+    last_event_id: int = Field(description="Pass it back as `after` to poll for newer events.")
+
+
+class QuarantinedStep(Out):
+    id: str
+    workspace_id: str
+    run_id: str
+    step_id: str
+    node_id: str
+    instance_key: str
+    attempt: int
+    error: JsonObject
+    status: Literal["quarantined", "redriven"]
+    redriven_step_id: str | None
+    redriven_by: str | None
+    redriven_at: Timestamp | None
+    created_at: Timestamp
+
+
+class StepFigures(Out):
+    template: str | None
+    step_type: str
+    attempts: int
+    failed: int
+    error_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+class RunFigures(Out):
+    status: RunStatus
+    count: int
+    duration_p50_ms: float | None
+    duration_p95_ms: float | None
+
+
+class Metrics(Out):
+    since: Timestamp
+    workspace_ids: list[str] | None = Field(description="The workspaces counted; null: all of the tenant.")
+    steps: list[StepFigures]
+    runs: list[RunFigures]
+    queue_depth: int | None
+
+
+FlowPage = page_of(Flow)
+FlowVersionPage = page_of(FlowVersion)
+RunPage = page_of(Run)
+StepAttemptPage = page_of(StepAttempt)
+LogPage = page_of(LogLine, cursor="The last log id; pass it back as `after`.")
+QuarantinePage = page_of(QuarantinedStep)

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from chalicelib.api.flow_models import CreateFlowBody, PublishBody, StartRunBody, UpdateFlowBody, settings_fields
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.api.contract import ListQuery
+from chalicelib.api.flow_models import (
+    CreateFlowBody,
+    Flow,
+    FlowPage,
+    FlowStatus,
+    FlowVersion,
+    FlowVersionPage,
+    GraphDocument,
+    PublishBody,
+    Run,
+    StartRunBody,
+    UpdateFlowBody,
+    settings_fields,
+)
 from chalicelib.http.access import BUILDER, VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
@@ -15,27 +33,35 @@ routes = Routes("flows")
 
 BASE = "/api/workspaces/{ws}/flows"
 FLOW = {"flow_id": Ref(workflows_table)}
+
+
+class FlowFilters(ListQuery):
+    status: FlowStatus | None = None
+    enabled: Literal["true", "false"] | None = None
+    q: str | None = Field(None, max_length=200, description="Words in the title.")
+
+
 VIEW_FLOW = Access(Role.VIEWER, ids=FLOW)
 BUILD_FLOW = Access(Role.BUILDER, ids=FLOW)
 
 
-@routes.route(BASE, access=VIEWER)
+@routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters)
 def list_flows(call: Call):
     return workflows.list_(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody)
+@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow)
 def create_flow(call: Call):
     """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
     return workflows.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
 
 
-@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW)
+@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow)
 def get_flow(call: Call):
     return workflows.get(call.principal, call.params["ws"], call.params["flow_id"])
 
 
-@routes.route(BASE + "/{flow_id}", methods=("PATCH",), access=BUILD_FLOW, body=UpdateFlowBody)
+@routes.route(BASE + "/{flow_id}", methods=("PATCH",), access=BUILD_FLOW, body=UpdateFlowBody, response=Flow)
 def update_flow(call: Call):
     fields = settings_fields(call.body(UpdateFlowBody))
     return workflows.update_(call.principal, call.params["ws"], call.params["flow_id"], fields)
@@ -46,13 +72,15 @@ def delete_flow(call: Call):
     workflows.remove(call.principal, call.params["ws"], call.params["flow_id"])
 
 
-@routes.route(BASE + "/{flow_id}/graph", methods=("PUT",), access=BUILD_FLOW)
+@routes.route(BASE + "/{flow_id}/graph", methods=("PUT",), access=BUILD_FLOW, body=GraphDocument,
+              response=Flow)
 def put_graph(call: Call):
     """Replace the draft graph; 422 with a JSON pointer to each failing node or edge."""
     return workflows.put_graph(call.principal, call.params["ws"], call.params["flow_id"], call.json())
 
 
-@routes.route(BASE + "/{flow_id}/publish", methods=("POST",), access=BUILD_FLOW, status=201, body=PublishBody)
+@routes.route(BASE + "/{flow_id}/publish", methods=("POST",), access=BUILD_FLOW, status=201, body=PublishBody,
+              body_required=False, response=FlowVersion)
 def publish(call: Call):
     """Freeze the draft as the next immutable version (201 with the version)."""
     body = call.body(PublishBody) if call.raw_body.strip() else PublishBody()
@@ -61,12 +89,13 @@ def publish(call: Call):
     return json_response(version, 201, {"Location": f"/api/workspaces/{ws}/flows/{flow_id}/versions"})
 
 
-@routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW)
+@routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW, response=FlowVersionPage, query=ListQuery)
 def list_versions(call: Call):
     return workflows.list_versions(call.principal, call.params["ws"], call.params["flow_id"], call.query)
 
 
-@routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody)
+@routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody,
+              body_required=False, response=Run)
 def start_run(call: Call):
     """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
     body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()

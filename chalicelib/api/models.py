@@ -1,10 +1,12 @@
-"""Request bodies shared by the identity routes (pydantic; they also feed the OpenAPI document)."""
+"""Request and response models of the identity routes (pydantic; they also feed the OpenAPI document)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 
 RoleName = Literal["owner", "admin", "builder", "viewer"]
 
@@ -73,4 +75,124 @@ class InviteBody(Body):
 class ApiTokenBody(Body):
     name: str = Field(min_length=1, max_length=200)
     role: RoleName
+    workspace_ids: list[str] | None = Field(
+        None, max_length=100,
+        description="The workspaces a builder or viewer token reaches (required for those roles); "
+                    "owner and admin tokens reach every workspace and take none.")
     expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+# --- responses --------------------------------------------------------------------------------------
+
+class TenantMembership(Out):
+    tenant_id: str
+    role: RoleName
+    name: str
+    slug: str
+
+
+class Session(Out):
+    """Tokens of a signed-in session (the refresh token rotates on every use)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str | None = Field(None, description="Absent when it was set in the session cookie.")
+    refresh_token_transport: Literal["cookie"] | None = Field(
+        None, description="`cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).")
+    tenant_id: str
+    role: RoleName
+    user_id: str
+
+
+class LoginSession(Session):
+    tenants: list[TenantMembership] = Field(description="Every tenant the user belongs to.")
+
+
+class UserSummary(Out):
+    id: str
+    email: str
+    name: str
+    created_at: Timestamp
+
+
+class TenantSummary(Out):
+    id: str
+    name: str
+    slug: str
+
+
+class Workspace(Out):
+    id: str
+    name: str
+    created_at: Timestamp
+
+
+class Me(Out):
+    user: UserSummary | None = Field(description="Null for an API token.")
+    tenant: TenantSummary | None
+    role: RoleName
+    kind: Literal["user", "api"]
+    tenants: list[TenantMembership]
+    workspaces: list[Workspace] = Field(description="The workspaces the caller can see.")
+
+
+class Member(Out):
+    user_id: str
+    email: str
+    name: str
+    role: RoleName
+    created_at: Timestamp
+
+
+class Membership(Out):
+    workspace_id: str
+    user_id: str
+
+
+class Invite(Out):
+    id: str
+    email: str
+    role: RoleName
+    workspace_ids: list[str]
+    expires_at: Timestamp
+    accepted_at: Timestamp | None
+    revoked_at: Timestamp | None
+    created_at: Timestamp
+    status: Literal["pending", "accepted", "revoked", "expired"]
+
+
+class ApiToken(Out):
+    id: str
+    name: str
+    role: RoleName
+    masked: str = Field(description="The token's last characters, for recognising it.")
+    workspace_ids: list[str] | None = Field(description="The workspaces it reaches; null: every workspace.")
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
+    created_at: Timestamp
+
+
+class NewApiToken(ApiToken):
+    token: str = Field(description="The secret, shown this once.")
+
+
+class AuditEntry(Out):
+    id: str
+    tenant_id: str
+    actor_id: str | None
+    actor_kind: str = Field(description="user | api | system")
+    action: str
+    target_type: str
+    target_id: str | None
+    changes: JsonObject = Field(description="Before/after values; secrets appear masked or not at all.")
+    request_id: str | None
+    created_at: Timestamp
+
+
+WorkspacePage = page_of(Workspace)
+MemberPage = page_of(Member)
+InvitePage = page_of(Invite)
+ApiTokenPage = page_of(ApiToken)
+AuditPage = page_of(AuditEntry)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from sqlalchemy import select
 
+from chalicelib.api.contract import ListQuery
+from chalicelib.api.system_models import MailPage, ResetDone
 from chalicelib.db.uow import system_uow
 from chalicelib.http.access import OPERATOR
 from chalicelib.http.pagination import paginate
@@ -14,13 +17,17 @@ from chalicelib.tables.identity import outbound_mail
 routes = Routes("operator")
 
 
-@routes.route("/operator/reset", methods=("POST",), access=OPERATOR)
+class MailFilters(ListQuery):
+    to: str | None = Field(None, max_length=320, description="Mail to this address.")
+
+
+@routes.route("/operator/reset", methods=("POST",), access=OPERATOR, response=ResetDone)
 def reset(call: Call):
     """Purge business data, reseed the demo tenants, invalidate every session."""
     return demo.reset()
 
 
-@routes.route("/operator/mail", access=OPERATOR)
+@routes.route("/operator/mail", access=OPERATOR, response=MailPage, query=MailFilters)
 def list_mail(call: Call):
     """Captured outbound mail (local mail backend): reset and invite links."""
     query = select(outbound_mail)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from chalicelib import bootstrap
+from chalicelib.api.system_models import Health, OpenApiDocument
 from chalicelib.errors import SteplineError
 from chalicelib.http.responses import json_response
-from chalicelib.http.routing import PUBLIC, Call, Routes
+from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
 from chalicelib.services import health
 from chalicelib.version import VERSION
 
 routes = Routes("system")
 
 
-@routes.route("/openapi.json", access=PUBLIC)
+@routes.route("/openapi.json", access=PUBLIC, response=OpenApiDocument)
 def get_openapi(call: Call):
     """The OpenAPI 3.1 description of this API."""
     from chalicelib.http.openapi import document
@@ -20,7 +21,8 @@ def get_openapi(call: Call):
     return document()
 
 
-@routes.route("/health", access=PUBLIC)
+@routes.route("/health", access=PUBLIC, response=Health,
+              answers={503: Answer("A dependency is failing; `failing` names it.", Health)})
 def get_health(call: Call):
     """Database and queue reachability; 503 naming the failing part."""
     try:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from chalicelib.api.contract import CreatedRange, ListQuery, id_param
+from chalicelib.api.trigger_models import DeliveryPage, Fired, Outcome, Trigger, TriggerDetail, TriggerPage
 from chalicelib.http.access import VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services.triggers import manage, manual
-from chalicelib.services.triggers.models import FireBody, RotateSecretBody, TriggerBody, TriggerChanges
+from chalicelib.services.triggers.models import FireBody, Kind, RotateSecretBody, TriggerBody, TriggerChanges
 from chalicelib.tables.engine import workflows
 from chalicelib.tables.triggers import triggers
 
 routes = Routes("triggers")
+
+
+
+class TriggerFilters(ListQuery):
+    kind: Kind | None = None
+    enabled: Literal["true", "false"] | None = None
+
+
+class WorkspaceTriggerFilters(TriggerFilters):
+    flow_id: str | None = id_param("Triggers of this workflow.")
+
+
+class DeliveryFilters(ListQuery, CreatedRange):
+    outcome: Outcome | None = None
+    mode: Literal["production", "test"] | None = None
+
 
 BASE = "/api/workspaces/{ws}/flows/{flow_id}/triggers"
 ONE = BASE + "/{trigger_id}"
@@ -25,31 +45,31 @@ def _ids(call: Call) -> tuple[str, str, str]:
     return call.params["ws"], call.params["flow_id"], call.params["trigger_id"]
 
 
-@routes.route("/api/workspaces/{ws}/triggers", access=VIEWER)
+@routes.route("/api/workspaces/{ws}/triggers", access=VIEWER, response=TriggerPage, query=WorkspaceTriggerFilters)
 def list_workspace_triggers(call: Call):
     """Every trigger of the workspace (filters: flow_id, kind, enabled)."""
     return manage.list_for_workspace(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(BASE, access=VIEW_FLOW)
+@routes.route(BASE, access=VIEW_FLOW, response=TriggerPage, query=TriggerFilters)
 def list_triggers(call: Call):
     """The workflow's triggers (filters: kind, enabled)."""
     return manage.list_for_flow(call.principal, call.params["ws"], call.params["flow_id"], call.query)
 
 
-@routes.route(BASE, methods=("POST",), access=BUILD_FLOW, status=201, body=TriggerBody)
+@routes.route(BASE, methods=("POST",), access=BUILD_FLOW, status=201, body=TriggerBody, response=Trigger)
 def create_trigger(call: Call):
     """Create a trigger; a generated webhook secret is in ``webhook.new_secret``, shown this once."""
     return manage.create(call.principal, call.params["ws"], call.params["flow_id"], call.body(TriggerBody))
 
 
-@routes.route(ONE, access=VIEW_TRIGGER)
+@routes.route(ONE, access=VIEW_TRIGGER, response=TriggerDetail)
 def get_trigger(call: Call):
     """One trigger, with its webhook URLs or its next fire times."""
     return manage.get(call.principal, *_ids(call))
 
 
-@routes.route(ONE, methods=("PATCH",), access=BUILD_TRIGGER, body=TriggerChanges)
+@routes.route(ONE, methods=("PATCH",), access=BUILD_TRIGGER, body=TriggerChanges, response=Trigger)
 def update_trigger(call: Call):
     """Change a trigger (name, enabled, input, webhook settings, schedule)."""
     return manage.update_trigger(call.principal, *_ids(call), call.body(TriggerChanges))
@@ -61,32 +81,34 @@ def delete_trigger(call: Call):
     manage.delete_trigger(call.principal, *_ids(call))
 
 
-@routes.route(ONE + "/activate", methods=("POST",), access=BUILD_TRIGGER)
+@routes.route(ONE + "/activate", methods=("POST",), access=BUILD_TRIGGER, response=Trigger)
 def activate_trigger(call: Call):
     """Activate: deliveries start runs again; a cron trigger fires from its next slot."""
     return manage.set_enabled(call.principal, *_ids(call), True)
 
 
-@routes.route(ONE + "/deactivate", methods=("POST",), access=BUILD_TRIGGER)
+@routes.route(ONE + "/deactivate", methods=("POST",), access=BUILD_TRIGGER, response=Trigger)
 def deactivate_trigger(call: Call):
     """Deactivate: deliveries are recorded as ``disabled`` and start nothing."""
     return manage.set_enabled(call.principal, *_ids(call), False)
 
 
-@routes.route(ONE + "/rotate-secret", methods=("POST",), access=BUILD_TRIGGER, body=RotateSecretBody)
+@routes.route(ONE + "/rotate-secret", methods=("POST",), access=BUILD_TRIGGER, body=RotateSecretBody,
+              body_required=False, response=Trigger)
 def rotate_secret(call: Call):
     """New webhook secret (returned once in ``webhook.new_secret`` when generated); the old one overlaps."""
     body = call.body(RotateSecretBody) if call.raw_body.strip() else RotateSecretBody()
     return manage.rotate_secret(call.principal, *_ids(call), body)
 
 
-@routes.route(ONE + "/deliveries", access=VIEW_TRIGGER)
+@routes.route(ONE + "/deliveries", access=VIEW_TRIGGER, response=DeliveryPage, query=DeliveryFilters)
 def list_deliveries(call: Call):
     """Delivery history and diagnostics (filters: outcome, mode, created_after, created_before)."""
     return manage.list_deliveries(call.principal, *_ids(call), call.query)
 
 
-@routes.route(ONE + "/fire", methods=("POST",), access=BUILD_TRIGGER, body=FireBody)
+@routes.route(ONE + "/fire", methods=("POST",), access=BUILD_TRIGGER, status=202, body=FireBody,
+              body_required=False, response=Fired)
 def fire_trigger(call: Call):
     """Start a run by hand (production: gated like any delivery; test: the draft)."""
     body = call.body(FireBody) if call.raw_body.strip() else FireBody()

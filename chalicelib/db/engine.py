@@ -1,29 +1,93 @@
-"""The SQLAlchemy engine, created lazily once per container and reused while warm."""
+"""The SQLAlchemy engine, created lazily once per container and reused while warm.
+
+Every wait on the database is bounded, so an outage answers 503 in seconds
+instead of hanging a request (see ``faults``):
+
+- **connect**: the TCP connect and the start-up handshake (``timeout`` of pg8000);
+- **statement**: ``statement_timeout`` is set by the server for each session;
+  the socket's read timeout is that plus the connect timeout, so a server that
+  stopped answering (frozen, partitioned) is detected as well;
+- **checkout**: waiting for a free pooled connection (``pool_timeout``);
+- **ping**: each checkout first pings the pooled connection with a one-second
+  read timeout, so a dead or frozen server costs at most ping + connect before
+  the request is refused (and a restarted server is survived transparently).
+"""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 
 from chalicelib.config import get_settings
 from chalicelib.db import pg8000_tuning
 
 _ENGINE: Engine | None = None
 _LOCK = threading.Lock()
+PING_SECONDS = 1.0
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine on pg8000. ``pool_pre_ping`` survives database restarts between invocations."""
+@dataclass(frozen=True)
+class DbTimeouts:
+    connect_seconds: float = 2.0
+    statement_seconds: float = 15.0
+    pool_seconds: float = 1.5
+
+    @property
+    def read_seconds(self) -> float:
+        return self.statement_seconds + self.connect_seconds
+
+    @classmethod
+    def from_settings(cls) -> DbTimeouts:
+        settings = get_settings()
+        return cls(settings.db_connect_timeout_seconds, settings.db_statement_timeout_seconds,
+                   settings.db_pool_timeout_seconds)
+
+
+def _socket(dbapi_connection: Any) -> Any:
+    return getattr(dbapi_connection, "_usock", None)
+
+
+def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None) -> Engine:
+    """An engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
     pg8000_tuning.install()
-    return create_engine(
+    limits = timeouts or DbTimeouts()
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        pool_timeout=limits.pool_seconds,
         pool_recycle=300,
-        future=True,
+        connect_args={
+            "timeout": limits.connect_seconds,
+            "startup_params": {"statement_timeout": str(int(limits.statement_seconds * 1000))},
+        },
     )
+
+    @event.listens_for(engine, "connect")
+    def _read_timeout(dbapi_connection: Any, _record: Any) -> None:
+        sock = _socket(dbapi_connection)
+        if sock is not None:
+            sock.settimeout(limits.read_seconds)
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        sock = _socket(dbapi_connection)
+        if sock is not None:
+            sock.settimeout(min(PING_SECONDS, limits.read_seconds))
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and opens a new one (bounded by the connect timeout).
+            raise sa_exc.DisconnectionError("database ping failed") from exc
+        finally:
+            if sock is not None:
+                sock.settimeout(limits.read_seconds)
+
+    return engine
 
 
 def get_engine() -> Engine:
@@ -33,7 +97,8 @@ def get_engine() -> Engine:
         with _LOCK:
             if _ENGINE is None:
                 settings = get_settings()
-                _ENGINE = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+                _ENGINE = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                      timeouts=DbTimeouts.from_settings())
     return _ENGINE
 
 

@@ -29,6 +29,7 @@ def parse_graph(
     template_exists: Callable[[str], bool] | None = None,
     connection_ok: Callable[[str], bool] | None = None,
     pointer_prefix: str = "",
+    secret_placement: bool = True,
 ) -> Graph:
     """Validate a graph document and return the indexed :class:`Graph`.
 
@@ -37,9 +38,11 @@ def parse_graph(
     workspace. Either may be ``None`` to skip that check (re-reading a graph
     that was validated when saved). ``pointer_prefix`` is put before every
     detail path (e.g. ``"/graph"`` when the graph sits in a request body).
-    Raises ``ValidationFailed`` listing every problem.
+    ``secret_placement=False`` only when re-reading a stored graph (see
+    ``graph_checks.check_graph``). Raises ``ValidationFailed`` listing every problem.
     """
-    graph, issues = check_graph(data, template_exists=template_exists, connection_ok=connection_ok)
+    graph, issues = check_graph(data, template_exists=template_exists, connection_ok=connection_ok,
+                                secret_placement=secret_placement)
     if issues or graph is None:
         details = [{"path": pointer_prefix + i["path"], "issue": i["issue"]} for i in issues]
         raise ValidationFailed("The workflow graph is invalid.", details=details)

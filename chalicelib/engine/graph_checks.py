@@ -3,7 +3,7 @@
 Checked in layers, every problem of a layer reported together; a later layer
 runs only when the earlier ones passed, so one mistake does not cascade into
 noise: document shape → nodes (ids, names, types, templates, config,
-connections) → edges (endpoints, ports, duplicates) → structure (one start,
+connections, where ``$secrets`` is read) → edges (endpoints, ports, duplicates) → structure (one start,
 an end, joins, cycles, reachability) → for_each scopes.
 """
 
@@ -22,7 +22,7 @@ from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph_model import DEFAULT_PORT, Edge, Graph, Node
 from chalicelib.engine.node_config import RUNNER_CONFIG_SCHEMA, split_config, step_policies
 from chalicelib.engine.scopes import compute_scopes
-from step_handlers import JOIN_TYPES, STEP_TYPES, check_config, get_handler, ports_of
+from step_handlers import JOIN_TYPES, STEP_TYPES, check_config, get_handler, ports_of, secret_config_keys
 
 SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_NODES = 500
@@ -82,8 +82,14 @@ def check_graph(
     *,
     template_exists: Callable[[str], bool] | None = None,
     connection_ok: Callable[[str], bool] | None = None,
+    secret_placement: bool = True,
 ) -> tuple[Graph | None, Issues]:
-    """``(graph, [])`` for a valid document, else ``(None, problems)``."""
+    """``(graph, [])`` for a valid document, else ``(None, problems)``.
+
+    ``secret_placement=False`` skips the ``$secrets`` placement rule, only for
+    re-reading a graph stored before the rule existed: its runs go on, and the
+    runner never renders a misplaced reference (see ``node_config``).
+    """
     shape = [{"path": pointer(e.absolute_path), "issue": e.message[:200]} for e in _SHAPE.iter_errors(data)]
     if shape:
         return None, sorted(shape, key=lambda i: i["path"])
@@ -102,6 +108,8 @@ def check_graph(
     ]
     edges = [Edge(e["from"], e["to"], e.get("port", DEFAULT_PORT), i) for i, e in enumerate(data["edges"])]
     issues = _node_issues(nodes, template_exists, connection_ok)
+    if secret_placement:
+        issues += [i for node in nodes if node.type in STEP_TYPES for i in secret_placement_issues(node)]
     if issues:
         return None, issues
     issues = _edge_issues(nodes, edges)
@@ -170,6 +178,33 @@ def config_problems(step_type: str, config: dict[str, Any], prefix: str) -> Issu
         )
     issues.extend(_expression_issues(handler_config, prefix))
     return issues
+
+
+def secret_placement_issues(node: Node) -> Issues:
+    """``$secrets`` read anywhere but where a credential goes (the step type's ``SECRET_CONFIG_KEYS``).
+
+    A secret's value must only leave in an outbound request; in any other key
+    it would flow into a payload, an output, a port decision, a log or an
+    event, transformed by a filter beyond what masking can recognise.
+    """
+    allowed = secret_config_keys(node.type)
+    at = f"/nodes/{node.index}/config"
+    where = ", ".join(sorted(allowed)) if allowed else "no key of this step type"
+    issue = (f"node {node.name!r} ({node.type}) reads $secrets here; secrets may only be used where a "
+             f"credential goes: {where}")
+    return [{"path": path, "issue": issue}
+            for key, value in (node.config or {}).items() if key not in allowed
+            for path in _secret_paths(value, at + pointer([key]))]
+
+
+def _secret_paths(value: Any, at: str) -> list[str]:
+    if isinstance(value, str):
+        return [at] if expressions.uses_secrets(value) else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _secret_paths(v, at + pointer([k]))]
+    if isinstance(value, list):
+        return [p for n, v in enumerate(value) for p in _secret_paths(v, f"{at}/{n}")]
+    return []
 
 
 def _expression_issues(value: Any, at: str) -> Issues:

@@ -9,7 +9,7 @@ handler lists in ``RAW_CONFIG_KEYS`` (templates it renders itself, per item).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -40,20 +40,44 @@ def raw_keys(handler: ModuleType) -> frozenset[str]:
     return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ()))
 
 
-def prepare_config(handler: ModuleType, node_config: Mapping[str, Any] | None, payload: Any) -> dict[str, Any]:
+def secret_keys(handler: ModuleType) -> frozenset[str]:
+    return frozenset(getattr(handler, "SECRET_CONFIG_KEYS", ()))
+
+
+def prepare_config(
+    handler: ModuleType,
+    node_config: Mapping[str, Any] | None,
+    payload: Mapping[str, Any],
+    *,
+    secrets: Mapping[str, Any] | None = None,
+    on_secret: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
     """The config a handler is called with: runner keys removed, the rest rendered.
+
+    ``$secrets`` is visible only to the keys the handler lists in
+    ``SECRET_CONFIG_KEYS`` (where a credential goes); elsewhere it does not
+    resolve, even in a graph stored before that was checked on save.
+    ``on_secret`` receives every value a ``$secrets`` expression rendered to,
+    after its filters, so the exact form sent can be masked in what is stored.
 
     Raises ``ConfigInvalid`` (not retryable) when an expression fails to render.
     """
     handler_config, _ = split_config(node_config)
     raw = raw_keys(handler)
+    allowed = secret_keys(handler) if secrets is not None else frozenset()
+    plain = {k: v for k, v in payload.items() if k != expressions.SECRETS_ROOT}
+    with_secrets = {**plain, expressions.SECRETS_ROOT: secrets}
     rendered: dict[str, Any] = {}
     for key, value in handler_config.items():
         if key in raw:
             rendered[key] = value
             continue
+        data = with_secrets if key in allowed else plain
         try:
-            rendered[key] = expressions.render(value, payload)
+            rendered[key] = expressions.render(value, data)
+            if key in allowed and on_secret is not None:
+                for secret_value in expressions.secret_values(value, data):
+                    on_secret(secret_value)
         except expressions.ExpressionError as exc:
             raise ConfigInvalid(
                 "An expression in the step configuration could not be rendered.",

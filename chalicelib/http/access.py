@@ -11,8 +11,10 @@ Before the view runs, the policy
    ``invalid_token``);
 2. checks the caller's role against the route's (403 ``forbidden``);
 3. resolves every id in the path within the caller's tenant: ``{ws}`` must be
-   a workspace of the tenant that the caller may see (owners, admins and API
-   tokens see all; others only those they belong to), and each declared id
+   a workspace of the tenant that the caller may see (owner and admin users
+   and tokens see all; builder and viewer users only the workspaces they are
+   members of, builder and viewer API tokens only the scope chosen when they
+   were minted), and each declared id
    must name a row of its table in that tenant (and that workspace) — anything
    else answers 404 ``not_found``, exactly as a missing id does.
 
@@ -48,7 +50,7 @@ class Ref:
     column: str = "id"
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     return bool(_UUID.match(value or ""))
 
 
@@ -76,7 +78,7 @@ class Access:
         if ws is None and not refs:
             return
         for name in ([WORKSPACE_PARAM] if ws is not None else []) + list(refs):
-            if not _is_uuid(params[name]):
+            if not is_uuid(params[name]):
                 raise NotFound()
         with tenant_uow(principal.tenant_id) as uow:
             if ws is not None:

@@ -44,3 +44,22 @@ def parse(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed("The request is invalid.", details=validation_details(exc)) from None
+
+
+_QUERY_CODES = {"limit": "invalid_limit", "cursor": "invalid_cursor"}
+
+
+def parse_query(model: type[M], query: dict[str, str]) -> M:
+    """Validate the query parameters a route declares; 400 naming each bad one.
+
+    The code is ``invalid_limit`` / ``invalid_cursor`` for paging parameters and
+    ``invalid_filter`` for the rest (the first problem decides it).
+    """
+    try:
+        return model.model_validate(query)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = str(errors[0]["loc"][0]) if errors and errors[0]["loc"] else ""
+        details = [{"path": pointer(("query",) + tuple(e["loc"])), "issue": e["msg"]} for e in errors]
+        raise BadRequest(f"The query parameter {first!r} is invalid.", code=_QUERY_CODES.get(first, "invalid_filter"),
+                         details=details) from None

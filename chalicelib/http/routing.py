@@ -27,7 +27,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import observability
+from chalicelib.db import faults as db_faults
 from chalicelib.errors import SteplineError
+from chalicelib.http import contract_check as contract
 from chalicelib.http import requests as req
 from chalicelib.http.responses import error_response, json_response, unexpected_error_response
 
@@ -95,8 +97,27 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Header:
+    """A request header a route reads (documented in the OpenAPI document)."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A documented answer besides the route's success: its status, when it happens, its body model."""
+
+    description: str
+    model: type | None = None
+    media_type: str = "application/json"
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RouteInfo:
-    """One declared route, as the authorization tests see it."""
+    """One declared route, as the authorization tests and the OpenAPI document see it."""
 
     path: str
     methods: tuple[str, ...]
@@ -105,6 +126,13 @@ class RouteInfo:
     blueprint: str
     status: int = 200
     body: type | None = None
+    response: type | None = None
+    answers: dict[int, Answer] = field(default_factory=dict)
+    query: type | None = None
+    headers: tuple[Header, ...] = ()
+    content_types: tuple[str, ...] = ("application/json",)
+    body_required: bool = True
+    media_type: str = "application/json"
 
 
 ROUTE_TABLE: list[RouteInfo] = []
@@ -126,9 +154,28 @@ class Routes:
         status: int = 200,
         content_types: tuple[str, ...] = ("application/json",),
         body: type | None = None,
+        body_required: bool = True,
+        response: type | None = None,
+        answers: dict[int, Answer] | None = None,
+        query: type | None = None,
+        headers: tuple[Header, ...] = (),
+        media_type: str = "application/json",
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Any]]:
-        """Declare a route; ``body`` (a pydantic model) documents the request in the OpenAPI document."""
+        """Declare a route and its contract.
+
+        ``body``: the request model (``body_required=False``: an empty body means its defaults);
+        ``response``: the model of the success answer (``status``); ``answers``: other statuses the
+        route gives on purpose (the common error statuses are documented for every route);
+        ``query``: the model of the query parameters, validated here (400 ``invalid_filter``,
+        ``invalid_limit`` or ``invalid_cursor``); ``headers``: request headers the view reads.
+        """
+        if status != 204 and response is None:
+            raise TypeError(f"{path}: declare the response model of {methods}")
+
         def decorate(view: Callable[[Call], Any]) -> Callable[..., Any]:
+            info = RouteInfo(path, tuple(methods), access, view, self.name, status, body, response,
+                             dict(answers or {}), query, tuple(headers), tuple(content_types), body_required,
+                             media_type)
             @functools.wraps(view)
             def handler(**params: str) -> Response:
                 request = self.blueprint.current_request
@@ -139,11 +186,20 @@ class Routes:
                 call = Call(request=request, params=params, request_id=request_id)
                 try:
                     call.principal = access.authorize(call)
+                    if query is not None:
+                        req.parse_query(query, call.query)
                     response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
                 except SteplineError as exc:
                     response = error_response(exc, request_id)
-                except Exception as exc:  # our fault: logged with traceback, answered 500
-                    response = unexpected_error_response(exc, request_id)
+                except Exception as exc:  # a database outage answers 503; anything else is our fault (500)
+                    unavailable = db_faults.as_unavailable(exc)
+                    if unavailable is not None:
+                        observability.logger.warning("database unavailable",
+                                                     extra={"error_type": type(exc).__name__})
+                        response = error_response(unavailable, request_id)
+                    else:
+                        response = unexpected_error_response(exc, request_id)
+                response = contract.checked(info, response, request_id)
                 observability.logger.info(
                     "request",
                     extra={
@@ -158,7 +214,7 @@ class Routes:
                 return response
 
             self.blueprint.route(path, methods=list(methods), content_types=list(content_types))(handler)
-            ROUTE_TABLE.append(RouteInfo(path, tuple(methods), access, view, self.name, status, body))
+            ROUTE_TABLE.append(info)
             return view
 
         return decorate
@@ -167,22 +223,27 @@ class Routes:
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:
     """Honour ``Idempotency-Key`` on authenticated POSTs (see services/idempotency)."""
     key = call.headers.get("idempotency-key")
-    tenant_id = getattr(call.principal, "tenant_id", None)
-    if call.request.method != "POST" or key is None or tenant_id is None:
+    if call.request.method != "POST" or key is None:
         return respond()
     from chalicelib.services import idempotency
 
+    tenant_id = getattr(call.principal, "tenant_id", None)
+    principal = idempotency.principal_of(call.principal)
+    if tenant_id is None or principal is None:
+        return respond()
     route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
-    stored = idempotency.begin(tenant_id, key, route, call.raw_body)
+    scope = idempotency.Scope(tenant_id=tenant_id, principal=principal, route=route, key=key)
+    stored = idempotency.begin(scope, call.raw_body)
     if stored is not None:
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
     try:
         response = respond()
-    except BaseException:
-        idempotency.finish(tenant_id, key, route, 500, "", {})
+    except BaseException as exc:
+        if not db_faults.is_unavailable(exc):  # with the database away, releasing the key would only wait again
+            idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
-    idempotency.finish(tenant_id, key, route, response.status_code, body, dict(response.headers))
+    idempotency.finish(scope, response.status_code, body, dict(response.headers))
     return response
 
 

@@ -7,7 +7,11 @@ Two kinds of bearer credential:
   platform was reset, or the membership changed or ended (the current role
   wins over the token's);
 - an opaque API token (``slk_…``): looked up by its hash; it acts with the
-  role it was given.
+  role and the workspace scope it was given.
+
+Workspace access is the same rule for both: owners and admins reach every
+workspace of the tenant; builders and viewers only theirs — a user's
+workspace memberships, a token's scope chosen when it was minted.
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ class Principal:
 
     @property
     def sees_all_workspaces(self) -> bool:
-        # API tokens are tenant-wide service credentials; their role still bounds what they may do.
-        return self.role >= Role.ADMIN or self.kind == "api"
+        # One rule for users and API tokens: below admin, only the workspaces in ``workspace_ids``.
+        return self.role >= Role.ADMIN
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,7 +86,7 @@ _USER_STATE = text(
 
 _API_TOKEN = text(
     """
-    SELECT id::text AS id, tenant_id::text AS tenant_id, role, expires_at, revoked_at
+    SELECT id::text AS id, tenant_id::text AS tenant_id, role, workspace_ids, expires_at, revoked_at
     FROM api_tokens WHERE token_hash = :h
     """
 )
@@ -140,5 +144,6 @@ def _authenticate_api_token(token: str, now: dt.datetime) -> Principal:
         raise _refused("unknown_api_token")
     if row["expires_at"] is not None and row["expires_at"] <= now:
         raise _refused("api_token_expired")
+    # A builder or viewer token without a scope (minted before scopes existed) reaches no workspace.
     return Principal(user_id=None, tenant_id=row["tenant_id"], role=parse_role(row["role"]), kind="api",
-                     token_id=row["id"])
+                     token_id=row["id"], workspace_ids=frozenset(str(w) for w in row["workspace_ids"] or ()))

@@ -1,10 +1,32 @@
 """``Idempotency-Key`` on authenticated POSTs (API.md).
 
-The first request with a key claims it (an insert that only one concurrent
-request can win) and its 2xx answer is stored; a repeat with the same key and
-the same body gets that answer again, with a different body a 409; a repeat
-while the first is still in flight also a 409. A failed first attempt releases
-the key so the client can retry. Keys are per tenant and route.
+A key belongs to one caller: it is scoped to (tenant, principal, method and
+route), as a payment API scopes keys to the account and the key that sent
+them. Another user — or another API token — of the same tenant sending the
+same key and body makes a request of its own; it never receives the first
+caller's answer.
+
+The first request with a key claims it in one conditional write (an insert
+that only one concurrent request can win, or that takes over a row whose
+time is up) and its 2xx answer is stored; a repeat with the same key and the
+same body gets that answer again, with a different body a 409; a repeat while
+the first is still in flight also a 409. A failed first attempt releases the
+key so the client can retry.
+
+Time limits:
+
+- an in-flight claim lasts :data:`IN_FLIGHT_SECONDS` (twice the API
+  function's timeout): a function killed mid-request cannot leave its key
+  answering 409 for ever — once the claim is stale, the next request with
+  the key runs afresh;
+- a stored answer is replayed for :data:`KEEP_SECONDS` (24 h); after that the
+  key is free again, and the tick deletes the row.
+
+Stored answers are sealed with the platform's envelope cipher, bound to
+(tenant, ``idempotency_keys``, principal + route + key): answers that show a
+secret once (a new API token, a webhook signing secret, session tokens) are
+never at rest in plaintext, and a sealed answer pasted onto another caller's
+key does not open.
 """
 
 from __future__ import annotations
@@ -12,16 +34,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import BadRequest, Conflict
+from chalicelib.crypto.key_wrapper import DecryptionFailed
+from chalicelib.db.uow import system_uow, tenant_uow
+from chalicelib.errors import BadRequest, ConfigurationError, Conflict
+from chalicelib.observability import logger
+from chalicelib.services import housekeeping
 from chalicelib.tables.platform import idempotency_keys
 
 MAX_KEY_LENGTH = 200
+IN_FLIGHT_SECONDS = 60  # the API function times out after 30 s (.chalice/config.json)
+KEEP_SECONDS = 24 * 3600
+TABLE = "idempotency_keys"
+_KEPT_HEADERS = ("location", "content-type")
 
 
 class IdempotencyConflict(Conflict):
@@ -37,41 +67,120 @@ class StoredResponse:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose key it is: one tenant, one principal, one method and route."""
+
+    tenant_id: str
+    principal: str  # "user:<id>" or "api:<token id>"
+    route: str
+    key: str
+
+    @property
+    def record_id(self) -> str:
+        # what the sealed answer is bound to: moving it to another caller's key breaks it
+        return json.dumps([self.principal, self.route, self.key], separators=(",", ":"))
+
+    def where(self) -> tuple[Any, ...]:
+        c = idempotency_keys.c
+        return (c.tenant_id == self.tenant_id, c.principal == self.principal, c.route == self.route,
+                c.key == self.key)
+
+
+def principal_of(principal: Any) -> str | None:
+    """The scope string of an authenticated principal (None when there is no identifiable caller)."""
+    kind, actor = getattr(principal, "kind", None), getattr(principal, "actor_id", None)
+    return f"{kind}:{actor}" if kind and actor else None
+
+
 def body_hash(raw: bytes) -> str:
     return hashlib.sha256(raw or b"").hexdigest()
 
 
-def begin(tenant_id: str, key: str, route: str, raw_body: bytes) -> StoredResponse | None:
-    """Claim ``key``; return the stored answer of an earlier identical request, if any."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+def _cipher() -> Any:
+    from chalicelib.services.connectors import wiring
+
+    return wiring.cipher()
+
+
+def begin(scope: Scope, raw_body: bytes, *, in_flight_seconds: int = IN_FLIGHT_SECONDS) -> StoredResponse | None:
+    """Claim the key; return the stored answer of an earlier identical request, if any."""
+    if not scope.key or len(scope.key) > MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key")
     digest = body_hash(raw_body)
-    with tenant_uow(tenant_id) as uow:
-        claimed = uow.execute(insert(idempotency_keys).values(
-            tenant_id=tenant_id, key=key, route=route, body_hash=digest).on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)).first()
+    c = idempotency_keys.c
+    lease = func.now() + timedelta(seconds=in_flight_seconds)
+    claim = insert(idempotency_keys).values(
+        tenant_id=scope.tenant_id, principal=scope.principal, key=scope.key, route=scope.route,
+        body_hash=digest, expires_at=lease)
+    # One conditional write: a new key is inserted; a row whose time is up (a stale in-flight
+    # claim or an answer older than KEEP_SECONDS) is taken over; a live row is left alone.
+    claim = claim.on_conflict_do_update(
+        index_elements=[c.tenant_id, c.principal, c.route, c.key],
+        set_={"body_hash": claim.excluded.body_hash, "status": None, "sealed_response": None,
+              "created_at": func.now(), "expires_at": claim.excluded.expires_at},
+        where=c.expires_at <= func.now(),
+    ).returning(c.key)
+    with tenant_uow(scope.tenant_id) as uow:
+        claimed = uow.execute(claim).first()
         if claimed is not None:
             uow.commit()
             return None
-        row = uow.execute(select(idempotency_keys).where(
-            idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key,
-            idempotency_keys.c.route == route)).mappings().first()
+        row = uow.execute(select(idempotency_keys).where(*scope.where())).mappings().first()
     if row is None or row["body_hash"] != digest:
         raise IdempotencyConflict("This Idempotency-Key was used with a different request body.")
     if row["status"] is None:
         raise IdempotencyConflict("A request with this Idempotency-Key is still in progress.")
-    return StoredResponse(row["status"], row["response"], row["headers"] or {})
+    return _open(scope, row["status"], row["sealed_response"])
 
 
-def finish(tenant_id: str, key: str, route: str, status: int, body: str, headers: dict[str, str]) -> None:
-    """Store a 2xx answer; release the key for anything else."""
-    with tenant_uow(tenant_id) as uow:
-        where = (idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key,
-                 idempotency_keys.c.route == route)
-        if 200 <= status < 300:
-            parsed = json.loads(body) if body else None
-            kept = {k: v for k, v in headers.items() if k.lower() in ("location", "content-type")}
-            uow.execute(update(idempotency_keys).where(*where).values(status=status, response=parsed, headers=kept))
+def finish(scope: Scope, status: int, body: str, headers: dict[str, str]) -> None:
+    """Store a 2xx answer (sealed) for :data:`KEEP_SECONDS`; release the key for anything else."""
+    sealed = _seal(scope, body, headers) if 200 <= status < 300 else None
+    with tenant_uow(scope.tenant_id) as uow:
+        if sealed is not None:
+            keep = func.now() + timedelta(seconds=KEEP_SECONDS)
+            uow.execute(update(idempotency_keys).where(*scope.where()).values(
+                status=status, sealed_response=sealed, expires_at=keep))
         else:
-            uow.execute(delete(idempotency_keys).where(*where))
+            uow.execute(delete(idempotency_keys).where(*scope.where()))
         uow.commit()
+
+
+def _seal(scope: Scope, body: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    try:
+        answer = {"body": json.loads(body) if body else None, "headers": kept}
+        return _cipher().encrypt(answer, tenant_id=scope.tenant_id, table=TABLE, record_id=scope.record_id)
+    except Exception:
+        # The answer was produced and is returned; it is only not kept. Releasing the key is
+        # the safe side: a plaintext copy is never the fallback.
+        logger.warning("idempotent answer not stored: it could not be sealed", exc_info=True)
+        return None
+
+
+def _open(scope: Scope, status: int, sealed: Any) -> StoredResponse:
+    try:
+        answer = _cipher().decrypt(sealed, tenant_id=scope.tenant_id, table=TABLE, record_id=scope.record_id)
+    except (DecryptionFailed, ConfigurationError, KeyError, TypeError) as exc:
+        raise IdempotencyConflict(
+            "The first answer to this Idempotency-Key can no longer be replayed; use a new key."
+        ) from exc
+    return StoredResponse(status, answer.get("body"), dict(answer.get("headers") or {}))
+
+
+def purge_expired() -> int:
+    """Delete keys whose time is up (the tick); returns how many went."""
+    with system_uow() as uow:
+        gone = uow.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= func.now())).rowcount
+        uow.commit()
+    return int(gone or 0)
+
+
+def _tick() -> None:
+    gone = purge_expired()
+    if gone:
+        logger.info("expired idempotency keys deleted", extra={"count": gone})
+
+
+housekeeping.register("idempotency_keys", _tick)

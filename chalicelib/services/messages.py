@@ -10,7 +10,9 @@ messages are reported back for redelivery.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.observability import logger
@@ -32,24 +34,46 @@ def _probe(message: dict[str, Any]) -> None:
 register("probe", _probe)
 
 
+def _concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get("STEP_BATCH_CONCURRENCY", "10")))
+    except ValueError:
+        return 10
+
+
 def handle_batch(records: list[tuple[str, str]]) -> list[str]:
-    """Handle ``(message_id, body)`` records; return the ids that must be redelivered."""
-    failed: list[str] = []
-    for message_id, body in records:
-        try:
-            message = json.loads(body)
-            kind = message.get("kind") if isinstance(message, dict) else None
-        except ValueError:
-            message, kind = None, None
-        handler = _HANDLERS.get(kind) if kind else None
-        if handler is None:
-            # A message nobody can handle would never succeed: drop it loudly.
-            logger.error("dropping unknown step-queue message", extra={"message_id": message_id})
-            continue
-        try:
-            handler(message)  # type: ignore[arg-type]
-        except Exception:
-            logger.exception("message handling failed; it will be redelivered",
-                             extra={"message_id": message_id, "kind": kind})
-            failed.append(message_id)
-    return failed
+    """Handle ``(message_id, body)`` records; return the ids that must be redelivered.
+
+    The records of one batch are handled concurrently (up to ``STEP_BATCH_CONCURRENCY``,
+    default 10): each names another step, often of another run, and steps mostly wait on
+    the network, so ten doorbells delivered together never queue behind each other.
+    """
+    threads = min(len(records), _concurrency())
+    if threads <= 1:
+        outcomes = [_handle_one(record) for record in records]
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="step") as pool:
+            outcomes = list(pool.map(_handle_one, records))
+    return [message_id for (message_id, _), ok in zip(records, outcomes, strict=True) if not ok]
+
+
+def _handle_one(record: tuple[str, str]) -> bool:
+    """Handle one record; ``False`` when it must be redelivered."""
+    message_id, body = record
+    try:
+        message = json.loads(body)
+        kind = message.get("kind") if isinstance(message, dict) else None
+    except ValueError:
+        message, kind = None, None
+    handler = _HANDLERS.get(kind) if kind else None
+    if handler is None:
+        # A message nobody can handle would never succeed: drop it loudly.
+        logger.error("dropping unknown step-queue message", extra={"message_id": message_id})
+        return True
+    try:
+        handler(message)  # type: ignore[arg-type]
+    except Exception:
+        logger.exception("message handling failed; it will be redelivered",
+                         extra={"message_id": message_id, "kind": kind})
+        return False
+    return True

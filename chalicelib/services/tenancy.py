@@ -17,7 +17,7 @@ from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.http.access import is_uuid, new_id
 from chalicelib.http.pagination import paginate
 from chalicelib.identity import passwords
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash_token
@@ -66,8 +66,8 @@ def me(principal: Principal) -> dict[str, Any]:
 def _visible_workspaces(uow: Any, principal: Principal, params: dict[str, str] | None = None) -> Any:
     q = select(workspaces.c.id, workspaces.c.name, workspaces.c.created_at)
     if not principal.sees_all_workspaces:
-        q = q.where(workspaces.c.id.in_(
-            select(workspace_members.c.workspace_id).where(workspace_members.c.user_id == principal.user_id)))
+        # a user's memberships or a token's scope, as authentication read them
+        q = q.where(workspaces.c.id.in_(sorted(principal.workspace_ids)))
     if params is None:
         return uow.execute(q.order_by(workspaces.c.name)).mappings()
     return paginate(uow, q, workspaces, params)
@@ -171,7 +171,8 @@ def remove_workspace_member(principal: Principal, ws: str, user_id: str) -> None
 
 # -- users ------------------------------------------------------------------------------
 def _user_row(uow: Any, user_id: str) -> dict[str, Any]:
-    row = uow.execute(select(users.c.id, users.c.email, users.c.name, memberships.c.role, memberships.c.created_at)
+    row = uow.execute(select(users.c.id.label("user_id"), users.c.email, users.c.name, memberships.c.role,
+                             memberships.c.created_at)
                       .join(memberships, memberships.c.user_id == users.c.id)
                       .where(users.c.id == user_id)).mappings().first()
     if row is None:
@@ -239,7 +240,7 @@ def create_invite(principal: Principal, email: str, role: str, workspace_ids: li
     token = generate_token(TokenPurpose.INVITE)
     with tenant_uow(principal.tenant_id) as uow:
         for index, ws in enumerate(workspace_ids):
-            if uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
+            if not is_uuid(ws) or uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
                 raise ValidationFailed("Unknown workspace.", details=[{"path": f"/workspace_ids/{index}",
                                                                        "issue": "unknown workspace"}])
         invite_id = new_id()
@@ -315,20 +316,47 @@ def accept_invite(token: str, password: str, name: str | None, *, client_ip: str
 
 
 # -- API tokens ---------------------------------------------------------------------------
-_TOKEN_COLUMNS = (api_tokens.c.id, api_tokens.c.name, api_tokens.c.role, api_tokens.c.masked,
-                  api_tokens.c.expires_at, api_tokens.c.last_used_at, api_tokens.c.revoked_at, api_tokens.c.created_at)
+_TOKEN_COLUMNS = (api_tokens.c.id, api_tokens.c.name, api_tokens.c.role, api_tokens.c.workspace_ids,
+                  api_tokens.c.masked, api_tokens.c.expires_at, api_tokens.c.last_used_at, api_tokens.c.revoked_at,
+                  api_tokens.c.created_at)
 
 
-def create_api_token(principal: Principal, name: str, role: str, expires_in_days: int | None) -> dict[str, Any]:
+def _token_scope(uow: Any, principal: Principal, role: str, workspace_ids: list[str] | None) -> list[str] | None:
+    """The workspace scope of a new token: all (``None``) for owner/admin, a chosen list below (422 otherwise)."""
+    if parse_role(role) >= Role.ADMIN:
+        if workspace_ids is not None:
+            raise ValidationFailed("Owner and admin tokens reach every workspace; give no workspace_ids.",
+                                   details=[{"path": "/workspace_ids", "issue": f"not allowed for role {role}"}])
+        return None
+    if workspace_ids is None:
+        raise ValidationFailed("A builder or viewer token needs the workspaces it may reach.",
+                               details=[{"path": "/workspace_ids", "issue": f"required for role {role}"}])
+    chosen: list[str] = []
+    for index, ws in enumerate(workspace_ids):
+        visible = principal.sees_all_workspaces or ws in principal.workspace_ids
+        if not (is_uuid(ws) and visible
+                and uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is not None):
+            raise ValidationFailed("Unknown workspace.", details=[{"path": f"/workspace_ids/{index}",
+                                                                   "issue": "unknown workspace"}])
+        if ws not in chosen:
+            chosen.append(ws)
+    return chosen
+
+
+def create_api_token(principal: Principal, name: str, role: str, expires_in_days: int | None,
+                     *, workspace_ids: list[str] | None = None) -> dict[str, Any]:
     check_can_grant(principal.role, role)
     token = generate_token(TokenPurpose.API)
     token_id = new_id()
     expires = _now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with tenant_uow(principal.tenant_id) as uow:
+        scope = _token_scope(uow, principal, role, workspace_ids)
         uow.execute(insert(api_tokens).values(id=token_id, tenant_id=principal.tenant_id, name=name, role=role,
-                                              token_hash=token.token_hash, masked=token.masked, expires_at=expires,
+                                              workspace_ids=scope, token_hash=token.token_hash,
+                                              masked=token.masked, expires_at=expires,
                                               created_by=principal.user_id))
-        audit.record(uow, principal, "api_token.created", "api_token", token_id, after={"name": name, "role": role})
+        audit.record(uow, principal, "api_token.created", "api_token", token_id,
+                     after={"name": name, "role": role, "workspace_ids": scope})
         row = dict(uow.execute(select(*_TOKEN_COLUMNS).where(api_tokens.c.id == token_id)).mappings().first())
         uow.commit()
     row["token"] = token.value  # shown once, never again

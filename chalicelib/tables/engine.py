@@ -132,6 +132,7 @@ step_runs = Table(
     Column("lease_seconds", Float, nullable=False, server_default="90"),
     Column("lease_expires_at", DateTime(timezone=True), nullable=True),
     _uuid("claim_token", nullable=True),
+    _uuid("claimed_by", nullable=True),  # the runtime worker holding the claim (runtime_workers.id)
     Column("reclaims", Integer, nullable=False, server_default="0"),
     Column("duration_ms", Float, nullable=True),
     _ts("started_at"),
@@ -141,6 +142,7 @@ step_runs = Table(
     # Only in-flight rows: the per-run active count, and the sweeper's scans of queued and running rows.
     # Few indexes on purpose: every step inserts and updates a row here.
     Index("ix_step_runs_active", "run_id", postgresql_where=text("status IN ('queued', 'running')")),
+    Index("ix_step_runs_claimed_by", "claimed_by", postgresql_where=text("status = 'running'")),
 )
 
 join_arrivals = Table(

@@ -121,6 +121,8 @@ api_tokens = Table(
     Column("role", String(20), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("masked", String(40), nullable=False),
+    # builder/viewer tokens: the workspaces they reach (JSON list); owner/admin tokens: NULL (all)
+    Column("workspace_ids", JSONB, nullable=True),
     Column("created_by", UUID(as_uuid=False), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),

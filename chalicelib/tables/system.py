@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, String, Table, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
 
@@ -14,4 +14,16 @@ heartbeats = Table(
     Column("count", BigInteger, nullable=False, server_default="0"),
     Column("last_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("detail", JSONB, nullable=True),
+)
+
+# Long-running runtimes (the local stack) register here and beat; a step claimed by a worker that
+# stopped beating is taken over at once instead of after its lease (see services/engine/workers.py).
+runtime_workers = Table(
+    "runtime_workers",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -47,7 +47,8 @@ def _invite(ctx: Ctx, tenant: str) -> str:
 
 
 def _api_token(ctx: Ctx, tenant: str) -> str:
-    return _ok(ctx.api.post("/api/api-tokens", {"name": "probe", "role": "viewer"}, token=ctx.owner(tenant)))["id"]
+    body = {"name": "probe", "role": "viewer", "workspace_ids": []}
+    return _ok(ctx.api.post("/api/api-tokens", body, token=ctx.owner(tenant)))["id"]
 
 
 def _connector_app(ctx: Ctx, tenant: str) -> dict[str, str]:

@@ -10,9 +10,10 @@ The choice, made once per container:
    without any AWS emulation.
 
 When both exist, the one not chosen still decrypts (``previous``), so records
-sealed before a switch stay readable until :func:`rewrap_connections` moves
-them. A KMS error other than "no such alias" is raised, never silently turned
-into a fallback to the local key.
+sealed before a switch stay readable until :func:`rewrap_all` moves them
+(connections and webhook signing secrets; the local stack runs it at
+start-up). A KMS error other than "no such alias" is raised, never silently
+turned into a fallback to the local key.
 
 Every envelope is bound to (tenant, ``connections``, connection id): pasted
 into another row or tenant it does not decrypt.
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from chalicelib.adapters import aws
 from chalicelib.config import Settings, get_settings
@@ -121,50 +122,72 @@ class RewrapReport:
 
 
 def rewrap_connections(cipher: EnvelopeCipher | None = None, *, batch_size: int = 200) -> RewrapReport:
-    """Operator task after a KEK rotation: re-wrap every data key under the current KEK.
+    """Operator task after a KEK rotation: re-wrap every connection's data key under the current KEK."""
+    return rewrap_rows(connections, ("secrets_envelope",), TABLE, cipher, batch_size=batch_size)
+
+
+def rewrap_triggers(cipher: EnvelopeCipher | None = None, *, batch_size: int = 200) -> RewrapReport:
+    """The same for webhook signing secrets (the current and the rotated-out one)."""
+    from chalicelib.services.triggers import secrets as trigger_secrets
+    from chalicelib.tables.triggers import triggers
+
+    return rewrap_rows(triggers, ("secret", "previous_secret"), trigger_secrets.TABLE, cipher,
+                       batch_size=batch_size)
+
+
+def rewrap_all(cipher: EnvelopeCipher | None = None) -> dict[str, RewrapReport]:
+    """Every sealed record of the platform moved to the current KEK (run after switching keys)."""
+    return {"connections": rewrap_connections(cipher), "triggers": rewrap_triggers(cipher)}
+
+
+def rewrap_rows(table: Any, columns: tuple[str, ...], aad_table: str, cipher: EnvelopeCipher | None = None,
+                *, batch_size: int = 200) -> RewrapReport:
+    """Re-wrap the data keys of the envelopes in ``columns`` of ``table`` under the current KEK.
 
     Only ``kek``/``kv``/``dek`` change; ``nonce`` and ``ct`` are copied, so no
     secret is ever decrypted. Runs in the system scope (all tenants), one
     transaction per batch, and is safe to repeat (moved records are skipped).
-    A record whose data key does not unwrap (tampered, or moved from another
-    row) is left as it is and listed in ``failed``: one bad row never stops a
-    rotation.
+    A record whose data key does not unwrap (tampered, moved from another row,
+    or sealed by a key no longer configured) is left as it is and listed in
+    ``failed``: one bad row never stops a rotation.
     """
     cipher = cipher or wiring.cipher()
     checked = rewrapped = 0
     failed: list[str] = []
     after: str | None = None
+    cols = [table.c[name] for name in columns]
     while True:
         query = (
-            select(connections.c.id, connections.c.tenant_id, connections.c.secrets_envelope)
-            .where(connections.c.secrets_envelope.is_not(None))
-            .order_by(connections.c.id)
+            select(table.c.id, table.c.tenant_id, *cols)
+            .where(or_(*[c.is_not(None) for c in cols]))
+            .order_by(table.c.id)
             .limit(batch_size)
             .with_for_update()
         )
         if after is not None:
-            query = query.where(connections.c.id > after)
+            query = query.where(table.c.id > after)
         with system_uow() as uow:
             rows = uow.execute(query).mappings().all()
             for row in rows:
                 checked += 1
-                envelope = row["secrets_envelope"]
-                if not cipher.needs_rewrap(envelope):
-                    continue
-                try:
-                    moved = cipher.rewrap(
-                        envelope, tenant_id=row["tenant_id"], table=TABLE, record_id=row["id"]
-                    )
-                except DecryptionFailed:
-                    failed.append(str(row["id"]))
-                    logger.warning(
-                        "connection secrets could not be re-wrapped", extra={"connection_id": row["id"]}
-                    )
-                    continue
-                uow.execute(
-                    update(connections).where(connections.c.id == row["id"]).values(secrets_envelope=moved)
-                )
-                rewrapped += 1
+                changes: dict[str, Any] = {}
+                for name in columns:
+                    envelope = row[name]
+                    if envelope is None or not cipher.needs_rewrap(envelope):
+                        continue
+                    try:
+                        changes[name] = cipher.rewrap(
+                            envelope, tenant_id=str(row["tenant_id"]), table=aad_table, record_id=str(row["id"])
+                        )
+                    except (DecryptionFailed, ConfigurationError):
+                        failed.append(str(row["id"]))
+                        logger.warning("sealed secret could not be re-wrapped",
+                                       extra={"table": aad_table, "record_id": str(row["id"])})
+                        changes = {}
+                        break
+                if changes:
+                    uow.execute(update(table).where(table.c.id == row["id"]).values(**changes))
+                    rewrapped += 1
             uow.commit()
         if len(rows) < batch_size:
             return RewrapReport(checked, rewrapped, tuple(failed))

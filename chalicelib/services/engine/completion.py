@@ -248,13 +248,18 @@ def cancel(txn: RunTxn) -> bool:
     return True
 
 
-def requeue_expired_lease(txn: RunTxn, step_id: str) -> bool:
-    """A claimed step whose worker vanished: the same attempt is queued again (same idempotency key)."""
+def requeue_expired_lease(txn: RunTxn, step_id: str, *, claim_token: str | None = None) -> bool:
+    """A claimed step whose worker vanished: the same attempt is queued again (same idempotency key).
+
+    Without ``claim_token`` the lease must have expired; with it (the claim of a worker known dead)
+    the claim must still be that one, whatever its lease.
+    """
+    held = (step_runs.c.claim_token == claim_token if claim_token is not None
+            else step_runs.c.lease_expires_at < txn.now)
     row = txn.uow.execute(
         update(step_runs)
-        .where(step_runs.c.id == step_id, step_runs.c.status == "running",
-               step_runs.c.lease_expires_at < txn.now)
-        .values(status="queued", claim_token=None, lease_expires_at=None, dispatched_at=txn.now,
+        .where(step_runs.c.id == step_id, step_runs.c.status == "running", held)
+        .values(status="queued", claim_token=None, claimed_by=None, lease_expires_at=None, dispatched_at=txn.now,
                 reclaims=step_runs.c.reclaims + 1)
         .returning(step_runs.c.node_id, step_runs.c.attempt, step_runs.c.reclaims)
     ).first()
@@ -268,5 +273,5 @@ def requeue_expired_lease(txn: RunTxn, step_id: str) -> bool:
         return True
     txn.doorbells.append(Doorbell(txn.run.tenant_id, txn.run.run_id, step_id))
     txn.event("step.requeued", step_id=step_id, node_id=row[0], attempt=row[1], reclaims=row[2],
-              reason="lease_expired")
+              reason="worker_lost" if claim_token is not None else "lease_expired")
     return True

@@ -2,11 +2,14 @@
 
 Credentials and ``$secrets`` values are resolved per attempt and handed to the
 handler; whatever the handler returns or raises is scrubbed of those values
-before it is written, in case a remote echoed them back.
+before it is written, in case a remote echoed them back. The values a
+``$secrets`` expression rendered to (after its filters) are added too, and
+each value is also masked upper-cased, lower-cased and URL-encoded.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 MASK = "••••"
@@ -33,7 +36,8 @@ class Redactor:
         elif isinstance(source, (str, int, float)) and not isinstance(source, bool):
             text = str(source)
             if len(text) >= MIN_SECRET_CHARS:
-                self._values.add(text)
+                # the common re-spellings a remote may echo back, as well as the value itself
+                self._values.update({text, text.upper(), text.lower(), urllib.parse.quote(text, safe="")})
 
     def scrub(self, value: Any) -> Any:
         if not self._values:

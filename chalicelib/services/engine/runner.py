@@ -9,7 +9,8 @@
    Zero rows is a duplicate (or early) doorbell: acknowledge and stop.
 2. **execute** — no transaction open: resolve credentials (the fourth
    argument, never the payload), render the config over the input seen flat
-   (plus ``$env`` and ``$secrets``), call the handler with the step's deadline.
+   (plus ``$env``; ``$secrets`` only in the keys where a credential goes),
+   call the handler with the step's deadline.
 3. **complete** — one transaction with the run row locked: record the
    outcome only if the claim token still matches (a reclaimed step's late
    result is discarded), queue successors or the retry, decide the run.
@@ -29,15 +30,16 @@ from typing import Any
 
 from sqlalchemy import text
 
+from chalicelib import expressions
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import NonRetryableStepError, StepTimeout
-from chalicelib.engine.node_config import prepare_config
+from chalicelib.engine.node_config import prepare_config, secret_keys
 from chalicelib.engine.payloads import as_object
 from chalicelib.engine.retry import is_retryable
 from chalicelib.errors import SteplineError
 from chalicelib.observability import logger
-from chalicelib.services.engine import completion, dispatch, ports, rungraph
+from chalicelib.services.engine import completion, dispatch, ports, rungraph, workers
 from chalicelib.services.engine import metrics as engine_metrics
 from chalicelib.services.engine.completion import Outcome
 from chalicelib.services.engine.dispatch import Doorbell
@@ -59,7 +61,7 @@ _CLAIM = text(
     ), claimed AS (
         UPDATE step_runs s
         SET status = 'running', started_at = now(), claim_token = CAST(:token AS uuid),
-            lease_expires_at = now() + make_interval(secs => s.lease_seconds)
+            claimed_by = CAST(:worker AS uuid), lease_expires_at = now() + make_interval(secs => s.lease_seconds)
         FROM run
         WHERE s.id = CAST(:id AS uuid) AND s.run_id = run.id AND s.status = 'queued'
           AND (s.not_before IS NULL OR s.not_before <= now())
@@ -167,7 +169,7 @@ def after_commit(txn: RunTxn) -> None:
 def claim(tenant_id: str, step_id: str) -> Claimed | None:
     token = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
-        row = uow.execute(_CLAIM, {"id": step_id, "token": token}).first()
+        row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
         uow.commit()
     if row is None:
         return None
@@ -202,8 +204,9 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         if run.deadline is not None:
             deadline = min(deadline, run.deadline.timestamp())
         credentials, required = _credentials(run, node, handler, redactor)
-        data = _expression_data(claimed.input, run, node, redactor)
-        config = prepare_config(handler, node.config, data)
+        data = _expression_data(claimed.input, run)
+        secrets = _secrets(run, redactor) if _reads_secrets(run, node, handler) else None
+        config = prepare_config(handler, node.config, data, secrets=secrets, on_secret=redactor.add_values)
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
@@ -278,13 +281,19 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     return credentials, resolved.required
 
 
-def _expression_data(payload: Any, run: RunContext, node: Any, redactor: Redactor) -> dict[str, Any]:
-    """The input seen flat, plus ``$env`` and (only when the config uses them) ``$secrets``."""
+def _expression_data(payload: Any, run: RunContext) -> dict[str, Any]:
+    """The input seen flat, plus ``$env`` (``$secrets`` goes only where a credential goes)."""
     data = as_object(payload)
     data["$env"] = run.env
-    if run.secret_refs and "$secrets" in repr(node.config):
-        data["$secrets"] = _secrets(run, redactor)
     return data
+
+
+def _reads_secrets(run: RunContext, node: Any, handler: Any) -> bool:
+    """Resolve ``$secrets`` only when a key that may read them does."""
+    if not run.secret_refs:
+        return False
+    config = node.config or {}
+    return any(expressions.uses_secrets(config[key]) for key in secret_keys(handler) if key in config)
 
 
 def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class _EngineEnv(BaseSettings):
     graph_cache_size: int = Field(256, ge=1)
     inline_steps: int = Field(50, ge=0, le=10_000)
     inline_seconds: float = Field(20.0, ge=0)
+    worker_stale_seconds: float = Field(15.0, gt=0)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class EngineSettings:
     # and seconds per invocation (0 = every step through the queue).
     inline_steps: int = 50
     inline_seconds: float = 20.0
+    # A registered runtime worker silent this long is dead: its claimed steps are taken over at once.
+    worker_stale_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -83,6 +86,7 @@ class EngineSettings:
             graph_cache_size=env.graph_cache_size,
             inline_steps=env.inline_steps,
             inline_seconds=env.inline_seconds,
+            worker_stale_seconds=env.worker_stale_seconds,
         )
 
 

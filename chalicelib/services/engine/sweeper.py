@@ -7,6 +7,9 @@
   key, so a remote that saw the first call can recognise the repeat — up to
   ``max_reclaims`` times; after that the attempt fails as timed out and the
   retry policy decides.
+- **Dead workers**: a ``running`` step claimed by a registered runtime worker
+  that stopped beating (or whose process on this host is gone) is taken over
+  at once, the same way, without waiting for its lease (see ``workers``).
 - **Stale doorbells**: ``queued`` rows that are due and whose doorbell is
   older than ``redispatch_after_seconds`` (a crash between commit and send, a
   lost message, a wait longer than the queue's 15-minute delay) get a new one.
@@ -22,7 +25,7 @@ from sqlalchemy import text
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.engine.errors import StepTimeout
 from chalicelib.observability import logger
-from chalicelib.services.engine import completion, dispatch, rungraph, runner
+from chalicelib.services.engine import completion, dispatch, rungraph, runner, workers
 from chalicelib.services.engine import metrics as engine_metrics
 from chalicelib.services.engine.dispatch import Doorbell
 from chalicelib.services.engine.settings import engine_settings
@@ -66,6 +69,8 @@ def sweep() -> dict[str, int]:
     for lease in leases:
         key = "requeued" if lease["reclaims"] < settings.max_reclaims else "timed_out"
         report[key] += _expired_lease(dict(lease), settings.max_reclaims)
+    for key, count in reclaim_abandoned().items():
+        report[key] += count
     with system_uow() as uow:
         due = uow.execute(_REDISPATCH, {"stale": settings.redispatch_after_seconds,
                                         "n": settings.sweep_batch}).all()
@@ -74,6 +79,24 @@ def sweep() -> dict[str, int]:
     engine_metrics.queue_depth()
     if any(report.values()):
         logger.info("engine sweep", extra=report)
+    return report
+
+
+def reclaim_abandoned() -> dict[str, int]:
+    """Take over the running steps of dead workers now (same attempt, same idempotency key)."""
+    settings = engine_settings()
+    report = {"requeued": 0, "timed_out": 0}
+    dead = workers.dead_workers(settings.worker_stale_seconds)
+    if not dead:
+        return report
+    while True:
+        steps = workers.abandoned_steps(dead, settings.sweep_batch)
+        for step in steps:
+            key = "requeued" if step["reclaims"] < settings.max_reclaims else "timed_out"
+            report[key] += _expired_lease(step, settings.max_reclaims, abandoned=True)
+        if len(steps) < settings.sweep_batch:
+            break
+    workers.forget(dead)
     return report
 
 
@@ -92,7 +115,7 @@ def _expire_run(tenant_id: str, run_id: str) -> int:
     return 1
 
 
-def _expired_lease(lease: dict[str, Any], max_reclaims: int) -> int:
+def _expired_lease(lease: dict[str, Any], max_reclaims: int, *, abandoned: bool = False) -> int:
     tenant_id, run_id, step_id = lease["tenant_id"], lease["run_id"], lease["id"]
     try:
         run = rungraph.load(tenant_id, run_id)
@@ -102,7 +125,8 @@ def _expired_lease(lease: dict[str, Any], max_reclaims: int) -> int:
         try:
             with tenant_uow(tenant_id) as uow:
                 txn = RunTxn.begin(uow, run)
-                if not completion.requeue_expired_lease(txn, step_id):
+                token = lease["claim_token"] if abandoned else None
+                if not completion.requeue_expired_lease(txn, step_id, claim_token=token):
                     return 0
                 txn.write()
                 uow.commit()

@@ -24,6 +24,7 @@ from sqlalchemy import insert, text, update
 
 from chalicelib.adapters.queue import MAX_DELAY_SECONDS
 from chalicelib.engine.planner import run_outcome
+from chalicelib.services.engine import workers
 from chalicelib.services.engine.dispatch import Doorbell
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.tables.engine import step_logs, step_runs
@@ -42,15 +43,15 @@ _WRITE = text(
     """
     WITH new_steps AS (
         INSERT INTO step_runs (id, tenant_id, run_id, node_id, instance_key, attempt, node_type, template, status,
-                               input, not_before, dispatched_at, lease_seconds, claim_token, started_at,
-                               lease_expires_at, finished_at)
+                               input, not_before, dispatched_at, lease_seconds, claim_token, claimed_by,
+                               started_at, lease_expires_at, finished_at)
         SELECT s.id, CAST(:tenant AS uuid), CAST(:run AS uuid), s.node_id, s.instance_key, s.attempt, s.node_type,
                s.template, s.status, s.input, s.not_before, s.dispatched_at, s.lease_seconds, s.claim_token,
-               s.started_at, s.lease_expires_at, s.finished_at
+               s.claimed_by, s.started_at, s.lease_expires_at, s.finished_at
         FROM jsonb_to_recordset(CAST(:steps AS jsonb)) AS s(
             id uuid, node_id text, instance_key text, attempt int, node_type text, template text, status text,
             input jsonb, not_before timestamptz, dispatched_at timestamptz, lease_seconds float8, claim_token uuid,
-            started_at timestamptz, lease_expires_at timestamptz, finished_at timestamptz)
+            claimed_by uuid, started_at timestamptz, lease_expires_at timestamptz, finished_at timestamptz)
         ON CONFLICT ON CONSTRAINT uq_step_runs_attempt DO NOTHING
         RETURNING 1
     ), new_events AS (
@@ -175,7 +176,8 @@ class RunTxn:
         node = self.run.graph.node(node_id)
         row = {"id": step_id, "node_id": node_id, "instance_key": instance_key, "attempt": attempt,
                "node_type": node.type, "template": node.template, "status": status, "input": payload,
-               "lease_seconds": lease, "claim_token": times.pop("token", None)}
+               "lease_seconds": lease, "claim_token": times.get("token"),
+               "claimed_by": workers.worker_id() if times.pop("token", None) else None}
         row.update({k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in times.items()})
         self._steps.append(row)
 

@@ -4,8 +4,10 @@ In one tenant transaction:
 
 1. **duplicate** — an accepted delivery with the same dedupe key exists: record
    ``duplicate`` pointing at it (and its run); no second run;
-2. **gating** — production mode needs the trigger enabled (``disabled``) and the
-   workflow enabled and in production (``not_production``); recorded, no run;
+2. **gating** — a deactivated trigger starts nothing, in any mode and by any
+   route (``disabled``: its test URL and test-mode starts are refused as its
+   production URL is); production mode also needs the workflow enabled and in
+   production (``not_production``); recorded, no run;
 3. **rate limit** (webhooks) — the tenant's token bucket, under its row lock
    (``rate_limited``, 429 with ``Retry-After`` and RateLimit headers);
 4. **admission** — hourly quota (``rate_limited``, 429) or concurrency (the run
@@ -80,7 +82,7 @@ class Firing:
     body_bytes: int | None = None
     actor_id: str | None = None
     rate_limited: bool = False  # spend a token of the tenant's webhook bucket
-    gated: bool = True  # production gating applies (test deliveries skip it)
+    gated: bool = True  # the workflow must run in production (test deliveries run the draft)
     recoverable: bool = False  # on a transient start failure keep the run for the recovery job
 
     @property
@@ -152,10 +154,12 @@ def _gate(uow: Any, firing: Firing) -> FireResult | None:
     if state is None:
         return FireResult("invalid", reason="The workflow no longer exists.",
                           error=NotFound("The trigger's workflow no longer exists."))
-    if not firing.gated:
-        return None
+    # The trigger's own switch binds every mode: a deactivated trigger's test URL must not become a
+    # way to run the workflow (with its real connections) that nobody can turn off.
     if not firing.trigger["enabled"]:
         return FireResult("disabled", reason="The trigger is deactivated.", error=TriggerDisabled())
+    if not firing.gated:
+        return None
     if not state.runs_in_production:
         why = f"The workflow is {state.status}" + ("" if state.enabled else " and not enabled") + "."
         return FireResult("not_production", reason=why, error=WorkflowNotInProduction(why))

@@ -1,8 +1,8 @@
 """Starting a run by hand through a trigger: the same gating, admission and delivery record as the others.
 
-``mode`` ``production`` needs the trigger enabled and the workflow enabled and
-in production (recorded as ``disabled`` / ``not_production`` otherwise);
-``test`` runs the draft whatever their state. The hourly quota (429) and the
+Every mode needs the trigger enabled (recorded as ``disabled`` otherwise);
+``mode`` ``production`` also needs the workflow enabled and in production
+(``not_production``); ``test`` runs the draft whatever the workflow's state. The hourly quota (429) and the
 concurrency limit (the run waits, ``queued``) apply; the webhook token bucket
 does not. The delivery records who started it.
 """

@@ -12,7 +12,8 @@
 
 Every outcome is recorded on the trigger's delivery history. The production
 URL starts production runs (gated); the test URL starts test runs of the
-draft whatever the trigger's and workflow's state.
+draft whatever the workflow's state. A deactivated trigger starts nothing on
+either URL: both answer 409 ``trigger_disabled`` and record ``disabled``.
 """
 
 from __future__ import annotations

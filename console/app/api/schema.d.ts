@@ -955,7 +955,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events after ``Last-Event-ID`` (or ``?last_event_id=``), long-polling up to ``?wait=``. */
+        /**
+         * Server-sent events after ``Last-Event-ID`` (or ``?last_event_id=``), long-polling up to ``?wait=``.
+         * @description Each event has ``id:`` (the run's seq), ``event:`` (its type) and ``data:`` (JSON). The body ends
+         *     after the first events, when the run has ended, or when ``wait`` is over; the client reconnects
+         *     with ``Last-Event-ID``. A browser's ``EventSource`` does that by itself but cannot set an
+         *     ``Authorization`` header: fetch the stream with the header instead (e.g. a fetch-based
+         *     event-source client), or poll ``…/events?after=<seq>``.
+         */
         get: operations["runs_stream"];
         put?: never;
         post?: never;
@@ -1142,7 +1149,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed. */
+        /**
+         * The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed.
+         * @description A browser (``Accept: text/html``) is sent on to the console's connections page,
+         *     which shows the outcome; other clients get the JSON answer (or the API error).
+         */
         get: operations["connectors_oauth_callback"];
         put?: never;
         post?: never;
@@ -1229,7 +1240,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Receive a signed delivery and start a test-mode run of the draft. */
+        /** Receive a signed delivery and start a test-mode run of the draft (409 when the trigger is deactivated). */
         post: operations["webhooks_receive_test_webhook"];
         delete?: never;
         options?: never;
@@ -1253,6 +1264,125 @@ export interface components {
              */
             name: string | null;
         };
+        /**
+         * Accepted
+         * @description A 202 answer to work that continues in the background.
+         */
+        Accepted: {
+            /** Status */
+            status: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * Action
+         * @description An action with its argument schemas (what a flow editor needs to build a node's input).
+         */
+        Action: {
+            /** Id */
+            id: string;
+            /** App Id */
+            app_id: string;
+            /** Version Id */
+            version_id: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Method */
+            method: string;
+            /** Path */
+            path: string;
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /** Output Schema */
+            output_schema: {
+                [key: string]: unknown;
+            } | boolean;
+            /** Sample Input */
+            sample_input: {
+                [key: string]: unknown;
+            };
+            retry: components["schemas"]["RetrySettings"];
+            /** Timeout Seconds */
+            timeout_seconds: number;
+            /** Is Test Action */
+            is_test_action: boolean;
+            /**
+             * Definition
+             * @description The action as written in the connector document.
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Version Status
+             * @description On an action read by id.
+             * @default null
+             */
+            version_status: ("draft" | "published" | "deprecated") | null;
+        };
+        /**
+         * ActionDocument
+         * @description An action in the connector format (``key``, ``name``, ``method``, ``path``, schemas...);
+         *     validated by the connector format's JSON Schema, whose errors point into the document.
+         */
+        ActionDocument: {
+            [key: string]: unknown;
+        };
+        /** ActionPage */
+        ActionPage: {
+            /** Items */
+            items: components["schemas"]["Action"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** ActionTemplate */
+        ActionTemplate: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "app_action";
+            /** Type */
+            type: string;
+            /**
+             * Ref
+             * @description The action id, for the node's `action` setting.
+             */
+            ref: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** App Id */
+            app_id: string;
+            /** Version Id */
+            version_id: string;
+            /** Needs Connection */
+            needs_connection: boolean;
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /** Output Schema */
+            output_schema: {
+                [key: string]: unknown;
+            } | boolean;
+            /** Sample Input */
+            sample_input: {
+                [key: string]: unknown;
+            };
+        };
         /** ActionTestBody */
         ActionTestBody: {
             /**
@@ -1269,6 +1399,39 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** ApiToken */
+        ApiToken: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /**
+             * Masked
+             * @description The token's last characters, for recognising it.
+             */
+            masked: string;
+            /**
+             * Workspace Ids
+             * @description The workspaces it reaches; null: every workspace.
+             */
+            workspace_ids: string[] | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** ApiTokenBody */
         ApiTokenBody: {
             /** Name */
@@ -1279,10 +1442,78 @@ export interface components {
              */
             role: "owner" | "admin" | "builder" | "viewer";
             /**
+             * Workspace Ids
+             * @description The workspaces a builder or viewer token reaches (required for those roles); owner and admin tokens reach every workspace and take none.
+             * @default null
+             */
+            workspace_ids: string[] | null;
+            /**
              * Expires In Days
              * @default null
              */
             expires_in_days: number | null;
+        };
+        /** ApiTokenPage */
+        ApiTokenPage: {
+            /** Items */
+            items: components["schemas"]["ApiToken"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * App
+         * @description A built-in (``builtin:<slug>``) or custom app.
+         */
+        App: {
+            /** Id */
+            id: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+            /** Vendor */
+            vendor: string;
+            /** Category */
+            category: string;
+            /** Description */
+            description: string;
+            /** Icon */
+            icon: string;
+            /**
+             * Status
+             * @description draft until a version is published; built-in apps are published.
+             */
+            status: string;
+            /**
+             * Created At
+             * @description Null for built-in apps.
+             */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Auth Type
+             * @description Built-in apps: their auth type.
+             * @default null
+             */
+            auth_type: string | null;
+            /**
+             * Latest Version Id
+             * @description On built-in apps and on one app read by id.
+             * @default null
+             */
+            latest_version_id: string | null;
+            /**
+             * Draft Version Id
+             * @description On a custom app read by id.
+             * @default null
+             */
+            draft_version_id: string | null;
         };
         /** AppCreateBody */
         AppCreateBody: {
@@ -1318,6 +1549,16 @@ export interface components {
              */
             notes: string;
         };
+        /** AppPage */
+        AppPage: {
+            /** Items */
+            items: components["schemas"]["App"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** AppPatchBody */
         AppPatchBody: {
             /**
@@ -1346,12 +1587,226 @@ export interface components {
              */
             icon: string | null;
         };
+        /** AppVersion */
+        AppVersion: {
+            /** Id */
+            id: string;
+            /** App Id */
+            app_id: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Number */
+            number: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "published" | "deprecated";
+            /** Notes */
+            notes: string;
+            /** Auth Type */
+            auth_type: string | null;
+            /** Action Count */
+            action_count: number;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Published At */
+            published_at: string | null;
+            /** Deprecated At */
+            deprecated_at: string | null;
+        };
+        /** AppVersionDetail */
+        AppVersionDetail: {
+            /** Id */
+            id: string;
+            /** App Id */
+            app_id: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Number */
+            number: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "published" | "deprecated";
+            /** Notes */
+            notes: string;
+            /** Auth Type */
+            auth_type: string | null;
+            /** Action Count */
+            action_count: number;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Published At */
+            published_at: string | null;
+            /** Deprecated At */
+            deprecated_at: string | null;
+            /**
+             * Definition
+             * @description The connector document.
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+        };
+        /** AppVersionPage */
+        AppVersionPage: {
+            /** Items */
+            items: components["schemas"]["AppVersion"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** Id */
+            id: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Actor Kind
+             * @description user | api | system
+             */
+            actor_kind: string;
+            /** Action */
+            action: string;
+            /** Target Type */
+            target_type: string;
+            /** Target Id */
+            target_id: string | null;
+            /**
+             * Changes
+             * @description Before/after values; secrets appear masked or not at all.
+             */
+            changes: {
+                [key: string]: unknown;
+            };
+            /** Request Id */
+            request_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** AuditEntryPage */
+        AuditEntryPage: {
+            /** Items */
+            items: components["schemas"]["AuditEntry"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** CapturedMail */
+        CapturedMail: {
+            /** Id */
+            id: string;
+            /** To Address */
+            to_address: string;
+            /** Subject */
+            subject: string;
+            /** Body */
+            body: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** CapturedMailPage */
+        CapturedMailPage: {
+            /** Items */
+            items: components["schemas"]["CapturedMail"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** ChangeBody */
         ChangeBody: {
             /** Current Password */
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** Check */
+        Check: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "error";
+            /**
+             * Latency Ms
+             * @default null
+             */
+            latency_ms: number | null;
+            /**
+             * Error
+             * @description The failure's kind (never a secret or a connection string).
+             * @default null
+             */
+            error: string | null;
+        };
+        /**
+         * Connection
+         * @description A connection; secret fields appear masked (``••••abcd``), never in clear.
+         */
+        Connection: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** App Id */
+            app_id: string;
+            /** Name */
+            name: string;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Credentials
+             * @description Masked secret fields.
+             */
+            credentials: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "expired" | "refresh_failed" | "invalid";
+            /** Status Detail */
+            status_detail: string | null;
+            /** Token Expires At */
+            token_expires_at: string | null;
+            /** Last Tested At */
+            last_tested_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** ConnectionCreateBody */
         ConnectionCreateBody: {
@@ -1370,6 +1825,16 @@ export interface components {
             secrets?: {
                 [key: string]: unknown;
             };
+        };
+        /** ConnectionPage */
+        ConnectionPage: {
+            /** Items */
+            items: components["schemas"]["Connection"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
         };
         /** ConnectionPatchBody */
         ConnectionPatchBody: {
@@ -1455,18 +1920,127 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** Delivery */
+        Delivery: {
+            /** Id */
+            id: string;
+            /** Trigger Id */
+            trigger_id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "cron";
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "test" | "production";
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+            /** Reason */
+            reason: string | null;
+            /** Dedupe Key */
+            dedupe_key: string | null;
+            /** Dedupe Source */
+            dedupe_source: string | null;
+            /** External Id */
+            external_id: string | null;
+            /** Slot */
+            slot: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Duplicate Of */
+            duplicate_of: string | null;
+            /** Status Code */
+            status_code: number;
+            /** Body Bytes */
+            body_bytes: number | null;
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+        };
+        /** DeliveryPage */
+        DeliveryPage: {
+            /** Items */
+            items: components["schemas"]["Delivery"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** DuplicateDelivery */
+        DuplicateDelivery: {
+            /** Delivery Id */
+            delivery_id: string;
+            /** Run Id */
+            run_id: string | null;
+            /**
+             * Status
+             * @description The delivery's outcome (started, queued, ...).
+             * @enum {string}
+             */
+            status: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+            /**
+             * Duplicate Of
+             * @description The delivery this one repeats.
+             */
+            duplicate_of: string;
+        };
+        /**
+         * Error
+         * @description The one error shape of every route.
+         */
         Error: {
-            error: {
-                /** @description Stable snake_case error code. */
-                code: string;
-                message: string;
-                details?: {
-                    /** @description JSON pointer */
-                    path?: string;
-                    issue?: string;
-                }[];
-                request_id?: string;
-            };
+            error: components["schemas"]["ErrorInfo"];
+        };
+        /** ErrorDetail */
+        ErrorDetail: {
+            /**
+             * Path
+             * @description JSON pointer to the offending value.
+             */
+            path: string;
+            /** Issue */
+            issue: string;
+        };
+        /** ErrorInfo */
+        ErrorInfo: {
+            /**
+             * Code
+             * @description Stable snake_case error code.
+             */
+            code: string;
+            /**
+             * Message
+             * @description A human sentence; never repeats a credential.
+             */
+            message: string;
+            /**
+             * Details
+             * @default null
+             */
+            details: components["schemas"]["ErrorDetail"][] | null;
+            /**
+             * Request Id
+             * @description Quote it when reporting a problem.
+             * @default null
+             */
+            request_id: string | null;
         };
         /**
          * FireBody
@@ -1485,10 +2059,206 @@ export interface components {
              */
             input: unknown;
         };
+        /**
+         * Fired
+         * @description A recorded delivery and, when it started one, the run.
+         */
+        Fired: {
+            /** Delivery Id */
+            delivery_id: string;
+            /** Run Id */
+            run_id: string | null;
+            /**
+             * Status
+             * @description The delivery's outcome (started, queued, ...).
+             * @enum {string}
+             */
+            status: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+        };
+        /** Flow */
+        Flow: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "test" | "production";
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Graph
+             * @description The draft graph (nodes and edges); null until one is saved.
+             */
+            graph: {
+                [key: string]: unknown;
+            } | null;
+            /** Start Payload */
+            start_payload: unknown;
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** Env */
+            env: {
+                [key: string]: string | number | boolean;
+            };
+            /** Secrets */
+            secrets: {
+                [key: string]: components["schemas"]["SecretRef"];
+            };
+            /** Run Timeout Seconds */
+            run_timeout_seconds: number | null;
+            /**
+             * Latest Version
+             * @description The newest published version's number (0: none yet).
+             */
+            latest_version: number;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** FlowPage */
+        FlowPage: {
+            /** Items */
+            items: components["schemas"]["Flow"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * FlowVersion
+         * @description An immutable, published graph.
+         */
+        FlowVersion: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /** Number */
+            number: number;
+            /** Graph */
+            graph: {
+                [key: string]: unknown;
+            };
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** Env */
+            env: {
+                [key: string]: string | number | boolean;
+            };
+            /** Secrets */
+            secrets: {
+                [key: string]: components["schemas"]["SecretRef"];
+            };
+            /** Run Timeout Seconds */
+            run_timeout_seconds: number | null;
+            /** Note */
+            note: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** FlowVersionPage */
+        FlowVersionPage: {
+            /** Items */
+            items: components["schemas"]["FlowVersion"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** ForgotBody */
         ForgotBody: {
             /** Email */
             email: string;
+        };
+        /**
+         * GraphDocument
+         * @description A workflow graph: ``{"nodes": [...], "edges": [...]}`` (see docs/workflows.md); validated as a whole,
+         *     with a JSON pointer to each failing node or edge.
+         */
+        GraphDocument: {
+            [key: string]: unknown;
+        };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Version */
+            version: string;
+            /** Checks */
+            checks: {
+                [key: string]: components["schemas"]["Check"];
+            };
+            /**
+             * Failing
+             * @description The failing parts (503 only).
+             * @default null
+             */
+            failing: string[] | null;
+        };
+        /** Invite */
+        Invite: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /** Workspace Ids */
+            workspace_ids: string[];
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "accepted" | "revoked" | "expired";
         };
         /** InviteBody */
         InviteBody: {
@@ -1502,6 +2272,51 @@ export interface components {
             /** Workspace Ids */
             workspace_ids?: string[];
         };
+        /** InvitePage */
+        InvitePage: {
+            /** Items */
+            items: components["schemas"]["Invite"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** LogLine */
+        LogLine: {
+            /** Id */
+            id: number;
+            /** Step Id */
+            step_id: string;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "debug" | "info" | "warning" | "error";
+            /** Message */
+            message: string;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            };
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /** LogLinePage */
+        LogLinePage: {
+            /** Items */
+            items: components["schemas"]["LogLine"][];
+            /**
+             * Next Cursor
+             * @description The last log id; pass it back as `after`.
+             */
+            next_cursor: string | null;
+        };
         /** LoginBody */
         LoginBody: {
             /** Email */
@@ -1514,10 +2329,211 @@ export interface components {
              */
             tenant_id: string | null;
         };
+        /** LoginSession */
+        LoginSession: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @constant
+             */
+            token_type: "Bearer";
+            /**
+             * Expires In
+             * @description Seconds until the access token expires.
+             */
+            expires_in: number;
+            /**
+             * Refresh Token
+             * @description Absent when it was set in the session cookie.
+             * @default null
+             */
+            refresh_token: string | null;
+            /**
+             * Refresh Token Transport
+             * @description `cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).
+             * @default null
+             */
+            refresh_token_transport: "cookie" | null;
+            /** Tenant Id */
+            tenant_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /** User Id */
+            user_id: string;
+            /**
+             * Tenants
+             * @description Every tenant the user belongs to.
+             */
+            tenants: components["schemas"]["TenantMembership"][];
+        };
+        /** LogoutBody */
+        LogoutBody: {
+            /**
+             * Refresh Token
+             * @default null
+             */
+            refresh_token: string | null;
+        };
+        /** Me */
+        Me: {
+            /** @description Null for an API token. */
+            user: components["schemas"]["UserSummary"] | null;
+            tenant: components["schemas"]["TenantSummary"] | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "api";
+            /** Tenants */
+            tenants: components["schemas"]["TenantMembership"][];
+            /**
+             * Workspaces
+             * @description The workspaces the caller can see.
+             */
+            workspaces: components["schemas"]["Workspace"][];
+        };
+        /** Member */
+        Member: {
+            /** User Id */
+            user_id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** MemberBody */
         MemberBody: {
             /** User Id */
             user_id: string;
+        };
+        /** MemberPage */
+        MemberPage: {
+            /** Items */
+            items: components["schemas"]["Member"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** Membership */
+        Membership: {
+            /** Workspace Id */
+            workspace_id: string;
+            /** User Id */
+            user_id: string;
+        };
+        /** Metrics */
+        Metrics: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Workspace Ids
+             * @description The workspaces counted; null: all of the tenant.
+             */
+            workspace_ids: string[] | null;
+            /** Steps */
+            steps: components["schemas"]["StepFigures"][];
+            /** Runs */
+            runs: components["schemas"]["RunFigures"][];
+            /** Queue Depth */
+            queue_depth: number | null;
+        };
+        /** NewApiToken */
+        NewApiToken: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /**
+             * Masked
+             * @description The token's last characters, for recognising it.
+             */
+            masked: string;
+            /**
+             * Workspace Ids
+             * @description The workspaces it reaches; null: every workspace.
+             */
+            workspace_ids: string[] | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Token
+             * @description The secret, shown this once.
+             */
+            token: string;
+        };
+        /**
+         * NodeTemplate
+         * @description A tenant's named node preset; nodes use it as ``template: "tpl:<name>"``.
+         */
+        NodeTemplate: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "custom";
+            /** Id */
+            id: string;
+            /** Type */
+            type: string;
+            /** Ref */
+            ref: string;
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Action Ref */
+            action_ref: string | null;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Default Connection Id */
+            default_connection_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** NodeTemplateBody */
         NodeTemplateBody: {
@@ -1550,6 +2566,107 @@ export interface components {
              */
             default_connection_id: string | null;
         };
+        /** NodeTemplateCatalog */
+        NodeTemplateCatalog: {
+            /** Items */
+            items: (components["schemas"]["StepTypeTemplate"] | components["schemas"]["ActionTemplate"] | components["schemas"]["NodeTemplate"])[];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** OAuthConnected */
+        OAuthConnected: {
+            /** Connection Id */
+            connection_id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "expired" | "refresh_failed" | "invalid";
+            /** Token Expires At */
+            token_expires_at: string | null;
+        };
+        /** OAuthStart */
+        OAuthStart: {
+            /** Authorize Url */
+            authorize_url: string;
+            /** Redirect Uri */
+            redirect_uri: string;
+            /** Pkce */
+            pkce: boolean;
+        };
+        /** OpenApiDocument */
+        OpenApiDocument: {
+            /** Openapi */
+            openapi: string;
+            /** Info */
+            info: {
+                [key: string]: unknown;
+            };
+            /** Paths */
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Provider
+         * @description An app a workflow can use, with what a connection form needs.
+         */
+        Provider: {
+            /** Id */
+            id: string;
+            /** Version Id */
+            version_id: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+            /** Vendor */
+            vendor: string;
+            /** Category */
+            category: string;
+            /** Description */
+            description: string;
+            /** Icon */
+            icon: string;
+            /** Auth Type */
+            auth_type: string;
+            /**
+             * Auth Fields
+             * @description JSON Schema of the connection's secret fields.
+             */
+            auth_fields: {
+                [key: string]: unknown;
+            };
+            /**
+             * Settings Schema
+             * @description JSON Schema of the connection's settings.
+             */
+            settings_schema: {
+                [key: string]: unknown;
+            };
+            /** Needs Connection */
+            needs_connection: boolean;
+            /** Test Action */
+            test_action: string | null;
+            /** Action Count */
+            action_count: number;
+        };
+        /** ProviderPage */
+        ProviderPage: {
+            /** Items */
+            items: components["schemas"]["Provider"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** PublishBody */
         PublishBody: {
             /**
@@ -1557,6 +2674,53 @@ export interface components {
              * @default
              */
             note: string;
+        };
+        /** QuarantinedStep */
+        QuarantinedStep: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Run Id */
+            run_id: string;
+            /** Step Id */
+            step_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Instance Key */
+            instance_key: string;
+            /** Attempt */
+            attempt: number;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "quarantined" | "redriven";
+            /** Redriven Step Id */
+            redriven_step_id: string | null;
+            /** Redriven By */
+            redriven_by: string | null;
+            /** Redriven At */
+            redriven_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** QuarantinedStepPage */
+        QuarantinedStepPage: {
+            /** Items */
+            items: components["schemas"]["QuarantinedStep"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
         };
         /** RefreshBody */
         RefreshBody: {
@@ -1587,6 +2751,27 @@ export interface components {
             token: string;
             /** New Password */
             new_password: string;
+        };
+        /** ResetDone */
+        ResetDone: {
+            /**
+             * Tenants
+             * @description The demo tenants' ids by slug.
+             */
+            tenants: {
+                [key: string]: string;
+            };
+        };
+        /** RetrySettings */
+        RetrySettings: {
+            /** Max Attempts */
+            max_attempts: number;
+            /** Initial Backoff Seconds */
+            initial_backoff_seconds: number;
+            /** Max Backoff Seconds */
+            max_backoff_seconds: number;
+            /** Max Total Seconds */
+            max_total_seconds: number;
         };
         /** RoleBody */
         RoleBody: {
@@ -1622,6 +2807,210 @@ export interface components {
              */
             overlap_seconds: number | null;
         };
+        /** Run */
+        Run: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * Version Id
+             * @description Null for a test run of the draft.
+             */
+            version_id: string | null;
+            /** Version Number */
+            version_number: number | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "test" | "production";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "success" | "failed" | "canceled";
+            /**
+             * Trigger
+             * @enum {string}
+             */
+            trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
+            /** Input */
+            input: unknown;
+            /** Output */
+            output: unknown;
+            error: components["schemas"]["RunError"] | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Deadline
+             * Format: date-time
+             */
+            deadline: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Last Event Id
+             * @description The run's newest event seq (resume the stream after it).
+             */
+            last_event_id: number;
+        };
+        /** RunDetail */
+        RunDetail: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * Version Id
+             * @description Null for a test run of the draft.
+             */
+            version_id: string | null;
+            /** Version Number */
+            version_number: number | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "test" | "production";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "success" | "failed" | "canceled";
+            /**
+             * Trigger
+             * @enum {string}
+             */
+            trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
+            /** Input */
+            input: unknown;
+            /** Output */
+            output: unknown;
+            error: components["schemas"]["RunError"] | null;
+            /** Rerun Of */
+            rerun_of: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Deadline
+             * Format: date-time
+             */
+            deadline: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Last Event Id
+             * @description The run's newest event seq (resume the stream after it).
+             */
+            last_event_id: number;
+            /**
+             * Graph
+             * @description The graph this run executes.
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /**
+             * Steps
+             * @description Every step attempt, oldest first.
+             */
+            steps: components["schemas"]["StepAttempt"][];
+        };
+        /** RunError */
+        RunError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** RunEvent */
+        RunEvent: {
+            /** Seq */
+            seq: number;
+            /** Type */
+            type: string;
+            /** Step Id */
+            step_id: string | null;
+            /** Node Id */
+            node_id: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** RunEvents */
+        RunEvents: {
+            /** Items */
+            items: components["schemas"]["RunEvent"][];
+            /**
+             * Run Status
+             * @enum {string}
+             */
+            run_status: "running" | "success" | "failed" | "canceled";
+            /**
+             * Last Event Id
+             * @description Pass it back as `after` to poll for newer events.
+             */
+            last_event_id: number;
+        };
+        /** RunFigures */
+        RunFigures: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "success" | "failed" | "canceled";
+            /** Count */
+            count: number;
+            /** Duration P50 Ms */
+            duration_p50_ms: number | null;
+            /** Duration P95 Ms */
+            duration_p95_ms: number | null;
+        };
+        /** RunPage */
+        RunPage: {
+            /** Items */
+            items: components["schemas"]["Run"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** ScheduleChanges */
         ScheduleChanges: {
             /**
@@ -1656,6 +3045,28 @@ export interface components {
              */
             missed_slot_policy: "fire_once" | "skip";
         };
+        /** ScheduleView */
+        ScheduleView: {
+            /** Cron */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Missed Slot Policy
+             * @enum {string}
+             */
+            missed_slot_policy: "fire_once" | "skip";
+            /** Next Fire At */
+            next_fire_at: string | null;
+            /** Last Slot */
+            last_slot: string | null;
+            /**
+             * Upcoming
+             * @description The next fire times (one trigger read by id).
+             * @default null
+             */
+            upcoming: string[] | null;
+        };
         /**
          * SecretRef
          * @description A secret resolved at run time from a connection's field; its value is never stored with a run.
@@ -1665,6 +3076,45 @@ export interface components {
             connection_id: string;
             /** Field */
             field: string;
+        };
+        /**
+         * Session
+         * @description Tokens of a signed-in session (the refresh token rotates on every use).
+         */
+        Session: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @constant
+             */
+            token_type: "Bearer";
+            /**
+             * Expires In
+             * @description Seconds until the access token expires.
+             */
+            expires_in: number;
+            /**
+             * Refresh Token
+             * @description Absent when it was set in the session cookie.
+             * @default null
+             */
+            refresh_token: string | null;
+            /**
+             * Refresh Token Transport
+             * @description `cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).
+             * @default null
+             */
+            refresh_token_transport: "cookie" | null;
+            /** Tenant Id */
+            tenant_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /** User Id */
+            user_id: string;
         };
         /** StartRunBody */
         StartRunBody: {
@@ -1685,10 +3135,283 @@ export interface components {
              */
             version: number | null;
         };
+        /** StepAttempt */
+        StepAttempt: {
+            /** Id */
+            id: string;
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Instance Key */
+            instance_key: string;
+            /** Attempt */
+            attempt: number;
+            /** Node Type */
+            node_type: string;
+            /** Template */
+            template: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "success" | "failed" | "skipped" | "canceled";
+            /** Input */
+            input: unknown;
+            /** Output */
+            output: unknown;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            /** Not Before */
+            not_before: string | null;
+            /** Dispatched At */
+            dispatched_at: string | null;
+            /** Lease Seconds */
+            lease_seconds: number;
+            /** Lease Expires At */
+            lease_expires_at: string | null;
+            /** Reclaims */
+            reclaims: number;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** StepAttemptPage */
+        StepAttemptPage: {
+            /** Items */
+            items: components["schemas"]["StepAttempt"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** StepFigures */
+        StepFigures: {
+            /** Template */
+            template: string | null;
+            /** Step Type */
+            step_type: string;
+            /** Attempts */
+            attempts: number;
+            /** Failed */
+            failed: number;
+            /** Error Rate */
+            error_rate: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P95 Ms */
+            p95_ms: number | null;
+        };
+        /** StepTypeTemplate */
+        StepTypeTemplate: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "step_type";
+            /** Ref */
+            ref: null;
+            /** Type */
+            type: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Config Schema */
+            config_schema: {
+                [key: string]: unknown;
+            };
+            /** Ports */
+            ports: string[];
+            /** Dynamic Ports */
+            dynamic_ports: boolean;
+            /** Needs Credentials */
+            needs_credentials: boolean;
+        };
         /** SwitchBody */
         SwitchBody: {
             /** Tenant Id */
             tenant_id: string;
+        };
+        /** TenantMembership */
+        TenantMembership: {
+            /** Tenant Id */
+            tenant_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "builder" | "viewer";
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+        };
+        /** TenantSummary */
+        TenantSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+        };
+        /** TracedAttempt */
+        TracedAttempt: {
+            /** Number */
+            number: number;
+            /** Status */
+            status: number | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Waited Ms
+             * @description The back-off before this send.
+             */
+            waited_ms: number;
+            /**
+             * After Reauthorization
+             * @description Sent again after refreshing an expired OAuth2 token.
+             */
+            after_reauthorization: boolean;
+        };
+        /** TracedRequest */
+        TracedRequest: {
+            /** Method */
+            method: string;
+            /** Url */
+            url: string;
+            /**
+             * Headers
+             * @description Secrets masked.
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Body
+             * @description Masked, cut at a size limit.
+             */
+            body: unknown;
+        };
+        /** TracedResponse */
+        TracedResponse: {
+            /** Status */
+            status: number;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /** Body */
+            body: unknown;
+        };
+        /** TrialConnection */
+        TrialConnection: {
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "expired" | "refresh_failed" | "invalid";
+        };
+        /** TrialError */
+        TrialError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Retryable */
+            retryable: boolean;
+            /** Upstream Status */
+            upstream_status: number | null;
+            /** Vendor Code */
+            vendor_code: string | null;
+        };
+        /**
+         * TrialReport
+         * @description A real call of an action (or a connection's test action): outcome and the masked trace.
+         */
+        TrialReport: {
+            /** Ok */
+            ok: boolean;
+            /** Action */
+            action: string;
+            /**
+             * Status
+             * @description The vendor's HTTP status.
+             */
+            status: number | null;
+            /** Duration Ms */
+            duration_ms: number;
+            /** Output */
+            output: unknown;
+            request: components["schemas"]["TracedRequest"] | null;
+            response: components["schemas"]["TracedResponse"] | null;
+            /** Attempts */
+            attempts: components["schemas"]["TracedAttempt"][];
+            /** @default null */
+            error: components["schemas"]["TrialError"] | null;
+            /** @default null */
+            connection: components["schemas"]["TrialConnection"] | null;
+        };
+        /** Trigger */
+        Trigger: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Flow Id */
+            flow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "cron";
+            /** Name */
+            name: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Input
+             * @description What a run started by this trigger receives (besides the delivery).
+             */
+            input: unknown;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * @description Webhook triggers only.
+             * @default null
+             */
+            webhook: components["schemas"]["WebhookView"] | null;
+            /**
+             * @description Cron triggers only.
+             * @default null
+             */
+            schedule: components["schemas"]["ScheduleView"] | null;
         };
         /**
          * TriggerBody
@@ -1745,6 +3468,70 @@ export interface components {
             /** @default null */
             schedule: components["schemas"]["ScheduleChanges"] | null;
         };
+        /** TriggerDetail */
+        TriggerDetail: {
+            /** Id */
+            id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Flow Id */
+            flow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "cron";
+            /** Name */
+            name: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Input
+             * @description What a run started by this trigger receives (besides the delivery).
+             */
+            input: unknown;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * @description Webhook triggers only.
+             * @default null
+             */
+            webhook: components["schemas"]["WebhookView"] | null;
+            /**
+             * @description Cron triggers only.
+             * @default null
+             */
+            schedule: components["schemas"]["ScheduleView"] | null;
+            /**
+             * Deliveries 24H
+             * @description Deliveries of the last 24 hours by outcome.
+             */
+            deliveries_24h: {
+                [key: string]: number;
+            };
+            /** Last Delivery At */
+            last_delivery_at: string | null;
+        };
+        /** TriggerPage */
+        TriggerPage: {
+            /** Items */
+            items: components["schemas"]["Trigger"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** UpdateFlowBody */
         UpdateFlowBody: {
             /**
@@ -1800,6 +3587,20 @@ export interface components {
              * @default null
              */
             title: string | null;
+        };
+        /** UserSummary */
+        UserSummary: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** VersionCreateBody */
         VersionCreateBody: {
@@ -1893,10 +3694,75 @@ export interface components {
              */
             payload: "envelope" | "body";
         };
+        /** WebhookView */
+        WebhookView: {
+            /** Path */
+            path: string;
+            /**
+             * Url
+             * @description Where the sender posts production deliveries.
+             */
+            url: string;
+            /**
+             * Test Url
+             * @description Deliveries here start test runs of the draft.
+             */
+            test_url: string;
+            /**
+             * Signature Scheme
+             * @enum {string}
+             */
+            signature_scheme: "standard_webhooks" | "github" | "stripe" | "shopify" | "slack";
+            /**
+             * Secret
+             * @description Masked.
+             */
+            secret: string;
+            /**
+             * Previous Secret Expires At
+             * @description Until then the previous secret still verifies.
+             */
+            previous_secret_expires_at: string | null;
+            /** Correlation Key */
+            correlation_key: string | null;
+            /**
+             * Payload
+             * @enum {string}
+             */
+            payload: "envelope" | "body";
+            /**
+             * New Secret
+             * @description A generated secret, shown this once.
+             * @default null
+             */
+            new_secret: string | null;
+        };
+        /** Workspace */
+        Workspace: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** WorkspaceBody */
         WorkspaceBody: {
             /** Name */
             name: string;
+        };
+        /** WorkspacePage */
+        WorkspacePage: {
+            /** Items */
+            items: components["schemas"]["Workspace"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
         };
     };
     responses: never;
@@ -1923,9 +3789,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1988,8 +3856,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2002,13 +3882,16 @@ export interface operations {
     connectors_test_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 action_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ActionTestBody"];
             };
@@ -2019,9 +3902,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TrialReport"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2075,6 +3960,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -2084,8 +3978,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2098,7 +4004,9 @@ export interface operations {
     tenancy_list_api_tokens: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2112,9 +4020,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiTokenPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2177,8 +4087,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2191,7 +4113,10 @@ export interface operations {
     tenancy_create_api_token: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2204,11 +4129,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NewApiToken"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2262,6 +4191,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -2271,8 +4209,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2300,7 +4250,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2363,8 +4313,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2377,8 +4339,12 @@ export interface operations {
     connectors_list_apps: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                source?: "all" | "builtin" | "custom";
+                category?: string;
             };
             header?: never;
             path?: never;
@@ -2391,9 +4357,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2456,8 +4424,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2470,7 +4450,10 @@ export interface operations {
     connectors_create_app: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2483,11 +4466,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["App"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2541,6 +4528,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -2550,8 +4546,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2577,9 +4585,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["App"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2642,8 +4652,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2671,7 +4693,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2734,8 +4756,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2765,9 +4799,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["App"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2821,6 +4857,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -2830,8 +4875,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2844,26 +4901,27 @@ export interface operations {
     connectors_publish_app: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 app_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersion"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2926,8 +4984,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2940,8 +5010,11 @@ export interface operations {
     connectors_list_versions: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                status?: "draft" | "published" | "deprecated";
             };
             header?: never;
             path: {
@@ -2956,9 +5029,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersionPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3021,8 +5096,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3035,13 +5122,16 @@ export interface operations {
     connectors_create_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 app_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["VersionCreateBody"];
             };
@@ -3050,11 +5140,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersionDetail"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3108,6 +5202,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -3117,8 +5220,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3145,9 +5260,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersionDetail"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3210,8 +5327,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3240,7 +5369,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3303,8 +5432,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3335,9 +5476,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersionDetail"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3391,6 +5534,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -3400,8 +5552,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3414,7 +5578,9 @@ export interface operations {
     connectors_list_actions: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -3431,9 +5597,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ActionPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3496,8 +5664,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3510,27 +5690,34 @@ export interface operations {
     connectors_create_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 app_id: string;
                 version_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["ActionDocument"];
             };
         };
         responses: {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3584,6 +5771,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -3593,8 +5789,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3622,9 +5830,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3687,8 +5897,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3718,7 +5940,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3781,8 +6003,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3803,9 +6037,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["ActionDocument"];
             };
         };
         responses: {
@@ -3814,9 +6048,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3870,6 +6106,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -3879,8 +6124,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3893,27 +6150,28 @@ export interface operations {
     connectors_deprecate_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 app_id: string;
                 version_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersion"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3976,8 +6234,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3990,27 +6260,28 @@ export interface operations {
     connectors_publish_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 app_id: string;
                 version_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AppVersion"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4073,8 +6344,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4087,8 +6370,20 @@ export interface operations {
     tenancy_list_audit: {
         parameters: {
             query?: {
+                /** @description RFC 3339; inclusive. */
+                created_after?: string;
+                /** @description RFC 3339; exclusive. */
+                created_before?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description Who acted (a user or API token id). */
+                actor_id?: string;
+                /** @description e.g. `connection.created`. */
+                action?: string;
+                target_type?: string;
+                target_id?: string;
             };
             header?: never;
             path?: never;
@@ -4101,9 +6396,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AuditEntryPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4166,8 +6463,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4180,7 +6489,9 @@ export interface operations {
     tenancy_list_invites: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -4194,9 +6505,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["InvitePage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4259,8 +6572,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4273,7 +6598,10 @@ export interface operations {
     tenancy_create_invite: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4286,11 +6614,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Invite"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4344,6 +6676,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -4353,8 +6694,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4382,7 +6735,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4445,8 +6798,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4458,10 +6823,7 @@ export interface operations {
     };
     tenancy_me: {
         parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -4473,9 +6835,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4538,8 +6902,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4552,8 +6928,10 @@ export interface operations {
     runs_get_metrics: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                /** @description RFC 3339; default: 24 hours ago. */
+                since?: string;
+                /** @description Figures of this workspace only. */
+                workspace_id?: string;
             };
             header?: never;
             path?: never;
@@ -4566,9 +6944,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4631,8 +7011,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4645,8 +7037,11 @@ export interface operations {
     connectors_list_node_templates: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                kind?: "step_type" | "app_action" | "custom";
             };
             header?: never;
             path?: never;
@@ -4659,9 +7054,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NodeTemplateCatalog"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4724,8 +7121,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4738,7 +7147,10 @@ export interface operations {
     connectors_create_node_template: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4751,11 +7163,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NodeTemplate"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4809,6 +7225,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -4818,8 +7243,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4847,7 +7284,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4910,8 +7347,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4924,7 +7373,9 @@ export interface operations {
     connectors_list_providers: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -4938,9 +7389,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProviderPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5003,8 +7456,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5017,8 +7482,11 @@ export interface operations {
     tenancy_list_users: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                role?: "owner" | "admin" | "builder" | "viewer";
             };
             header?: never;
             path?: never;
@@ -5031,9 +7499,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MemberPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5096,8 +7566,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5125,7 +7607,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5188,8 +7670,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5219,9 +7713,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5275,6 +7771,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5284,8 +7789,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5298,7 +7815,9 @@ export interface operations {
     tenancy_list_workspaces: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -5312,9 +7831,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WorkspacePage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5377,8 +7898,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5391,7 +7924,10 @@ export interface operations {
     tenancy_create_workspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5404,11 +7940,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5462,6 +8002,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5471,8 +8020,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5498,9 +8059,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5563,8 +8126,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5592,7 +8167,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5655,8 +8230,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5686,9 +8273,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5742,6 +8331,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5751,8 +8349,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5765,8 +8375,12 @@ export interface operations {
     connectors_list_connections: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                app_id?: string;
+                status?: "ok" | "expired" | "refresh_failed" | "invalid";
             };
             header?: never;
             path: {
@@ -5781,9 +8395,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConnectionPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5846,8 +8462,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5860,7 +8488,10 @@ export interface operations {
     connectors_create_connection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
             };
@@ -5875,11 +8506,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5933,6 +8568,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5942,8 +8586,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5970,9 +8626,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,8 +8693,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6065,7 +8735,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6128,8 +8798,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6160,9 +8842,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6216,6 +8900,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6225,8 +8918,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6239,27 +8944,28 @@ export interface operations {
     connectors_start_oauth: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 connection_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["OAuthStart"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6322,8 +9028,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6336,14 +9054,17 @@ export interface operations {
     connectors_rotate_connection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 connection_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RotateBody"];
             };
@@ -6354,9 +9075,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6410,6 +9133,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6419,8 +9151,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6433,27 +9177,28 @@ export interface operations {
     connectors_test_connection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 connection_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TrialReport"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6516,8 +9261,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6530,8 +9287,14 @@ export interface operations {
     flows_list_flows: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                status?: "draft" | "test" | "production";
+                enabled?: "true" | "false";
+                /** @description Words in the title. */
+                q?: string;
             };
             header?: never;
             path: {
@@ -6546,9 +9309,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlowPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6611,8 +9376,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6625,7 +9402,10 @@ export interface operations {
     flows_create_flow: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
             };
@@ -6640,11 +9420,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Flow"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6698,6 +9482,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6707,8 +9500,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6735,9 +9540,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Flow"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6800,8 +9607,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6830,7 +9649,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6893,8 +9712,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6925,9 +9756,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Flow"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6981,6 +9814,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6990,8 +9832,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7011,9 +9865,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["GraphDocument"];
             };
         };
         responses: {
@@ -7022,9 +9876,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Flow"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7078,6 +9934,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7087,8 +9952,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7101,14 +9978,17 @@ export interface operations {
     flows_publish: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["PublishBody"];
             };
@@ -7117,11 +9997,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlowVersion"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7175,6 +10059,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7184,8 +10077,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7198,14 +10103,17 @@ export interface operations {
     flows_start_run: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StartRunBody"];
             };
@@ -7216,9 +10124,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7272,6 +10182,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7281,8 +10200,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7295,8 +10226,12 @@ export interface operations {
     triggers_list_triggers: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                kind?: "manual" | "webhook" | "cron";
+                enabled?: "true" | "false";
             };
             header?: never;
             path: {
@@ -7312,9 +10247,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TriggerPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7377,8 +10314,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7391,7 +10340,10 @@ export interface operations {
     triggers_create_trigger: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
@@ -7407,11 +10359,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7465,6 +10421,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7474,8 +10439,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7503,9 +10480,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TriggerDetail"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7568,8 +10547,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7599,7 +10590,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7662,8 +10653,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7695,9 +10698,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7751,6 +10756,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7760,8 +10774,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7774,7 +10800,10 @@ export interface operations {
     triggers_activate_trigger: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
@@ -7782,20 +10811,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7858,8 +10885,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7872,7 +10911,10 @@ export interface operations {
     triggers_deactivate_trigger: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
@@ -7880,20 +10922,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7956,8 +10996,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7970,8 +11022,16 @@ export interface operations {
     triggers_list_deliveries: {
         parameters: {
             query?: {
+                /** @description RFC 3339; inclusive. */
+                created_after?: string;
+                /** @description RFC 3339; exclusive. */
+                created_before?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                outcome?: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+                mode?: "test" | "production";
             };
             header?: never;
             path: {
@@ -7988,9 +11048,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8053,8 +11115,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8067,7 +11141,10 @@ export interface operations {
     triggers_fire_trigger: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
@@ -8075,20 +11152,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["FireBody"];
             };
         };
         responses: {
             /** @description Success */
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Fired"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8142,6 +11221,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -8151,8 +11239,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8165,7 +11265,10 @@ export interface operations {
     triggers_rotate_secret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 flow_id: string;
@@ -8173,7 +11276,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RotateSecretBody"];
             };
@@ -8184,9 +11287,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Trigger"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8240,6 +11345,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -8249,8 +11363,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8263,7 +11389,9 @@ export interface operations {
     flows_list_versions: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -8280,9 +11408,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FlowVersionPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8345,8 +11475,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8358,10 +11500,7 @@ export interface operations {
     };
     tenancy_list_members: {
         parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path: {
                 ws: string;
@@ -8375,9 +11514,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MemberPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8440,8 +11581,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8454,7 +11607,10 @@ export interface operations {
     tenancy_add_member: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
             };
@@ -8469,11 +11625,15 @@ export interface operations {
             /** @description Success */
             201: {
                 headers: {
+                    /** @description The new resource. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Membership"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8527,6 +11687,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -8536,8 +11705,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8566,7 +11747,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8629,8 +11810,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8642,7 +11835,15 @@ export interface operations {
     };
     runs_list_quarantine: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Steps of this run. */
+                run_id?: string;
+                status?: "quarantined" | "redriven";
+            };
             header?: never;
             path: {
                 ws: string;
@@ -8656,9 +11857,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["QuarantinedStepPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8721,8 +11924,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8735,27 +11950,28 @@ export interface operations {
     runs_redrive: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 quarantine_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["QuarantinedStep"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8818,8 +12034,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8832,8 +12060,18 @@ export interface operations {
     runs_list_runs: {
         parameters: {
             query?: {
+                /** @description RFC 3339; inclusive. */
+                created_after?: string;
+                /** @description RFC 3339; exclusive. */
+                created_before?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description Runs of this workflow. */
+                flow_id?: string;
+                status?: "running" | "success" | "failed" | "canceled";
+                mode?: "test" | "production";
             };
             header?: never;
             path: {
@@ -8848,9 +12086,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8913,8 +12153,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8941,9 +12193,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9006,8 +12260,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9020,27 +12286,28 @@ export interface operations {
     runs_cancel: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 run_id: string;
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9103,8 +12370,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9117,8 +12396,10 @@ export interface operations {
     runs_list_events: {
         parameters: {
             query?: {
+                /** @description Events per page (default 50). */
                 limit?: number;
-                cursor?: string;
+                /** @description An event seq: events after it. */
+                after?: number;
             };
             header?: never;
             path: {
@@ -9134,9 +12415,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunEvents"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9199,8 +12482,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9213,8 +12508,12 @@ export interface operations {
     runs_list_logs: {
         parameters: {
             query?: {
+                /** @description Lines per page (default 50). */
                 limit?: number;
-                cursor?: string;
+                /** @description A log id: lines after it. */
+                after?: number;
+                /** @description Lines of this step attempt. */
+                step_id?: string;
             };
             header?: never;
             path: {
@@ -9230,9 +12529,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LogLinePage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9295,8 +12596,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9309,14 +12622,17 @@ export interface operations {
     runs_rerun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 ws: string;
                 run_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RerunBody"];
             };
@@ -9327,9 +12643,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9383,6 +12701,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9392,8 +12719,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9406,8 +12745,8 @@ export interface operations {
     runs_list_steps: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                node_id?: string;
+                status?: "queued" | "running" | "success" | "failed" | "skipped" | "canceled";
             };
             header?: never;
             path: {
@@ -9423,9 +12762,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StepAttemptPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9488,8 +12829,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9501,8 +12854,16 @@ export interface operations {
     };
     runs_stream: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description As the `Last-Event-ID` header (for clients that cannot set headers). */
+                last_event_id?: number;
+                /** @description Seconds to wait for a first event (at most 25). */
+                wait?: number;
+            };
+            header?: {
+                /** @description Resume after this event seq (sent by browsers' EventSource on reconnect). */
+                "Last-Event-ID"?: string;
+            };
             path: {
                 ws: string;
                 run_id: string;
@@ -9516,9 +12877,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9581,8 +12944,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9595,8 +12970,14 @@ export interface operations {
     triggers_list_workspace_triggers: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                kind?: "manual" | "webhook" | "cron";
+                enabled?: "true" | "false";
+                /** @description Triggers of this workflow. */
+                flow_id?: string;
             };
             header?: never;
             path: {
@@ -9611,9 +12992,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TriggerPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9676,8 +13059,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9690,7 +13085,10 @@ export interface operations {
     auth_change: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9705,9 +13103,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9761,6 +13161,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9770,8 +13179,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9799,9 +13220,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9812,15 +13235,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9855,6 +13269,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9864,8 +13287,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9893,9 +13328,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9906,15 +13343,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9949,6 +13377,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9958,8 +13395,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9987,9 +13436,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LoginSession"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10000,15 +13451,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10043,6 +13485,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10052,8 +13503,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10072,7 +13535,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["LogoutBody"];
             };
         };
         responses: {
@@ -10083,7 +13546,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10094,15 +13557,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10137,6 +13591,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10146,8 +13609,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10164,7 +13639,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["RefreshBody"];
             };
@@ -10175,9 +13650,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10188,15 +13665,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10231,6 +13699,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10240,8 +13717,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10271,7 +13760,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10282,15 +13771,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10325,6 +13805,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10334,8 +13823,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10348,7 +13849,10 @@ export interface operations {
     auth_switch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A repeat with the same key and body returns the first answer. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10363,9 +13867,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["LoginSession"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10419,6 +13925,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Unsupported media type (send application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10428,8 +13943,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10441,10 +13968,7 @@ export interface operations {
     };
     system_get_health: {
         parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -10456,78 +13980,17 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
-            /** @description Malformed request */
-            400: {
+            /** @description A dependency is failing; `failing` names it. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (also another tenant's id) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -10535,8 +13998,9 @@ export interface operations {
     connectors_oauth_callback: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                state?: string;
+                code?: string;
+                error?: string;
             };
             header?: never;
             path?: never;
@@ -10549,9 +14013,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
+                content: {
+                    "application/json": components["schemas"]["OAuthConnected"];
+                };
+            };
+            /** @description A browser (`Accept: text/html`) is sent on to the console's connections page, with the outcome in the query. */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
                 content?: never;
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10562,15 +14036,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10614,8 +14079,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10627,10 +14104,7 @@ export interface operations {
     };
     system_get_openapi: {
         parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -10642,73 +14116,12 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
-            /** @description Unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (also another tenant's id) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10721,8 +14134,12 @@ export interface operations {
     operator_list_mail: {
         parameters: {
             query?: {
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description Mail to this address. */
+                to?: string;
             };
             header?: never;
             path?: never;
@@ -10735,9 +14152,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CapturedMailPage"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10800,8 +14219,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10818,20 +14249,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Success */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ResetDone"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10894,8 +14323,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10915,20 +14356,27 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
+            /** @description A repeat of a delivery already recorded: nothing new starts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateDelivery"];
+                };
+            };
             /** @description Success */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Fired"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10939,15 +14387,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10991,8 +14430,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11012,20 +14463,27 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
+        requestBody?: never;
         responses: {
+            /** @description A repeat of a delivery already recorded: nothing new starts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateDelivery"];
+                };
+            };
             /** @description Success */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Fired"];
+                };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11036,15 +14494,6 @@ export interface operations {
             };
             /** @description Unauthenticated */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11088,8 +14537,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited */
+            /** @description Rate limited (see Retry-After) */
             429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -46,7 +46,8 @@ def test_login_is_throttled_per_account(api, seeded):
 
 
 def test_api_token_acts_with_its_role_and_is_shown_once(api, tokens):
-    created = api.post("/api/api-tokens", {"name": "ci", "role": "viewer"}, token=tokens[("acme", "admin")])
+    created = api.post("/api/api-tokens", {"name": "ci", "role": "viewer", "workspace_ids": []},
+                       token=tokens[("acme", "admin")])
     assert created.status == 201, created.body
     secret = created.body["token"]
     listed = api.get("/api/api-tokens", token=tokens[("acme", "admin")])

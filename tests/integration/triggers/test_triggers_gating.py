@@ -1,6 +1,7 @@
 """Gating: a disabled trigger or a workflow not enabled and in production gets no run, only a record.
 
-The test URL and test-mode manual starts run the draft whatever the state.
+The test URL and test-mode manual starts run the draft whatever the
+workflow's state; a deactivated trigger starts nothing by any route or mode.
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ def test_deactivated_trigger_records_disabled_and_activation_restores_it(acme, c
     assert acme.run_count(flow["id"]) == 1
 
 
-def test_test_url_starts_a_test_run_of_the_draft_whatever_the_state(acme, clock, doorbells):
+def test_test_url_starts_a_test_run_of_the_draft_whatever_the_workflow_state(acme, clock, doorbells):
     flow, trigger, secret = _webhook(acme, status="draft", publish=False, enabled=False)
-    acme.api.post(f"{acme.triggers(flow['id'])}/{trigger['id']}/deactivate", {}, token=acme.token)
     reply = deliver(acme.api, trigger, {"n": 1}, secret, test=True)
     assert reply.status == 202, reply.body
     run = acme.run(reply.body["run_id"])
@@ -55,6 +55,34 @@ def test_test_url_starts_a_test_run_of_the_draft_whatever_the_state(acme, clock,
     assert acme.deliveries(trigger, mode="test")[0]["outcome"] == "started"
     # the same delivery id on the production URL is a separate delivery (and is gated there)
     assert deliver(acme.api, trigger, {"n": 1}, secret).status == 409
+
+
+@pytest.mark.parametrize("flow_state", [{}, {"status": "draft", "publish": False, "enabled": False}])
+def test_a_deactivated_trigger_starts_nothing_on_either_url(acme, clock, doorbells, flow_state):
+    # GIVEN a deactivated webhook trigger (of a production workflow, or of a draft)
+    flow, trigger, secret = _webhook(acme, **flow_state)
+    one = f"{acme.triggers(flow['id'])}/{trigger['id']}"
+    assert acme.api.post(one + "/deactivate", {}, token=acme.token).status == 200
+    # WHEN the same signed delivery is sent to its production URL and to its test URL
+    production = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_p")
+    test = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_t", test=True)
+    # THEN the test URL answers exactly as the production URL does, and nothing starts
+    assert (test.status, test.error_code) == (production.status, production.error_code) == (409, "trigger_disabled")
+    assert acme.run_count(flow["id"]) == 0 and doorbells.sent == []
+    # AND both are in the delivery history as disabled
+    history = {(d["mode"], d["outcome"], d["run_id"]) for d in acme.deliveries(trigger)}
+    assert history == {("production", "disabled", None), ("test", "disabled", None)}
+    # AND an unsigned call is refused on the test URL as on the production URL (the signature comes first)
+    forged = deliver(acme.api, trigger, {"n": 1}, "whsec_" + "A" * 32, test=True)
+    assert forged.status == deliver(acme.api, trigger, {"n": 1}, "whsec_" + "A" * 32).status == 401
+    # AND a manual test start through the trigger is refused too
+    fired = acme.api.post(one + "/fire", {"mode": "test"}, token=acme.token)
+    assert fired.status == 409 and fired.error_code == "trigger_disabled"
+    assert acme.run_count(flow["id"]) == 0
+    # WHEN it is activated again, the test URL starts a test run
+    assert acme.api.post(one + "/activate", {}, token=acme.token).status == 200
+    again = deliver(acme.api, trigger, {"n": 2}, secret, delivery_id="msg_t2", test=True)
+    assert again.status == 202 and acme.run(again.body["run_id"])["mode"] == "test"
 
 
 def test_manual_fire_obeys_gating_and_records_who_started_it(acme, clock, doorbells):

@@ -1,0 +1,92 @@
+"""Response models of the trigger and webhook routes (requests: ``services/triggers/models``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.api.contract import Out, Timestamp, page_of
+from chalicelib.services.triggers.models import Kind, MissedSlots, PayloadShape, Scheme
+
+Outcome = Literal["started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
+                  "not_production", "rate_limited", "too_large", "invalid", "error"]
+
+
+class WebhookView(Out):
+    path: str
+    url: str = Field(description="Where the sender posts production deliveries.")
+    test_url: str = Field(description="Deliveries here start test runs of the draft.")
+    signature_scheme: Scheme
+    secret: str = Field(description="Masked.")
+    previous_secret_expires_at: Timestamp | None = Field(description="Until then the previous secret still verifies.")
+    correlation_key: str | None
+    payload: PayloadShape
+    new_secret: str | None = Field(None, description="A generated secret, shown this once.")
+
+
+class ScheduleView(Out):
+    cron: str
+    timezone: str
+    missed_slot_policy: MissedSlots
+    next_fire_at: Timestamp | None
+    last_slot: Timestamp | None
+    upcoming: list[Timestamp] | None = Field(None, description="The next fire times (one trigger read by id).")
+
+
+class Trigger(Out):
+    id: str
+    workspace_id: str
+    flow_id: str
+    kind: Kind
+    name: str
+    enabled: bool
+    input: Any = Field(description="What a run started by this trigger receives (besides the delivery).")
+    created_by: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    webhook: WebhookView | None = Field(None, description="Webhook triggers only.")
+    schedule: ScheduleView | None = Field(None, description="Cron triggers only.")
+
+
+class TriggerDetail(Trigger):
+    deliveries_24h: dict[str, int] = Field(description="Deliveries of the last 24 hours by outcome.")
+    last_delivery_at: Timestamp | None
+
+
+class Delivery(Out):
+    id: str
+    trigger_id: str
+    workspace_id: str
+    workflow_id: str
+    kind: Kind
+    mode: Literal["test", "production"]
+    outcome: Outcome
+    reason: str | None
+    dedupe_key: str | None
+    dedupe_source: str | None
+    external_id: str | None
+    slot: Timestamp | None
+    run_id: str | None
+    duplicate_of: str | None
+    status_code: int
+    body_bytes: int | None
+    actor_id: str | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+
+
+class Fired(Out):
+    """A recorded delivery and, when it started one, the run."""
+
+    delivery_id: str
+    run_id: str | None
+    status: Outcome = Field(description="The delivery's outcome (started, queued, ...).")
+
+
+class DuplicateDelivery(Fired):
+    duplicate_of: str = Field(description="The delivery this one repeats.")
+
+
+TriggerPage = page_of(Trigger)
+DeliveryPage = page_of(Delivery)

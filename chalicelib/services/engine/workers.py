@@ -1,0 +1,153 @@
+"""Worker identity: who holds a step's claim, and taking over the work of a worker that died.
+
+Every process has one identity (:func:`worker_id`); each claim it takes
+records it in ``step_runs.claimed_by``. A long-running runtime (the local
+stack) also **registers** in ``runtime_workers`` and beats every few
+seconds. A registered worker is *dead* when it stopped beating for
+``worker_stale_seconds``, or at once when it ran on this host and its
+process is gone (a restart after ``kill -9``). Its running steps are queued
+again — the same attempt, so the same idempotency key — without waiting for
+their leases to expire.
+
+Lambda containers never register (they cannot beat while frozen): their
+claims are recovered by the lease alone, as before.
+
+:func:`recover` is what a runtime does at start-up: take over the dead
+workers' steps and ring every due queued step again (a doorbell that lived
+in the dead process's queue is gone; a duplicate one is harmless).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text, update
+
+from chalicelib.db.uow import system_uow
+from chalicelib.observability import logger
+from chalicelib.tables.system import runtime_workers
+
+_WORKER_ID = str(uuid.uuid4())
+_HOST = socket.gethostname()[:255]
+
+_ABANDONED = text(
+    """
+    SELECT id::text, tenant_id::text, run_id::text, node_id, instance_key, attempt, input, reclaims,
+           claim_token::text
+    FROM step_runs WHERE status = 'running' AND claimed_by = ANY(CAST(:workers AS uuid[]))
+    ORDER BY started_at LIMIT :n
+    """
+)
+_RING_QUEUED = text(
+    """
+    UPDATE step_runs SET dispatched_at = now()
+    WHERE id IN (
+        SELECT id FROM step_runs
+        WHERE status = 'queued' AND (not_before IS NULL OR not_before <= now())
+          AND (dispatched_at IS NULL OR dispatched_at < CAST(:before AS timestamptz))
+        LIMIT :n FOR UPDATE SKIP LOCKED)
+    RETURNING id::text, tenant_id::text, run_id::text
+    """
+)
+
+
+def worker_id() -> str:
+    """This process's identity (recorded with every claim it takes)."""
+    return _WORKER_ID
+
+
+def register() -> None:
+    """Announce this process as a long-running worker that beats."""
+    with system_uow() as uow:
+        uow.execute(insert(runtime_workers).values(id=_WORKER_ID, host=_HOST, pid=os.getpid()))
+        uow.commit()
+
+
+def beat() -> None:
+    with system_uow() as uow:
+        uow.execute(update(runtime_workers).where(runtime_workers.c.id == _WORKER_ID)
+                    .values(heartbeat_at=text("now()")))
+        uow.commit()
+
+
+def unregister() -> None:
+    with system_uow() as uow:
+        uow.execute(delete(runtime_workers).where(runtime_workers.c.id == _WORKER_ID))
+        uow.commit()
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def dead_workers(stale_seconds: float) -> list[str]:
+    """Registered workers that stopped beating, or ran on this host in a process that is gone."""
+    with system_uow() as uow:
+        rows = uow.execute(
+            select(runtime_workers.c.id, runtime_workers.c.host, runtime_workers.c.pid,
+                   (runtime_workers.c.heartbeat_at < text("now() - make_interval(secs => :stale)"))
+                   .label("stale")).where(runtime_workers.c.id != _WORKER_ID),
+            {"stale": stale_seconds},
+        ).mappings().all()
+    return [str(r["id"]) for r in rows
+            if r["stale"] or (r["host"] == _HOST and r["pid"] != os.getpid() and _process_gone(int(r["pid"])))]
+
+
+def abandoned_steps(dead: list[str], limit: int) -> list[dict[str, Any]]:
+    """Running steps claimed by one of ``dead``."""
+    if not dead:
+        return []
+    with system_uow() as uow:
+        return [dict(r) for r in uow.execute(_ABANDONED, {"workers": dead, "n": limit}).mappings().all()]
+
+
+def forget(dead: list[str]) -> None:
+    """Drop dead workers whose steps were all taken over."""
+    if not dead:
+        return
+    with system_uow() as uow:
+        still = {str(r[0]) for r in uow.execute(text(
+            "SELECT DISTINCT claimed_by::text FROM step_runs WHERE status = 'running' "
+            "AND claimed_by = ANY(CAST(:w AS uuid[]))"), {"w": dead}).all()}
+        gone = [w for w in dead if w not in still]
+        if gone:
+            uow.execute(delete(runtime_workers).where(runtime_workers.c.id.in_(gone)))
+        uow.commit()
+
+
+def ring_due_queued(batch: int = 500) -> int:
+    """A new doorbell for every due queued step (all of them, in batches); returns how many."""
+    from chalicelib.services.engine import dispatch
+    from chalicelib.services.engine.dispatch import Doorbell
+
+    with system_uow() as uow:
+        before = uow.execute(text("SELECT now()")).scalar()
+    total = 0
+    while True:
+        with system_uow() as uow:
+            due = uow.execute(_RING_QUEUED, {"before": before, "n": batch}).all()
+            uow.commit()
+        total += dispatch.send(Doorbell(t, r, s) for s, t, r in due)
+        if len(due) < batch:
+            return total
+
+
+def recover() -> dict[str, int]:
+    """At a runtime's start: register, take over dead workers' steps now, ring every due queued step."""
+    from chalicelib.services.engine import sweeper
+    from chalicelib.services.engine.settings import engine_settings
+
+    register()
+    report = sweeper.reclaim_abandoned()
+    report["rung"] = ring_due_queued(engine_settings().sweep_batch)
+    logger.info("runtime recovery", extra=report)
+    return report
