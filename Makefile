@@ -91,7 +91,7 @@ bench: venv
 
 # Console budgets: JS size of the sign-in page, time to interactive, 500-row lists.
 bench-console: venv console chromium
-	$(NODE_PATH_ENV) $(PY) -m bench.console
+	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) node ../bench/console_budgets.mjs
 
 # -- web console ---------------------------------------------------------------------
 node: $(NODE_STAMP)
@@ -124,8 +124,10 @@ chromium:
 
 test-console: test-console-unit test-console-e2e
 
+# Vitest, then the type check: the pages against the types generated from the API contract.
 test-console-unit: $(CONSOLE_STAMP)
 	cd $(CONSOLE) && $(NODE_PATH_ENV) vitest run
+	cd $(CONSOLE) && $(NODE_PATH_ENV) nuxt prepare >/dev/null 2>&1 && $(NODE_PATH_ENV) vue-tsc --noEmit -p .nuxt/tsconfig.app.json
 
 test-console-e2e: venv console chromium
 	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) playwright test

@@ -9,7 +9,7 @@ export default defineNuxtConfig({
   telemetry: false,
   typescript: { strict: true, typeCheck: false },
   modules: ['@pinia/nuxt'],
-  css: ['vuetify/styles'],
+  css: ['vuetify/styles', '~/assets/console.css'],
   build: { transpile: ['vuetify'] },
   app: {
     head: {

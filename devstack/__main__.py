@@ -23,7 +23,7 @@ def _up(args: argparse.Namespace) -> int:
     # One process stands in for many Lambda containers: enough connections for every poller thread.
     os.environ.setdefault("DB_POOL_SIZE", "20")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
-    running = stack_mod.running_state()
+    running = None if args.throwaway else stack_mod.running_state()
     if running:
         print(f"A local stack of this checkout is already running (pid {running['pid']}, "
               f"http://127.0.0.1:{running['port']}); stop it first (Ctrl-C in its terminal).", file=sys.stderr)
@@ -44,7 +44,8 @@ def _up(args: argparse.Namespace) -> int:
             _seed_if_possible()
         stack.started.append(_rewrap())
         runtime.start()
-        stack_mod.write_state(port=args.port, env=stack.env)
+        if not args.throwaway:  # a throwaway stack (browser tests) may run beside make up
+            stack_mod.write_state(port=args.port, env=stack.env)
     except BaseException:
         runtime.stop()
         stack.stop(destroy_database=args.throwaway)
@@ -60,7 +61,8 @@ def _up(args: argparse.Namespace) -> int:
     stop.wait()
     print("\nStopping …", flush=True)
     runtime.stop()
-    stack_mod.clear_state()
+    if not args.throwaway:
+        stack_mod.clear_state()
     stack.stop(destroy_database=args.throwaway)
     print("Stopped.", flush=True)
     return 0

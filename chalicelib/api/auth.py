@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from chalice import Response
@@ -42,8 +43,7 @@ def login(call: Call):
     return _issued(call, auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip))
 
 
-@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody, body_required=False,
-               response=Session)
+@routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody, response=Session)
 def refresh(call: Call):
     """Rotate the refresh token given in the body, or in the session cookie (with the CSRF header)."""
     raw = call.json(required=False)
@@ -55,7 +55,8 @@ def refresh(call: Call):
             raise Unauthenticated("Give the refresh token (in the body, or the session cookie).",
                                   code="invalid_refresh_token")
     try:
-        result = auth.refresh(token, client_ip=call.client_ip)
+        result = auth.refresh(token, client_ip=call.client_ip,
+                              reuse_leeway=auth.BROWSER_REUSE_LEEWAY if from_cookie else dt.timedelta(0))
     except SteplineError as exc:
         if from_cookie:  # a dead cookie is removed, so the browser stops presenting it
             exc.headers = {**exc.headers, **session_cookies.clearing_headers(call.headers)}

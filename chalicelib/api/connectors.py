@@ -372,8 +372,9 @@ def start_oauth(call: Call):
 
 
 @routes.route("/oauth/callback", access=PUBLIC, response=OAuthConnected, query=OAuthCallbackQuery,
-              answers={303: Answer("A browser (`Accept: text/html`) is sent on to the console's connections "
-                                   "page, with the outcome in the query.", headers=("Location",))})
+              answers={303: Answer("A browser (`Accept: text/html`) is sent on to the console's /connections page, "
+                                   "the outcome in the query (`oauth=connected|failed`, ids or the error code).",
+                                   headers=("Location",))})
 def oauth_callback(call: Call):
     """The provider's redirect: verifies the signed state, exchanges the code, stores the tokens sealed.
 

@@ -97,9 +97,11 @@ class Session(Out):
     access_token: str
     token_type: Literal["Bearer"]
     expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str | None = Field(None, description="Absent when it was set in the session cookie.")
+    refresh_token: str | None = Field(
+        None, description="Absent when asked for the cookie transport (X-Session-Transport: cookie): "
+                          "then it is in an httpOnly cookie.")
     refresh_token_transport: Literal["cookie"] | None = Field(
-        None, description="`cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).")
+        None, description="`cookie` when the refresh token was set as the httpOnly `stepline_refresh` cookie.")
     tenant_id: str
     role: RoleName
     user_id: str
@@ -167,7 +169,8 @@ class ApiToken(Out):
     name: str
     role: RoleName
     masked: str = Field(description="The token's last characters, for recognising it.")
-    workspace_ids: list[str] | None = Field(description="The workspaces it reaches; null: every workspace.")
+    workspace_ids: list[str] | None = Field(
+        None, description="The workspaces the token reaches; null: every workspace (owner/admin tokens).")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
     revoked_at: Timestamp | None

@@ -147,7 +147,13 @@ def login(email: str, password: str, *, tenant_id: str | None, client_ip: str) -
 
 
 # -- refresh / logout ------------------------------------------------------------------
-def refresh(refresh_token: str, *, client_ip: str) -> dict[str, Any]:
+# A browser can lose a refresh answer (the page navigates away while it is in flight; two tabs
+# refresh at once) and then presents the token it still holds. Within this leeway that is not
+# taken for theft; past it, reuse revokes the family. Only the cookie transport grants it.
+BROWSER_REUSE_LEEWAY = dt.timedelta(seconds=30)
+
+
+def refresh(refresh_token: str, *, client_ip: str, reuse_leeway: dt.timedelta = dt.timedelta(0)) -> dict[str, Any]:
     token_hash = hash_token(refresh_token or "")
     with system_uow() as uow:
         row = uow.execute(select(sessions).where(sessions.c.token_hash == token_hash).with_for_update()) \
@@ -156,7 +162,7 @@ def refresh(refresh_token: str, *, client_ip: str) -> dict[str, Any]:
             raise InvalidRefreshToken()
         if row["revoked_at"] is not None:
             raise InvalidRefreshToken(_ENDED.get(row["revoked_reason"] or "", _ENDED["default"]), code="session_ended")
-        if row["rotated_at"] is not None:
+        if row["rotated_at"] is not None and row["rotated_at"] <= now() - reuse_leeway:
             # Reuse of a spent token: someone holds a copy. End the whole family.
             uow.execute(update(sessions).where(sessions.c.family_id == row["family_id"],
                                                sessions.c.revoked_at.is_(None))
@@ -173,7 +179,8 @@ def refresh(refresh_token: str, *, client_ip: str) -> dict[str, Any]:
             memberships.c.tenant_id == row["tenant_id"], memberships.c.user_id == row["user_id"])).first()
         if membership is None:
             raise InvalidRefreshToken()
-        uow.execute(update(sessions).where(sessions.c.id == row["id"]).values(rotated_at=func.now()))
+        uow.execute(update(sessions).where(sessions.c.id == row["id"])
+                    .values(rotated_at=func.coalesce(sessions.c.rotated_at, func.now())))
         result = _issue(uow, user_id=row["user_id"], tenant_id=row["tenant_id"], role=membership.role,
                         family_id=row["family_id"], client_ip=client_ip)
         uow.commit()

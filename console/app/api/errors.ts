@@ -14,7 +14,7 @@ export class ApiError extends Error {
     this.status = status
     this.code = err?.code ?? (status === 0 ? 'network_error' : 'http_error')
     this.details = err?.details ?? []
-    this.requestId = err?.request_id
+    this.requestId = err?.request_id ?? undefined
   }
 
   /** The issue the API reported for one field (JSON pointer such as "/email"), if any. */

@@ -1417,7 +1417,8 @@ export interface components {
             masked: string;
             /**
              * Workspace Ids
-             * @description The workspaces it reaches; null: every workspace.
+             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
+             * @default null
              */
             workspace_ids: string[] | null;
             /** Expires At */
@@ -2345,13 +2346,13 @@ export interface components {
             expires_in: number;
             /**
              * Refresh Token
-             * @description Absent when it was set in the session cookie.
+             * @description Absent when asked for the cookie transport (X-Session-Transport: cookie): then it is in an httpOnly cookie.
              * @default null
              */
             refresh_token: string | null;
             /**
              * Refresh Token Transport
-             * @description `cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).
+             * @description `cookie` when the refresh token was set as the httpOnly `stepline_refresh` cookie.
              * @default null
              */
             refresh_token_transport: "cookie" | null;
@@ -2479,7 +2480,8 @@ export interface components {
             masked: string;
             /**
              * Workspace Ids
-             * @description The workspaces it reaches; null: every workspace.
+             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
+             * @default null
              */
             workspace_ids: string[] | null;
             /** Expires At */
@@ -3096,13 +3098,13 @@ export interface components {
             expires_in: number;
             /**
              * Refresh Token
-             * @description Absent when it was set in the session cookie.
+             * @description Absent when asked for the cookie transport (X-Session-Transport: cookie): then it is in an httpOnly cookie.
              * @default null
              */
             refresh_token: string | null;
             /**
              * Refresh Token Transport
-             * @description `cookie`: the refresh token is in an httpOnly cookie (`X-Session-Transport: cookie`).
+             * @description `cookie` when the refresh token was set as the httpOnly `stepline_refresh` cookie.
              * @default null
              */
             refresh_token_transport: "cookie" | null;
@@ -13639,7 +13641,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["RefreshBody"];
             };
@@ -14017,7 +14019,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthConnected"];
                 };
             };
-            /** @description A browser (`Accept: text/html`) is sent on to the console's connections page, with the outcome in the query. */
+            /** @description A browser (`Accept: text/html`) is sent on to the console's /connections page, the outcome in the query (`oauth=connected|failed`, ids or the error code). */
             303: {
                 headers: {
                     Location?: string;

@@ -83,7 +83,8 @@ export const useSessionStore = defineStore('session', () => {
     if (!response) return Boolean(accessToken.value) // offline: keep what we have, try later
     const body: unknown = await response.json().catch(() => null)
     if (!response.ok) {
-      if (status.value === 'signed-in') ended(new ApiError(response.status, body).message)
+      // There was a session (the CSRF cookie says so) and the API ended it: say why on the sign-in page.
+      if (status.value !== 'signed-out') ended(new ApiError(response.status, body).message)
       return false
     }
     accept(body as Issued)

@@ -79,11 +79,42 @@ def test_cookie_refresh_needs_the_matching_csrf_header(api, seeded):
     rotated = _cookie_value(good, "stepline_refresh")
     assert rotated != token
     assert api.get("/api/me", token=good.body["access_token"]).status == 200
-    # AND replaying the spent cookie revokes the family (and removes the cookie)
+    assert _refresh(api, rotated, csrf_for(rotated)).status == 200
+
+
+def _age_rotation(owner_engine, token: str, seconds: int) -> None:
+    from sqlalchemy import text
+
+    from chalicelib.identity.opaque_tokens import hash_token
+
+    with owner_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.scope', 'system', true)"))
+        conn.execute(text("UPDATE sessions SET rotated_at = rotated_at - make_interval(secs => :s) "
+                          "WHERE token_hash = :h"), {"s": seconds, "h": hash_token(token)})
+
+
+def test_a_lost_refresh_answer_is_forgiven_briefly_then_reuse_revokes_the_family(api, seeded, owner_engine):
+    # GIVEN a browser whose refresh answer was lost (the page navigated away): it still holds the spent cookie
+    token = _cookie_value(_login(api), "stepline_refresh")
+    lost = _refresh(api, token, csrf_for(token))
+    assert lost.status == 200
+    # WHEN it presents the spent cookie within the leeway THEN it gets a session again
+    again = _refresh(api, token, csrf_for(token))
+    assert again.status == 200, again.body
+    current = _cookie_value(again, "stepline_refresh")
+    # WHEN the spent cookie comes back after the leeway (a stolen copy) THEN the whole family is revoked
+    _age_rotation(owner_engine, token, 31)
     replay = _refresh(api, token, csrf_for(token))
     assert replay.status == 401 and replay.error_code == "refresh_token_reused"
     assert "Max-Age=0" in _attributes(replay, "stepline_refresh=")
-    assert _refresh(api, rotated, csrf_for(rotated)).status == 401
+    assert _refresh(api, current, csrf_for(current)).status == 401
+
+
+def test_the_body_transport_gets_no_leeway(api, seeded):
+    first = api.login("viewer@acme.test")
+    assert api.post("/auth/refresh", {"refresh_token": first["refresh_token"]}).status == 200
+    replay = api.post("/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert replay.status == 401 and replay.error_code == "refresh_token_reused"
 
 
 def test_refresh_without_any_token_is_401(api, seeded):
