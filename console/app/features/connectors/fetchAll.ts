@@ -1,14 +1,9 @@
-// Every page of a list route ({items, next_cursor}), up to a bound.
+// Every item of a list route ({items, next_cursor}), up to a bound (the shared allPages, items only).
+import { allPages } from '~/composables/useApi'
+
 export async function fetchAll<T>(
   page: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string | null }>,
   max = 5000,
 ): Promise<T[]> {
-  const out: T[] = []
-  let cursor: string | undefined
-  do {
-    const got = await page(cursor)
-    out.push(...got.items)
-    cursor = got.next_cursor ?? undefined
-  } while (cursor && out.length < max)
-  return out
+  return (await allPages(page, max)).items
 }
