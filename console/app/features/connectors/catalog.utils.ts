@@ -30,7 +30,7 @@ export function categoriesOf(apps: readonly App[]): string[] {
 
 /** A slug proposed from a name (the API's pattern: ^[a-z][a-z0-9_-]{1,62}$). */
 export function slugFrom(name: string): string {
-  const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+  const s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
   const lead = /^[a-z]/.test(s) ? s : `app-${s}`
   return lead.slice(0, 63).replace(/-+$/, '') || 'app'
 }
