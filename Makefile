@@ -1,10 +1,16 @@
 # Stepline — every command installs what it needs itself (virtualenv, packages, PostgreSQL).
 SHELL := /bin/bash
-PYTHON ?= python3
+# The local stack and the tests run on the Lambda runtime's minor version (.chalice/python-version).
+PYTHON_VERSION := $(shell cat .chalice/python-version)
+PYTHON ?= $(shell bash devstack/find-python.sh $(PYTHON_VERSION))
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)
 STAGE ?= dev
+
+# cfn-lint and checkov for the packaged template: their own virtualenv (checkov pins its own boto3).
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
 
 # LocalStack on the host (no Docker): its own virtualenv on Python >= 3.12.
 LS_VENV := .venv-localstack
@@ -26,7 +32,7 @@ CONSOLE_SOURCES := $(shell find $(CONSOLE)/app $(CONSOLE)/public -type f -not -n
 	$(CONSOLE)/nuxt.config.ts $(CONSOLE)/package-lock.json
 CONSOLE_BUILD := $(CONSOLE)/.output/public/index.html
 
-.PHONY: help venv up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
+.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
 	node console console-deps chromium test-console test-console-unit test-console-e2e console-types bench-console
 
 help:
@@ -38,10 +44,15 @@ help:
 	@echo "make console          build the web console (served by make up at /)"
 	@echo "make test-console     console tests: Vitest, then Playwright + axe on Chromium against a throwaway stack"
 	@echo "make migrate | seed | reset | package STAGE=dev | lint"
+	@echo "make deploy STAGE=dev DEPLOY_BUCKET=... MAIL_SENDER=... MAIL_IDENTITY=...   (see docs/deploy.md)"
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (python$(PYTHON_VERSION) on PATH, under pyenv, or PYTHON=...)"; exit 1; }
+	@# a virtualenv on another minor version (from before the runtime was pinned) is rebuilt
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_VERSION)" ]; then \
+	  echo "$(VENV) is not on Python $(PYTHON_VERSION): rebuilding it"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check 'pip<26.3'
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -59,8 +70,18 @@ seed: venv
 reset: venv
 	$(PY) -m devstack reset
 
-test: venv console-deps
-	$(PY) -m pytest -q tests
+$(IAC_STAMP): devstack/iac-requirements.txt .chalice/python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found"; exit 1; }
+	@test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	PIP_CONFIG_FILE=/dev/null $(IAC_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+	  -r devstack/iac-requirements.txt
+	@touch $(IAC_STAMP)
+
+iac-tools: $(IAC_STAMP)
+
+# The template checks (cfn-lint, checkov) are part of the suite; here they may not be skipped.
+test: venv $(IAC_STAMP) console-deps
+	STEPLINE_REQUIRE_IAC_TOOLS=1 $(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory test-console
 
 test-unit: venv
@@ -134,6 +155,10 @@ test-console-e2e: venv console chromium
 
 package: venv
 	$(PY) -m devstack.package $(STAGE) build/package
+
+# Package, upload, deploy the stack (the migration function runs inside it), then sync the console if built.
+deploy: package
+	$(PY) -m devstack.deploy $(STAGE) build/package
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -14,9 +14,11 @@ from chalice import Chalice, Rate
 from chalicelib import observability
 from chalicelib.api import auth, connectors, flows, operator, runs, system, tenancy, triggers, webhooks
 from chalicelib.config import DEFAULT_STEP_QUEUE
+from chalicelib.http import edge
 from chalicelib.services import engine, housekeeping, idempotency, messages  # noqa: F401  (they register jobs)
 
 app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
+app.register_middleware(edge.middleware, "http")  # request ids and one error shape for every answer
 
 for area in (system, auth, tenancy, operator, connectors, flows, runs, triggers, webhooks):
     app.register_blueprint(area.routes.blueprint)

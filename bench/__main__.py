@@ -10,7 +10,7 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines between the figures
     import boto3
 
-    from bench import engine, foundation, triggers
+    from bench import engine, expressions, foundation, triggers
     from bench.harness import local_stack
 
     with local_stack() as (stack, runtime):
@@ -22,6 +22,7 @@ def main() -> None:
         foundation.api_authenticated_read(runtime.gateway.url)
         foundation.queue_round_trip(sqs, queue_url)
         engine.run_all(sqs)
+        expressions.run_all()
         triggers.run_all(runtime.gateway.url)
 
 

@@ -5,14 +5,25 @@ Every setting has an environment variable of the same name in upper case
 switch between LocalStack, the embedded moto server and real AWS: when set,
 every boto3 client is pointed at it; when empty, boto3 talks to AWS. No other
 code branches on which one it is.
+
+On AWS no secret sits in an environment variable: ``DATABASE_SECRET_ARN``,
+``MIGRATION_DATABASE_SECRET_ARN``, ``JWT_KEYS_SECRET_ARN``,
+``OPERATOR_TOKEN_SECRET_ARN`` and ``STATE_SIGNING_KEY_SECRET_ARN`` name
+Secrets Manager secrets, and ``PUBLIC_BASE_URL_PARAMETER`` an SSM parameter
+(the stack writes the console's address there once CloudFront has one). They
+are read once per process (at the first :func:`get_settings`, i.e. at cold
+start) and given to the settings as if they had been set directly. Locally
+nothing of this is set and nothing changes.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Literal
+import json
+import os
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chalicelib.errors import ConfigurationError
@@ -36,6 +47,9 @@ class Settings(BaseSettings):
         description="URL of the owner role that runs migrations (defaults to DATABASE_URL).",
     )
     db_pool_size: int = Field(5, ge=1, le=50, description="Connections kept per process.")
+    database_tls: bool = Field(
+        False, description="Connect to PostgreSQL over TLS, verified against the system's CAs (RDS Proxy)."
+    )
     db_connect_timeout_seconds: float = Field(
         2.0, gt=0, le=60, description="Opening a database connection (TCP, start-up, authentication)."
     )
@@ -78,7 +92,18 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "console"] = Field("json", description="Log format.")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="Base URL in mails and links.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the local stack (`make up`); the default "
+                      "PUBLIC_BASE_URL follows it.")
+    public_base_url: str = Field("", description="Base URL in mails, webhook URLs and the OAuth2 redirect "
+                                 "(default: http://127.0.0.1:$PORT).")
+    oauth_redirect_uris: str = Field("", description="Comma-separated redirect URIs a client may ask "
+                                     "`oauth/start` for, besides $PUBLIC_BASE_URL/oauth/callback.")
+
+    @model_validator(mode="after")
+    def _base_url_follows_port(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://127.0.0.1:{self.port}"
+        return self
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -99,10 +124,103 @@ class Settings(BaseSettings):
         return self.migration_database_url or self.database_url
 
 
-def load_settings() -> Settings:
-    """Read and validate the environment; a clear error names each bad variable."""
+# setting -> the variable naming the Secrets Manager secret that holds it on AWS
+SECRET_REFERENCES: dict[str, str] = {
+    "database_url": "DATABASE_SECRET_ARN",
+    "migration_database_url": "MIGRATION_DATABASE_SECRET_ARN",
+    "jwt_keys": "JWT_KEYS_SECRET_ARN",
+    "operator_token": "OPERATOR_TOKEN_SECRET_ARN",
+    "state_signing_key": "STATE_SIGNING_KEY_SECRET_ARN",
+}
+# setting -> the variable naming the SSM parameter that holds it on AWS (not secret, but known only after deploy)
+PARAMETER_REFERENCES: dict[str, str] = {"public_base_url": "PUBLIC_BASE_URL_PARAMETER"}
+# settings whose secret is a database login ({"username", "password", "host", "port", "dbname"})
+_DATABASE_LOGINS = {"database_url", "migration_database_url"}
+
+
+def resolve_secret_references(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings held in Secrets Manager, read now (one call per referenced secret).
+
+    A setting given both directly and by reference is refused: which one wins
+    would be a guess. ``DATABASE_HOST`` (the RDS Proxy endpoint) replaces the
+    host stored in a database login, which names the instance behind the proxy.
+    """
+    env = dict(os.environ if environ is None else environ)
+    references = {**SECRET_REFERENCES, **PARAMETER_REFERENCES}
+    wanted = {name: env[var] for name, var in references.items() if env.get(var)}
+    if not wanted:
+        return {}
+    both = [f"{references[name]} and {name.upper()}" for name in wanted if env.get(name.upper())]
+    if both:
+        raise ConfigurationError("Set either the value or its reference, not both: " + ", ".join(both))
+    from chalicelib.adapters import aws  # the adapters read settings; import late
+
+    region, endpoint = env.get("AWS_DEFAULT_REGION") or "us-east-1", env.get("AWS_ENDPOINT_URL") or None
+    resolved: dict[str, str] = {}
+    for name, reference in wanted.items():
+        variable = references[name]
+        if name in PARAMETER_REFERENCES:
+            resolved[name] = _read_parameter(aws.client_for("ssm", region, endpoint), reference, variable)
+            continue
+        value = _read_secret(aws.client_for("secretsmanager", region, endpoint), reference, variable)
+        if name in _DATABASE_LOGINS:
+            value = _database_url(value, variable, env.get("DATABASE_HOST") or None)
+        resolved[name] = value
+    return resolved
+
+
+def _read_parameter(client: Any, name: str, variable: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        return Settings()  # type: ignore[call-arg]
+        return client.get_parameter(Name=name)["Parameter"]["Value"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ConfigurationError(f"{variable}: the parameter could not be read ({code}).") from None
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"{variable}: SSM is unreachable ({type(exc).__name__}).") from None
+
+
+def _read_secret(client: Any, arn: str, variable: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = client.get_secret_value(SecretId=arn).get("SecretString")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ConfigurationError(f"{variable}: the secret could not be read ({code}).") from None
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"{variable}: Secrets Manager is unreachable ({type(exc).__name__}).") from None
+    if not value:
+        raise ConfigurationError(f"{variable}: the secret has no string value.")
+    return value
+
+
+def _database_url(secret: str, variable: str, host: str | None) -> str:
+    from sqlalchemy.engine import URL
+
+    try:
+        login = json.loads(secret)
+        url = URL.create(
+            "postgresql+pg8000",
+            username=login["username"],
+            password=login["password"],
+            host=host or login["host"],
+            port=int(login.get("port") or 5432),
+            database=login.get("dbname") or "stepline",
+        )
+    except (ValueError, KeyError, TypeError):
+        # never echo the secret: say only which part is missing
+        raise ConfigurationError(
+            f"{variable}: the secret must be JSON with username, password, host (or DATABASE_HOST), port, dbname."
+        ) from None
+    return url.render_as_string(hide_password=False)
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment (and the secrets it references); errors name each bad variable."""
+    try:
+        return Settings(**resolve_secret_references())  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()

@@ -11,6 +11,9 @@ a fixed list of filters.
 - A string with text around ``{{ … }}`` interpolates each value as text
   (objects and lists as compact JSON, ``None`` as the empty string).
 - Dicts and lists are rendered recursively; other values pass through.
+- An object ``{"$jsonata": "…"}`` is a JSONata expression, evaluated by
+  :mod:`chalicelib.jsonata_expressions` over the same data (the input flat,
+  ``$``-keys as variables) and replaced by its result.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib import jsonata_expressions
 from chalicelib.errors import ValidationFailed
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
@@ -212,6 +216,11 @@ def render(template: Any, data: Any) -> Any:
             return None if value is MISSING else value
         return _EXPR.sub(lambda m: _to_text(evaluate(m.group(1), data)), template)
     if isinstance(template, dict):
+        if jsonata_expressions.is_jsonata(template):
+            try:
+                return jsonata_expressions.evaluate(template[jsonata_expressions.MARKER], data)
+            except jsonata_expressions.JsonataSyntaxError as exc:  # saved before validation knew JSONata
+                raise ExpressionError(exc.message) from None
         return {k: render(v, data) for k, v in template.items()}
     if isinstance(template, list):
         return [render(v, data) for v in template]
@@ -223,7 +232,7 @@ def references(template: Any) -> list[str]:
     found: list[str] = []
     if isinstance(template, str):
         found.extend(m.group(1) for m in _EXPR.finditer(template))
-    elif isinstance(template, dict):
+    elif isinstance(template, dict) and not jsonata_expressions.is_jsonata(template):
         for v in template.values():
             found.extend(references(v))
     elif isinstance(template, list):
@@ -233,9 +242,24 @@ def references(template: Any) -> list[str]:
 
 
 def validate(template: Any) -> None:
-    """Raise ``ExpressionError`` if any expression in ``template`` is malformed."""
+    """Raise ``ExpressionError`` if any expression in ``template`` is malformed (JSONata ones compiled)."""
     for expression in references(template):
         evaluate(expression, {})
+    for text in jsonata_references(template):
+        problem = jsonata_expressions.syntax_problem(text)
+        if problem:
+            raise ExpressionError(problem)
+
+
+def jsonata_references(template: Any) -> list[str]:
+    """The JSONata expressions a template holds."""
+    if isinstance(template, dict):
+        if jsonata_expressions.is_jsonata(template):
+            return [template[jsonata_expressions.MARKER]]
+        return [t for v in template.values() for t in jsonata_references(v)]
+    if isinstance(template, list):
+        return [t for v in template for t in jsonata_references(v)]
+    return []
 
 
 SECRETS_ROOT = "$secrets"

@@ -41,7 +41,10 @@ class ConsoleFormatter(LambdaPowertoolsFormatter):
             and v not in (None, "")
         )
         line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
-        return " ".join(part for part in (line, ids, extras) if part)
+        text = " ".join(part for part in (line, ids, extras) if part)
+        if record.exc_info:  # a fault of ours: the traceback, so the console says where
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 def _make_logger() -> Logger:

@@ -23,6 +23,7 @@ def _up(args: argparse.Namespace) -> int:
     # One process stands in for many Lambda containers: enough connections for every poller thread.
     os.environ.setdefault("DB_POOL_SIZE", "20")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
+    os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
     running = None if args.throwaway else stack_mod.running_state()
     if running:
         print(f"A local stack of this checkout is already running (pid {running['pid']}, "

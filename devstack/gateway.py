@@ -11,8 +11,10 @@ origin as the API, as CloudFront does on AWS).
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +22,7 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
+from chalicelib.http import edge
 from devstack.console_files import ConsoleFiles, is_api_path
 
 
@@ -58,8 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
             payload = response.get("body")
             if response.get("isBase64Encoded") and payload is not None:
                 payload = base64.b64decode(payload)
-        except LocalGatewayException as exc:
-            status, out_headers, payload = exc.CODE, dict(exc.headers), exc.body
+        except LocalGatewayException:
+            # No route serves the path (Chalice's local gateway answers like API Gateway, whose message
+            # repeats the Authorization header): the API's error shape instead, as the deployed
+            # gateway's responses do (.chalice/stepline-resources.json).
+            request_id = uuid.uuid4().hex
+            status, payload = 404, json.dumps(edge.not_found_body(request_id))
+            out_headers = {"Content-Type": "application/json", edge.REQUEST_ID_HEADER: request_id}
+        if not any(name.lower() == "x-request-id" for name in out_headers):  # answers no view gave (OPTIONS)
+            out_headers[edge.REQUEST_ID_HEADER] = uuid.uuid4().hex
         if payload is None:
             payload = b""
         if isinstance(payload, str):
@@ -80,6 +90,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers by itself (request line too long, bad request line): the error shape."""
+        request_id = uuid.uuid4().hex
+        codes = {414: "uri_too_long", 431: "headers_too_large", 400: "bad_request"}
+        error = {"error": {"code": codes.get(code, "bad_request"), "message": (message or "Bad request.")[:200],
+                           "request_id": request_id}}
+        payload = json.dumps(error).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header(edge.REQUEST_ID_HEADER, request_id)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(payload)
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND...) reaches the app, which answers 405 in the error shape.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 class GatewayServer:

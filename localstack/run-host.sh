@@ -12,8 +12,10 @@ mkdir -p "$state/fs"
 
 healthy() { curl -fsS -m 2 "$url/_localstack/health" >/dev/null 2>&1; }
 
-export GATEWAY_LISTEN="127.0.0.1:$port" EDGE_BIND_HOST=127.0.0.1 OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/fs" DNS_ADDRESS=0 \
-       SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY_DISABLED=1 SERVICES="sqs,kms,events,secretsmanager,ses" \
+# GATEWAY_SERVER=hypercorn: LocalStack's default (twisted) server ignores the host of GATEWAY_LISTEN for
+# IPv4 and listens on 0.0.0.0; hypercorn binds exactly the address given. Checked after start (bindings.py).
+export GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn EDGE_BIND_HOST=127.0.0.1 OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/fs" DNS_ADDRESS=0 \
+       SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY_DISABLED=1 SERVICES="sqs,kms,events,secretsmanager,ses,ssm,s3" \
        EAGER_SERVICE_LOADING=0 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 
 case "$cmd" in

@@ -7,11 +7,12 @@ fields per ``chalicelib.engine.config_schema``), ``PORTS`` (output ports),
 ``RAW_CONFIG_KEYS`` (config keys the runner must not render). Optional:
 ``ports(config)`` for ports that depend on the config (switch),
 ``check_config(config) -> [{"path", "issue"}]`` for checks a schema cannot
-express, and ``SECRET_CONFIG_KEYS``: the config keys that may read
-``$secrets`` because their value only leaves in an outbound request (where a
-credential goes). Everywhere else a ``$secrets`` reference is refused when the
-graph is saved and never rendered. A new step type is one module here plus
-its entry in ``_REGISTRY``.
+express, ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an
+expression, such as the code step's JavaScript), and ``SECRET_CONFIG_KEYS``:
+the config keys that may read ``$secrets`` because their value only leaves in
+an outbound request (where a credential goes). Everywhere else a ``$secrets``
+reference is refused when the graph is saved and never rendered. A new step
+type is one module here plus its entry in ``_REGISTRY``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from chalicelib.engine.errors import UnknownStepType
 from step_handlers import (
     action,
+    code,
     condition,
     delay,
     end,
@@ -46,6 +48,7 @@ _REGISTRY: dict[str, ModuleType] = {
     "for_each": for_each,
     "http_request": http_request,
     "action": action,
+    "code": code,
 }
 
 STEP_TYPES: tuple[str, ...] = tuple(_REGISTRY)
@@ -79,19 +82,27 @@ def secret_config_keys(step_type: str) -> frozenset[str]:
 
 
 def describe_step_types() -> list[dict[str, Any]]:
-    """The built-in step types as node templates (for ``GET /api/node-templates``)."""
+    """The built-in step types as node templates (for ``GET /api/node-templates``).
+
+    A handler may offer ``DEFAULT_CONFIG`` (what a new node starts with) and
+    ``VARIANTS``: presets of the same type with a narrower schema (the JSONata
+    transform), listed right after it with their ``variant`` name.
+    """
     described = []
     for step_type, handler in _REGISTRY.items():
         doc = (handler.__doc__ or "").strip().splitlines()
-        described.append(
-            {
-                "type": step_type,
-                "title": handler.TITLE,
-                "description": doc[0] if doc else "",
-                "config_schema": handler.CONFIG_SCHEMA,
-                "ports": list(handler.PORTS),
-                "dynamic_ports": callable(getattr(handler, "ports", None)),
-                "needs_credentials": handler.NEEDS_CREDENTIALS,
-            }
-        )
+        base = {
+            "type": step_type,
+            "variant": None,
+            "title": handler.TITLE,
+            "description": doc[0] if doc else "",
+            "config_schema": handler.CONFIG_SCHEMA,
+            "default_config": getattr(handler, "DEFAULT_CONFIG", None),
+            "ports": list(handler.PORTS),
+            "dynamic_ports": callable(getattr(handler, "ports", None)),
+            "needs_credentials": handler.NEEDS_CREDENTIALS,
+        }
+        described.append(base)
+        for variant in getattr(handler, "VARIANTS", ()):
+            described.append({**base, **variant})
     return described

@@ -8,6 +8,10 @@ Config:
   unrendered by the runner (``RAW_CONFIG_KEYS``) for exactly that reason.
 - ``mode``: ``"replace"`` (default: the result is the new payload) or
   ``"merge"`` (the result is merged over the input, key by key).
+
+Any of these may be JSONata instead (``{"$jsonata": "…"}``, see
+``chalicelib.jsonata_expressions``); the JSONata variant in the node
+templates is ``output`` as one expression.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import expressions
-from chalicelib.engine.config_schema import require_config, templated
+from chalicelib.engine.config_schema import JSONATA_SCHEMA, require_config, templated
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError
 from chalicelib.engine.payloads import as_object, item_payload
@@ -39,6 +43,25 @@ CONFIG_SCHEMA: dict[str, Any] = {
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
 RAW_CONFIG_KEYS = frozenset({"each"})
+
+# The JSONata variant: the whole output is one expression over the input.
+VARIANTS: list[dict[str, Any]] = [
+    {
+        "variant": "jsonata",
+        "title": "Transform (JSONata)",
+        "description": "Build the new payload with one JSONata expression over the input.",
+        "config_schema": {
+            "type": "object",
+            "required": ["output"],
+            "properties": {
+                "output": {**JSONATA_SCHEMA, "description": "JSONata expression giving the new payload (an object)."},
+                "mode": {"enum": ["replace", "merge"], "default": "replace"},
+            },
+            "additionalProperties": False,
+        },
+        "default_config": {"output": {"$jsonata": "$merge([$, {\"sum\": $sum(items)}])"}},
+    }
+]
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:

@@ -40,6 +40,11 @@ def client(service: str) -> Any:
     return _client(service, settings.aws_region, settings.aws_endpoint_url)
 
 
+def client_for(service: str, region: str, endpoint_url: str | None) -> Any:
+    """A shared client before the settings exist (the configuration reading its own secrets)."""
+    return _client(service, region, endpoint_url)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints)."""
     _client.cache_clear()

@@ -68,8 +68,7 @@ def refresh(call: Call):
 
 @routes.route("/auth/logout", methods=("POST",), access=PUBLIC, status=204, body=LogoutBody, body_required=False)
 def logout(call: Call):
-    body = call.json(required=False) or {}
-    refresh_token = req.parse(LogoutBody, body).refresh_token
+    refresh_token = call.body(LogoutBody).refresh_token if call.json(required=False) is not None else None
     if refresh_token is None and not call.headers.get("authorization"):
         refresh_token = session_cookies.refresh_from_cookie(call.headers)
     principal = None

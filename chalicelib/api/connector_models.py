@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, RootModel
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
-from chalicelib.api.models import Body
+from chalicelib.api.models import UUID, Body
 
 SLUG = r"^[a-z][a-z0-9_-]{1,62}$"
 CATEGORY = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -54,7 +54,7 @@ class ActionDocument(RootModel[dict[str, Any]]):
 
 
 class ActionTestBody(Body):
-    connection_id: str | None = Field(None, max_length=64)
+    connection_id: str | None = Field(None, pattern=UUID)
     input: dict[str, Any] | None = Field(None, description="Omitted: the action's sample input.")
 
 
@@ -65,7 +65,13 @@ class NodeTemplateBody(Body):
     step_type: str = Field(min_length=1, max_length=63)
     action_ref: str | None = Field(None, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
-    default_connection_id: str | None = Field(None, pattern=r"^[0-9a-fA-F-]{36}$")
+    default_connection_id: str | None = Field(None, pattern=UUID)
+
+
+class OAuthStartBody(Body):
+    redirect_uri: str | None = Field(None, max_length=2000, description="Where the provider sends the browser "
+                                     "back; default and allowed: $PUBLIC_BASE_URL/oauth/callback and "
+                                     "OAUTH_REDIRECT_URIS.")
 
 
 class ConnectionCreateBody(Body):

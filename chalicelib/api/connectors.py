@@ -35,6 +35,7 @@ from chalicelib.api.connector_models import (
     NodeTemplateCatalog,
     OAuthConnected,
     OAuthStart,
+    OAuthStartBody,
     ProviderPage,
     RotateBody,
     TrialReport,
@@ -42,7 +43,7 @@ from chalicelib.api.connector_models import (
     VersionPatchBody,
     VersionStatus,
 )
-from chalicelib.api.contract import ListQuery, Query
+from chalicelib.api.contract import UUID_PATTERN, ListQuery, Query, SortedListQuery
 from chalicelib.connectors.catalog import load_catalog
 from chalicelib.errors import BadRequest, NotFound, SteplineError
 from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
@@ -114,12 +115,15 @@ CONNECTIONS = "/api/workspaces/{ws}/connections"
 ONE_CONNECTION = CONNECTIONS + "/{connection_id}"
 
 
+APP_ID = r"^(builtin:[a-z][a-z0-9_-]{1,62}|" + UUID_PATTERN[1:-1] + ")$"
+
+
 class AppFilters(ListQuery):
     source: Literal["all", "builtin", "custom"] | None = None
     category: str | None = Field(None, max_length=63)
 
 
-class VersionFilters(ListQuery):
+class VersionFilters(SortedListQuery):
     status: VersionStatus | None = None
 
 
@@ -127,8 +131,8 @@ class TemplateFilters(ListQuery):
     kind: Literal["step_type", "app_action", "custom"] | None = None
 
 
-class ConnectionFilters(ListQuery):
-    app_id: str | None = Field(None, max_length=100)
+class ConnectionFilters(SortedListQuery):
+    app_id: str | None = Field(None, pattern=APP_ID, description="A custom app's id or `builtin:<slug>`.")
     status: ConnectionStatus | None = None
 
 
@@ -365,10 +369,12 @@ def rotate_connection(call: Call):
     return connections.rotate_secrets(call.principal, p["ws"], p["connection_id"], secrets)
 
 
-@routes.route(ONE_CONNECTION + "/oauth/start", methods=("POST",), access=EDIT_CONNECTION, response=OAuthStart)
+@routes.route(ONE_CONNECTION + "/oauth/start", methods=("POST",), access=EDIT_CONNECTION, body=OAuthStartBody,
+              body_required=False, response=OAuthStart)
 def start_oauth(call: Call):
-    """The provider's authorize URL (signed state, PKCE)."""
-    return oauth.start(call.principal, call.params["ws"], call.params["connection_id"])
+    """The provider's authorize URL (signed state, PKCE); ``redirect_uri`` only from the allowed list."""
+    body = _optional(call, OAuthStartBody)
+    return oauth.start(call.principal, call.params["ws"], call.params["connection_id"], body.redirect_uri)
 
 
 @routes.route("/oauth/callback", access=PUBLIC, response=OAuthConnected, query=OAuthCallbackQuery,

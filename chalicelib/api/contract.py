@@ -10,7 +10,7 @@ fails the tests instead of silently missing from the contract.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -71,3 +71,7 @@ class CreatedRange(Query):
 
 def id_param(description: str) -> Any:
     return Field(None, pattern=UUID_PATTERN, description=description)
+
+
+class SortedListQuery(ListQuery):
+    order: Literal["desc", "asc"] | None = Field(None, description="By creation time; default newest first.")

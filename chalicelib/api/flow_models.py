@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, RootModel
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
-from chalicelib.api.models import Body
+from chalicelib.api.models import UUID, Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 
 FlowStatus = Literal["draft", "test", "production"]
@@ -17,7 +17,7 @@ EnvValue = str | int | float | bool
 class SecretRef(Body):
     """A secret resolved at run time from a connection's field; its value is never stored with a run."""
 
-    connection_id: str = Field(min_length=1, max_length=64)
+    connection_id: str = Field(pattern=UUID)
     field: str = Field(min_length=1, max_length=100)
 
 
@@ -53,7 +53,7 @@ class PublishBody(Body):
 class StartRunBody(Body):
     mode: Literal["test", "production"] = "test"
     input: Any = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="Default: the latest published version.")
 
 
 class RerunBody(Body):

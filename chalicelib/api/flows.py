@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.api.contract import ListQuery
+from chalicelib.api.contract import SortedListQuery
 from chalicelib.api.flow_models import (
     CreateFlowBody,
     Flow,
@@ -35,7 +35,7 @@ BASE = "/api/workspaces/{ws}/flows"
 FLOW = {"flow_id": Ref(workflows_table)}
 
 
-class FlowFilters(ListQuery):
+class FlowFilters(SortedListQuery):
     status: FlowStatus | None = None
     enabled: Literal["true", "false"] | None = None
     q: str | None = Field(None, max_length=200, description="Words in the title.")
@@ -89,7 +89,7 @@ def publish(call: Call):
     return json_response(version, 201, {"Location": f"/api/workspaces/{ws}/flows/{flow_id}/versions"})
 
 
-@routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW, response=FlowVersionPage, query=ListQuery)
+@routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW, response=FlowVersionPage, query=SortedListQuery)
 def list_versions(call: Call):
     return workflows.list_versions(call.principal, call.params["ws"], call.params["flow_id"], call.query)
 

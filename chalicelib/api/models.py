@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 
 RoleName = Literal["owner", "admin", "builder", "viewer"]
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: unknown fields refused, and no lax coercion (``0`` is not ``false``, ``"5"`` not ``5``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+# The password policy (identity/passwords) answers 422 ``password_policy_violation``; documented here.
+NEW_PASSWORD = {"minLength": 10, "maxLength": 256, "description": "10 to 256 characters, not only whitespace."}
 
 
 class LoginBody(Body):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
-    tenant_id: str | None = None
+    tenant_id: str | None = Field(None, pattern=UUID, description="Sign in to this tenant (default: the first).")
 
 
 class RefreshBody(Body):
@@ -36,21 +44,21 @@ class ForgotBody(Body):
 
 class ResetBody(Body):
     token: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024, json_schema_extra=NEW_PASSWORD)
 
 
 class ChangeBody(Body):
     current_password: str = Field(max_length=1024)
-    new_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024, json_schema_extra=NEW_PASSWORD)
 
 
 class SwitchBody(Body):
-    tenant_id: str = Field(min_length=1, max_length=64)
+    tenant_id: str = Field(pattern=UUID)
 
 
 class AcceptInviteBody(Body):
     token: str = Field(min_length=1, max_length=200)
-    password: str = Field(max_length=1024)
+    password: str = Field(max_length=1024, json_schema_extra=NEW_PASSWORD)
     name: str | None = Field(None, max_length=200)
 
 
@@ -59,7 +67,7 @@ class WorkspaceBody(Body):
 
 
 class MemberBody(Body):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(pattern=UUID)
 
 
 class RoleBody(Body):
@@ -67,9 +75,9 @@ class RoleBody(Body):
 
 
 class InviteBody(Body):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
     role: RoleName
-    workspace_ids: list[str] = Field(default_factory=list, max_length=100)
+    workspace_ids: list[Annotated[str, Field(pattern=UUID)]] = Field(default_factory=list, max_length=100)
 
 
 class ApiTokenBody(Body):
@@ -168,9 +176,9 @@ class ApiToken(Out):
     id: str
     name: str
     role: RoleName
-    masked: str = Field(description="The token's last characters, for recognising it.")
     workspace_ids: list[str] | None = Field(
-        None, description="The workspaces the token reaches; null: every workspace (owner/admin tokens).")
+        description="The workspaces the token reaches; null for an owner/admin token, which reaches every one.")
+    masked: str = Field(description="The token's last characters, for recognising it.")
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
     revoked_at: Timestamp | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from sqlalchemy import select
 
-from chalicelib.api.contract import ListQuery
+from chalicelib.api.contract import SortedListQuery
 from chalicelib.api.system_models import MailPage, ResetDone
 from chalicelib.db.uow import system_uow
 from chalicelib.http.access import OPERATOR
@@ -17,7 +17,7 @@ from chalicelib.tables.identity import outbound_mail
 routes = Routes("operator")
 
 
-class MailFilters(ListQuery):
+class MailFilters(SortedListQuery):
     to: str | None = Field(None, max_length=320, description="Mail to this address.")
 
 

@@ -10,7 +10,7 @@ from chalice import Response
 from pydantic import Field
 from sqlalchemy import select
 
-from chalicelib.api.contract import CreatedRange, ListQuery, Query, id_param
+from chalicelib.api.contract import CreatedRange, Query, SortedListQuery, id_param
 from chalicelib.api.flow_models import (
     LogPage,
     Metrics,
@@ -43,7 +43,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 
 
-class RunFilters(ListQuery, CreatedRange):
+class RunFilters(SortedListQuery, CreatedRange):
     flow_id: str | None = id_param("Runs of this workflow.")
     status: RunStatus | None = None
     mode: RunMode | None = None
@@ -71,7 +71,7 @@ class StreamQuery(Query):
     wait: float | None = Field(None, ge=0, le=3600, description="Seconds to wait for a first event (at most 25).")
 
 
-class QuarantineFilters(ListQuery):
+class QuarantineFilters(SortedListQuery):
     run_id: str | None = id_param("Steps of this run.")
     status: Literal["quarantined", "redriven"] | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chalicelib.api.contract import CreatedRange, ListQuery, id_param
+from chalicelib.api.contract import CreatedRange, SortedListQuery, id_param
 from chalicelib.api.models import (
     ApiTokenBody,
     ApiTokenPage,
@@ -35,11 +35,11 @@ routes = Routes("tenancy")
 
 
 
-class UserFilters(ListQuery):
+class UserFilters(SortedListQuery):
     role: RoleName | None = None
 
 
-class AuditFilters(ListQuery, CreatedRange):
+class AuditFilters(SortedListQuery, CreatedRange):
     actor_id: str | None = id_param("Who acted (a user or API token id).")
     action: str | None = Field(None, max_length=100, description="e.g. `connection.created`.")
     target_type: str | None = Field(None, max_length=60)
@@ -55,7 +55,7 @@ def me(call: Call):
     return tenancy.me(call.principal)
 
 
-@routes.route("/api/workspaces", access=VIEWER, response=WorkspacePage, query=ListQuery)
+@routes.route("/api/workspaces", access=VIEWER, response=WorkspacePage, query=SortedListQuery)
 def list_workspaces(call: Call):
     return tenancy.list_workspaces(call.principal, call.query)
 
@@ -111,7 +111,7 @@ def remove_user(call: Call):
     tenancy.remove_user(call.principal, call.params["user_id"])
 
 
-@routes.route("/api/invites", access=ADMIN, response=InvitePage, query=ListQuery)
+@routes.route("/api/invites", access=ADMIN, response=InvitePage, query=SortedListQuery)
 def list_invites(call: Call):
     return tenancy.list_invites(call.principal, call.query)
 
@@ -128,7 +128,7 @@ def revoke_invite(call: Call):
     tenancy.revoke_invite(call.principal, call.params["invite_id"])
 
 
-@routes.route("/api/api-tokens", access=ADMIN, response=ApiTokenPage, query=ListQuery)
+@routes.route("/api/api-tokens", access=ADMIN, response=ApiTokenPage, query=SortedListQuery)
 def list_api_tokens(call: Call):
     return tenancy.list_api_tokens(call.principal, call.query)
 

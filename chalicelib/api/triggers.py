@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chalicelib.api.contract import CreatedRange, ListQuery, id_param
+from chalicelib.api.contract import CreatedRange, SortedListQuery, id_param
 from chalicelib.api.trigger_models import DeliveryPage, Fired, Outcome, Trigger, TriggerDetail, TriggerPage
 from chalicelib.http.access import VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
@@ -19,7 +19,7 @@ routes = Routes("triggers")
 
 
 
-class TriggerFilters(ListQuery):
+class TriggerFilters(SortedListQuery):
     kind: Kind | None = None
     enabled: Literal["true", "false"] | None = None
 
@@ -28,7 +28,7 @@ class WorkspaceTriggerFilters(TriggerFilters):
     flow_id: str | None = id_param("Triggers of this workflow.")
 
 
-class DeliveryFilters(ListQuery, CreatedRange):
+class DeliveryFilters(SortedListQuery, CreatedRange):
     outcome: Outcome | None = None
     mode: Literal["production", "test"] | None = None
 

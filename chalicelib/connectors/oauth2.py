@@ -80,6 +80,7 @@ class OAuthState:
     nonce: str
     expires_at: int
     key_index: int = field(default=0, repr=False)
+    redirect_uri: str | None = None  # the one the authorization was started with
 
 
 class StateSigner:
@@ -105,13 +106,15 @@ class StateSigner:
             hmac.new(key, b"stepline-oauth2-state:" + payload.encode("ascii"), hashlib.sha256).digest()
         )
 
-    def issue(self, tenant_id: str, connection_id: str) -> str:
-        claims = {
+    def issue(self, tenant_id: str, connection_id: str, redirect_uri: str | None = None) -> str:
+        claims: dict[str, Any] = {
             "t": tenant_id,
             "c": connection_id,
             "n": secrets.token_urlsafe(16),
             "e": int(self._clock()) + self._ttl,
         }
+        if redirect_uri:
+            claims["r"] = redirect_uri
         payload = _b64url(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         return f"{payload}.{self._mac(self._keys[0], payload)}"
 
@@ -132,8 +135,10 @@ class StateSigner:
             raise OAuth2Invalid("The OAuth2 state signature is invalid.")
         try:
             claims = json.loads(_b64url_decode(payload))
+            redirect = claims.get("r")
             parsed = OAuthState(
-                str(claims["t"]), str(claims["c"]), str(claims["n"]), int(claims["e"]), key_index
+                str(claims["t"]), str(claims["c"]), str(claims["n"]), int(claims["e"]), key_index,
+                str(redirect) if redirect else None,
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise OAuth2Invalid("The OAuth2 state is malformed.") from exc
@@ -200,7 +205,7 @@ def build_authorization(
     config: OAuth2ClientConfig, signer: StateSigner, *, tenant_id: str, connection_id: str
 ) -> AuthorizationRequest:
     """The authorize URL with a signed, expiring state and (when enabled) a PKCE S256 challenge."""
-    state = signer.issue(tenant_id, connection_id)
+    state = signer.issue(tenant_id, connection_id, config.redirect_uri)
     verifier = signer.code_verifier(signer.verify(state)) if config.pkce else None
     params: dict[str, str] = {
         **config.authorize_params,

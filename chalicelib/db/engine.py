@@ -15,6 +15,7 @@ instead of hanging a request (see ``faults``):
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,12 @@ from chalicelib.db import pg8000_tuning
 _ENGINE: Engine | None = None
 _LOCK = threading.Lock()
 PING_SECONDS = 1.0
+
+
+def connect_args(*, tls: bool) -> dict[str, Any]:
+    """pg8000 connection arguments: TLS verified against the system's CAs when asked (RDS Proxy's
+    certificates chain to a public root, so no bundle needs shipping)."""
+    return {"ssl_context": ssl.create_default_context()} if tls else {}
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def _socket(dbapi_connection: Any) -> Any:
     return getattr(dbapi_connection, "_usock", None)
 
 
-def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False) -> Engine:
     """An engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
     pg8000_tuning.install()
     limits = timeouts or DbTimeouts()
@@ -62,10 +69,20 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = N
         pool_timeout=limits.pool_seconds,
         pool_recycle=300,
         connect_args={
+            **connect_args(tls=tls),
             "timeout": limits.connect_seconds,
             "startup_params": {"statement_timeout": str(int(limits.statement_seconds * 1000))},
         },
     )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except OSError as exc:
+            # pg8000 lets a timeout of its start-up exchange escape as a bare socket error; report it as
+            # the driver reports every other network failure, so it is recognised as an outage.
+            raise dialect.loaded_dbapi.InterfaceError("network error") from exc
 
     @event.listens_for(engine, "connect")
     def _read_timeout(dbapi_connection: Any, _record: Any) -> None:
@@ -98,7 +115,7 @@ def get_engine() -> Engine:
             if _ENGINE is None:
                 settings = get_settings()
                 _ENGINE = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                      timeouts=DbTimeouts.from_settings())
+                                      timeouts=DbTimeouts.from_settings(), tls=settings.database_tls)
     return _ENGINE
 
 

@@ -1,7 +1,9 @@
 """Structured condition rules: data, never code.
 
-A rule is a clause ``{"left": …, "op": "gt", "right": …}`` or a group
-``{"all": [rules]}``, ``{"any": [rules]}``, ``{"not": rule}``. ``left`` and
+A rule is a clause ``{"left": …, "op": "gt", "right": …}``, a group
+``{"all": [rules]}``, ``{"any": [rules]}``, ``{"not": rule}``, or a JSONata
+expression ``{"$jsonata": "amount > 100 and country = 'FR'"}`` that renders
+to ``true`` or ``false`` (undefined counts as ``false``). ``left`` and
 ``right`` are usually ``{{ … }}`` expressions; the runner renders the node's
 config against the step input first, so :func:`evaluate_rule` only compares
 values. A path that does not resolve renders to ``null``, which is what
@@ -20,6 +22,7 @@ from typing import Any
 
 import regex
 
+from chalicelib.engine.config_schema import JSONATA_SCHEMA
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains", "in", "exists", "not_exists", "matches")
@@ -54,12 +57,16 @@ RULE_DEFS: dict[str, Any] = {
         "properties": {"not": {"$ref": "#/$defs/rule"}},
         "additionalProperties": False,
     },
+    "jsonata": JSONATA_SCHEMA,
     "rule": {
         "anyOf": [
             {"$ref": "#/$defs/clause"},
             {"$ref": "#/$defs/group_all"},
             {"$ref": "#/$defs/group_any"},
             {"$ref": "#/$defs/group_not"},
+            {"$ref": "#/$defs/jsonata"},
+            # What a JSONata rule (or undefined: null) becomes once rendered.
+            {"type": ["boolean", "null"]},
         ]
     },
 }
@@ -85,10 +92,15 @@ def rule_issues(rule: Any, prefix: str = "", depth: int = 0) -> list[dict[str, s
     return issues
 
 
-def evaluate_rule(rule: dict[str, Any], depth: int = 0) -> bool:
-    """Evaluate a rendered rule."""
+def evaluate_rule(rule: dict[str, Any] | bool | None, depth: int = 0) -> bool:
+    """Evaluate a rendered rule (a JSONata rule has become ``true``, ``false`` or ``None``)."""
     if depth > MAX_DEPTH:
         raise ConfigInvalid(f"Rules nest deeper than {MAX_DEPTH} levels.")
+    if rule is None or isinstance(rule, bool):
+        return bool(rule)
+    if not isinstance(rule, dict):
+        raise NonRetryableStepError("A JSONata rule must evaluate to true or false.", code="rule_not_boolean",
+                                    info={"type": type(rule).__name__})
     if "all" in rule:
         return all(evaluate_rule(sub, depth + 1) for sub in rule["all"])
     if "any" in rule:

@@ -27,11 +27,18 @@ EXPRESSION_SCHEMA: dict[str, Any] = {
     "pattern": r"^\s*\{\{.*\}\}\s*$",
     "description": "A {{ … }} expression, rendered against the step input.",
 }
+JSONATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["$jsonata"],
+    "properties": {"$jsonata": {"type": "string", "minLength": 1, "maxLength": 10_000}},
+    "additionalProperties": False,
+    "description": "A JSONata expression, evaluated against the step input (see docs/workflows.md).",
+}
 
 
 def templated(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema``, or (before rendering) a whole-string ``{{ … }}`` expression."""
-    return {"anyOf": [schema, EXPRESSION_SCHEMA], TEMPLATED: True}
+    """``schema``, or (before rendering) a whole-string ``{{ … }}`` expression or a JSONata marker."""
+    return {"anyOf": [schema, EXPRESSION_SCHEMA, JSONATA_SCHEMA], TEMPLATED: True}
 
 
 def strict_schema(schema: Any) -> Any:
@@ -73,7 +80,7 @@ def _describe(error: Any) -> str:
     if error.validator == "anyOf" and isinstance(error.schema, dict) and error.schema.get(TEMPLATED):
         expected = error.schema["anyOf"][0]
         kind = expected.get("type") or "a valid value"
-        return f"must be {kind} or a {{{{ … }}}} expression"
+        return f"must be {kind}, a {{{{ … }}}} expression or a JSONata expression"
     # Messages quote the offending value; keep them short in stored details.
     message = error.message
     return message if len(message) <= 200 else message[:197] + "..."

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from chalicelib.engine.code import CodeRunner
 from chalicelib.engine.errors import StepTimeout
 
 ActionInvoker = Callable[[str, dict[str, Any], "dict[str, Any] | None", str], dict[str, Any]]
@@ -93,6 +94,7 @@ class StepContext:
         clock: Clock | None = None,
         http: HttpClient | None = None,
         invoke_action: ActionInvoker | None = None,
+        code_runner: CodeRunner | None = None,
     ) -> None:
         if attempt < 1:
             raise ValueError("attempt starts at 1")
@@ -117,6 +119,8 @@ class StepContext:
         self.clock: Clock = clock or SystemClock()
         self.http = http
         self.invoke_action = invoke_action
+        # Runs tenant JavaScript in isolation (the code step); injected by the runner.
+        self.code_runner = code_runner
         self._chosen_ports: frozenset[str] | None = None
         self._successor_delay: float | None = None
         self._fan_out_items: tuple[Any, ...] | None = None

@@ -16,11 +16,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from chalicelib import expressions
+from chalicelib import expressions, jsonata_expressions
 from chalicelib.engine.config_schema import config_issues, pointer
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph_model import DEFAULT_PORT, Edge, Graph, Node
-from chalicelib.engine.node_config import RUNNER_CONFIG_SCHEMA, split_config, step_policies
+from chalicelib.engine.node_config import RUNNER_CONFIG_SCHEMA, literal_keys, split_config, step_policies
 from chalicelib.engine.scopes import compute_scopes
 from step_handlers import JOIN_TYPES, STEP_TYPES, check_config, get_handler, ports_of, secret_config_keys
 
@@ -156,12 +156,16 @@ def _node_issues(
                 issues.append({"path": f"{at}/connection_id", "issue": f"a {node.type} node takes no connection"})
             elif connection_ok is not None and not connection_ok(node.connection_id):
                 issues.append({"path": f"{at}/connection_id", "issue": "no such connection in this workspace"})
-        issues.extend(config_problems(node.type, dict(node.config), f"{at}/config"))
+        issues.extend(config_problems(node.type, dict(node.config), f"{at}/config", node_name=node.name))
     return issues
 
 
-def config_problems(step_type: str, config: dict[str, Any], prefix: str) -> Issues:
-    """Schema, runner settings, handler checks and expression syntax of one node's config."""
+def config_problems(step_type: str, config: dict[str, Any], prefix: str, *, node_name: str | None = None) -> Issues:
+    """Schema, runner settings, handler checks and expression syntax of one node's config.
+
+    Every JSONata expression is compiled; a problem names the node, so the
+    editor can point at it even when the path is all a client shows.
+    """
     handler_config, runner_config = split_config(config)
     issues = config_issues(RUNNER_CONFIG_SCHEMA, runner_config, rendered=True, prefix=prefix)
     if not issues:
@@ -176,7 +180,9 @@ def config_problems(step_type: str, config: dict[str, Any], prefix: str) -> Issu
         issues.extend(
             {"path": prefix + i["path"], "issue": i["issue"]} for i in check_config(step_type, handler_config)
         )
-    issues.extend(_expression_issues(handler_config, prefix))
+    literal = literal_keys(handler)
+    expression_config = {k: v for k, v in handler_config.items() if k not in literal}
+    issues.extend(_expression_issues(expression_config, prefix, node_name))
     return issues
 
 
@@ -187,14 +193,19 @@ def secret_placement_issues(node: Node) -> Issues:
     it would flow into a payload, an output, a port decision, a log or an
     event, transformed by a filter beyond what masking can recognise.
     """
-    allowed = secret_config_keys(node.type)
-    at = f"/nodes/{node.index}/config"
+    return misplaced_secrets(node.type, dict(node.config or {}), f"/nodes/{node.index}/config", node.name)
+
+
+def misplaced_secrets(step_type: str, config: dict[str, Any], prefix: str, name: str) -> Issues:
+    """The ``$secrets`` placement rule for one config of ``step_type`` (a node's or a node template's)."""
+    allowed = secret_config_keys(step_type)
+    literal = literal_keys(get_handler(step_type))  # never rendered: ``{{ $secrets.x }}`` there is just text
     where = ", ".join(sorted(allowed)) if allowed else "no key of this step type"
-    issue = (f"node {node.name!r} ({node.type}) reads $secrets here; secrets may only be used where a "
+    issue = (f"node {name!r} ({step_type}) reads $secrets here; secrets may only be used where a "
              f"credential goes: {where}")
     return [{"path": path, "issue": issue}
-            for key, value in (node.config or {}).items() if key not in allowed
-            for path in _secret_paths(value, at + pointer([key]))]
+            for key, value in config.items() if key not in allowed and key not in literal
+            for path in _secret_paths(value, prefix + pointer([key]))]
 
 
 def _secret_paths(value: Any, at: str) -> list[str]:
@@ -207,7 +218,13 @@ def _secret_paths(value: Any, at: str) -> list[str]:
     return []
 
 
-def _expression_issues(value: Any, at: str) -> Issues:
+def _expression_issues(value: Any, at: str, node_name: str | None = None) -> Issues:
+    if jsonata_expressions.is_jsonata(value):
+        problem = jsonata_expressions.syntax_problem(value[jsonata_expressions.MARKER])
+        if problem is None:
+            return []
+        where = f"node {node_name!r}: " if node_name else ""
+        return [{"path": at + pointer([jsonata_expressions.MARKER]), "issue": where + problem}]
     if isinstance(value, str):
         try:
             expressions.validate(value)
@@ -215,9 +232,9 @@ def _expression_issues(value: Any, at: str) -> Issues:
             return [{"path": at, "issue": exc.message}]
         return []
     if isinstance(value, dict):
-        return [i for k, v in value.items() for i in _expression_issues(v, at + pointer([k]))]
+        return [i for k, v in value.items() for i in _expression_issues(v, at + pointer([k]), node_name)]
     if isinstance(value, list):
-        return [i for n, v in enumerate(value) for i in _expression_issues(v, f"{at}/{n}")]
+        return [i for n, v in enumerate(value) for i in _expression_issues(v, f"{at}/{n}", node_name)]
     return []
 
 

@@ -4,7 +4,9 @@ Every node's config may carry two settings the runner owns, whatever the step
 type: ``retry`` (a :class:`~chalicelib.engine.retry.RetryPolicy` mapping) and
 ``timeout_seconds`` (one attempt's limit). The rest belongs to the handler and
 is rendered against the step input before the call, except the keys the
-handler lists in ``RAW_CONFIG_KEYS`` (templates it renders itself, per item).
+handler lists in ``RAW_CONFIG_KEYS`` (templates it renders itself, per item)
+and ``LITERAL_CONFIG_KEYS`` (text that is never an expression, such as a code
+step's JavaScript, which may well contain ``{{``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from chalicelib import expressions
+from chalicelib import expressions, jsonata_expressions
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.retry import MAX_STEP_SECONDS, RETRY_CONFIG_SCHEMA, RetryPolicy, StepTimeouts
 
@@ -37,7 +39,12 @@ def split_config(config: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict
 
 
 def raw_keys(handler: ModuleType) -> frozenset[str]:
-    return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ()))
+    return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ())) | literal_keys(handler)
+
+
+def literal_keys(handler: ModuleType) -> frozenset[str]:
+    """Config keys whose values are never rendered nor checked as expressions."""
+    return frozenset(getattr(handler, "LITERAL_CONFIG_KEYS", ()))
 
 
 def secret_keys(handler: ModuleType) -> frozenset[str]:
@@ -51,7 +58,7 @@ def prepare_config(
     *,
     secrets: Mapping[str, Any] | None = None,
     on_secret: Callable[[Any], None] | None = None,
-) -> dict[str, Any]:
+) -> Any:
     """The config a handler is called with: runner keys removed, the rest rendered.
 
     ``$secrets`` is visible only to the keys the handler lists in
@@ -67,6 +74,9 @@ def prepare_config(
     allowed = secret_keys(handler) if secrets is not None else frozenset()
     plain = {k: v for k, v in payload.items() if k != expressions.SECRETS_ROOT}
     with_secrets = {**plain, expressions.SECRETS_ROOT: secrets}
+    if jsonata_expressions.is_jsonata(handler_config):
+        # The whole config is one expression (a condition whose rule is JSONata).
+        return expressions.render(handler_config, plain)
     rendered: dict[str, Any] = {}
     for key, value in handler_config.items():
         if key in raw:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from chalicelib.errors import SteplineError
 from chalicelib.observability import logger
 
-ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 414, 415, 422, 429, 500, 503)
 
 
 class ContractViolation(SteplineError):

@@ -39,6 +39,7 @@ COMMON_ERRORS = {
     "404": "Not found (also another tenant's id)",
     "409": "Conflict",
     "413": "Too large",
+    "414": "The URI is too long",
     "415": "Unsupported media type (send application/json)",
     "422": "Validation failed",
     "429": "Rate limited (see Retry-After)",

@@ -1,10 +1,15 @@
-"""Keyset pagination: ``limit`` (default 50, max 200) and an opaque ``cursor``; newest first."""
+"""Keyset pagination: ``limit`` (default 50, max 200) and an opaque ``cursor``; newest first unless ``order=asc``.
+
+The cursor carries the direction it was made for, so a cursor of one order is
+refused (400 ``invalid_cursor``) in the other rather than silently skipping rows.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, or_
@@ -13,6 +18,8 @@ from chalicelib.errors import BadRequest
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+ORDERS = ("desc", "asc")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def parse_limit(query: dict[str, str]) -> int:
@@ -24,31 +31,49 @@ def parse_limit(query: dict[str, str]) -> int:
     return int(raw)
 
 
-def _encode(created_at: dt.datetime, row_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+def parse_order(query: dict[str, str]) -> str:
+    order = query.get("order") or "desc"
+    if order not in ORDERS:
+        raise BadRequest("order must be asc or desc.", code="invalid_filter")
+    return order
+
+
+def _encode(created_at: dt.datetime, row_id: str, order: str) -> str:
+    position = [created_at.isoformat(), str(row_id)] + ([order] if order != "desc" else [])
+    raw = json.dumps(position).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[dt.datetime, str]:
+def _decode(cursor: str, order: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = json.loads(raw)
-        return dt.datetime.fromisoformat(created), str(row_id)
-    except (ValueError, TypeError):
+        position = json.loads(raw)
+        created, row_id = position[0], str(position[1])
+        made_for = position[2] if len(position) > 2 else "desc"
+        at = dt.datetime.fromisoformat(created)
+    except (ValueError, TypeError, IndexError, KeyError):
         raise BadRequest("The cursor is invalid.", code="invalid_cursor") from None
+    if not _UUID.match(row_id) or made_for != order or len(position) > 3:
+        raise BadRequest("The cursor is invalid (or was made for the other order).", code="invalid_cursor")
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)), row_id
 
 
 def paginate(uow: Any, query: Select, table: Table, params: dict[str, str],
              *, created: str = "created_at", key: str = "id") -> dict[str, Any]:
-    """Run ``query`` newest first, one page; returns ``{"items": [...], "next_cursor": …}``."""
+    """Run ``query`` newest first (``order=asc``: oldest first), one page: ``{"items": [...], "next_cursor": …}``."""
     limit = parse_limit(params)
+    order = parse_order(params)
     created_col, key_col = table.c[created], table.c[key]
     if params.get("cursor"):
-        at, last_id = _decode(params["cursor"])
-        query = query.where(or_(created_col < at, and_(created_col == at, key_col < last_id)))
-    rows = uow.execute(query.order_by(created_col.desc(), key_col.desc()).limit(limit + 1)).mappings().all()
+        at, last_id = _decode(params["cursor"], order)
+        if order == "asc":
+            query = query.where(or_(created_col > at, and_(created_col == at, key_col > last_id)))
+        else:
+            query = query.where(or_(created_col < at, and_(created_col == at, key_col < last_id)))
+    sort = (created_col.asc(), key_col.asc()) if order == "asc" else (created_col.desc(), key_col.desc())
+    rows = uow.execute(query.order_by(*sort).limit(limit + 1)).mappings().all()
     items = [dict(r) for r in rows[:limit]]
-    next_cursor = _encode(rows[limit - 1][created], rows[limit - 1][key]) if len(rows) > limit else None
+    next_cursor = _encode(rows[limit - 1][created], rows[limit - 1][key], order) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -34,19 +34,29 @@ def _probe(message: dict[str, Any]) -> None:
 register("probe", _probe)
 
 
+def _pool_capacity() -> int:
+    """Connections this process's pool may open (``pool_size`` + ``max_overflow``, see db/engine.py)."""
+    from chalicelib.config import get_settings
+
+    return 3 * get_settings().db_pool_size
+
+
 def _concurrency() -> int:
+    """``STEP_BATCH_CONCURRENCY`` (10), never more than the process's connection pool can serve."""
     try:
-        return max(1, int(os.environ.get("STEP_BATCH_CONCURRENCY", "10")))
+        wanted = max(1, int(os.environ.get("STEP_BATCH_CONCURRENCY", "10")))
     except ValueError:
-        return 10
+        wanted = 10
+    return min(wanted, _pool_capacity())
 
 
 def handle_batch(records: list[tuple[str, str]]) -> list[str]:
     """Handle ``(message_id, body)`` records; return the ids that must be redelivered.
 
     The records of one batch are handled concurrently (up to ``STEP_BATCH_CONCURRENCY``,
-    default 10): each names another step, often of another run, and steps mostly wait on
-    the network, so ten doorbells delivered together never queue behind each other.
+    default 10, and at most the connections the pool may open): each names another step,
+    often of another run, and steps mostly wait on the network, so doorbells delivered
+    together do not queue behind each other.
     """
     threads = min(len(records), _concurrency())
     if threads <= 1:

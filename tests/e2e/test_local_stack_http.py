@@ -29,4 +29,5 @@ def test_health_over_http(base_url):
 
 def test_unknown_route_is_refused_over_http(base_url):
     response = httpx.get(base_url + "/nope", timeout=10)
-    assert response.status_code == 403  # API Gateway's answer for an unknown resource
+    assert response.status_code == 404  # in the API's error shape, as the deployed gateway's responses say
+    assert response.json()["error"]["code"] == "route_not_found"

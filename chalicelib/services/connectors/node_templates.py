@@ -20,7 +20,7 @@ import step_handlers
 from chalicelib.connectors.catalog import load_catalog
 from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.db.uow import tenant_uow
-from chalicelib.engine.graph_checks import SAFE_NAME
+from chalicelib.engine.graph_checks import SAFE_NAME, misplaced_secrets
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.http.access import new_id
 from chalicelib.services import audit
@@ -178,6 +178,8 @@ def create_node_template(principal: Principal, body: dict[str, Any]) -> dict[str
         details.append({"path": "/step_type", "issue": "is not a built-in step type"})
     issues = step_handlers.check_config(body["step_type"], body["config"]) if not details else []
     details += [{"path": "/config" + i["path"], "issue": i["issue"]} for i in issues]
+    if not details:  # a preset copied into a node must not carry a secret where a node may not
+        details += misplaced_secrets(body["step_type"], dict(body["config"] or {}), "/config", name)
     if body["step_type"] == ACTION_STEP and not body.get("action_ref"):
         details.append({"path": "/action_ref", "issue": "is required for an action template"})
     if details:

@@ -11,33 +11,58 @@ from the query.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.connectors.definition import OAuth2Auth
 from chalicelib.connectors.oauth2 import OAuth2Client, OAuth2Invalid, build_authorization
 from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, NotFound, ValidationFailed
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors import wiring
 from chalicelib.services.connectors.connections import INVALID, OK, app_ref_of_row, row_of, store_secrets
 from chalicelib.services.connectors.definitions import current_source
 from chalicelib.services.connectors.exceptions import NotOAuth2
-from chalicelib.services.connectors.live_credentials import client_config, mark, open_connection, with_tokens
+from chalicelib.services.connectors.live_credentials import (
+    client_config,
+    mark,
+    open_connection,
+    redirect_uri,
+    with_tokens,
+)
 from chalicelib.services.connectors.secrets_box import unseal
 
 logger = logging.getLogger(__name__)
 _MAX_PARAM = 2048
 
 
-def start(principal: Principal, ws: str, connection_id: str) -> dict[str, Any]:
-    """The provider's authorize URL, with a signed state and (when the app allows) a PKCE challenge."""
+def allowed_redirect_uris() -> list[str]:
+    """Where a provider may send the browser back: our callback, and the URIs the operator allows."""
+    extra = [uri.strip() for uri in get_settings().oauth_redirect_uris.split(",") if uri.strip()]
+    return [redirect_uri(), *extra]
+
+
+def start(principal: Principal, ws: str, connection_id: str, redirect_to: str | None = None) -> dict[str, Any]:
+    """The provider's authorize URL, with a signed state and (when the app allows) a PKCE challenge.
+
+    ``redirect_to`` (e.g. a console page that forwards ``code`` and ``state`` to
+    ``/oauth/callback``) must be one of :func:`allowed_redirect_uris`; the state
+    carries it, so the code is exchanged with the same one.
+    """
+    if redirect_to is not None and redirect_to not in allowed_redirect_uris():
+        raise ValidationFailed("This redirect_uri is not on the allowed list (OAUTH_REDIRECT_URIS).",
+                               details=[{"path": "/redirect_uri", "issue": "is not allowed"}],
+                               code="redirect_uri_not_allowed")
     conn = open_connection(principal.tenant_id, connection_id, workspace_id=ws)
     with tenant_uow(principal.tenant_id) as uow:
         connector = current_source(uow, conn.app).connector
     if not isinstance(connector.auth, OAuth2Auth):
         raise NotOAuth2("This connection's app does not use OAuth2.")
     config = client_config(connector, conn.secrets, conn.settings)
+    if redirect_to is not None:
+        config = replace(config, redirect_uri=redirect_to)
     request = build_authorization(
         config, wiring.state_signer(), tenant_id=principal.tenant_id, connection_id=connection_id
     )
@@ -74,6 +99,8 @@ def callback(params: dict[str, str]) -> dict[str, Any]:
         raise NotOAuth2("This connection's app does not use OAuth2.")
     secrets = unseal(state.tenant_id, state.connection_id, row["secrets_envelope"])
     config = client_config(connector, secrets, row["settings"] or {})
+    if state.redirect_uri:
+        config = replace(config, redirect_uri=state.redirect_uri)
     tokens = OAuth2Client(config, wiring.oauth_transport(), clock=wiring.now).exchange_code(
         code, code_verifier=signer.code_verifier(state) if config.pkce else None
     )

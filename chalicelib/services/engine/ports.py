@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import httpx
 
 from chalicelib.adapters.egress import EVENT_HOOKS
+from chalicelib.engine.code import CodeRunner
 from chalicelib.engine.errors import NonRetryableStepError
 
 
@@ -111,6 +112,7 @@ _resolver: CredentialResolver = NoCredentialResolver()
 _invoker: ActionInvoker = NoActionInvoker()
 _checker: ReferenceChecker = NoReferenceChecker()
 _http: httpx.Client | None = None
+_code: CodeRunner | None = None
 
 
 def set_credential_resolver(resolver: CredentialResolver | None) -> None:
@@ -152,6 +154,25 @@ def http_client() -> httpx.Client:
                 _http = httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
                                      event_hooks=EVENT_HOOKS, trust_env=False)
     return _http
+
+
+def code_runner() -> CodeRunner:
+    """The sandbox that runs code steps (a pool of V8 processes, started on first use)."""
+    global _code
+    if _code is None:
+        with _LOCK:
+            if _code is None:
+                from chalicelib.adapters.code_sandbox import default_runner
+
+                _code = default_runner()
+    return _code
+
+
+def set_code_runner(runner: CodeRunner | None) -> None:
+    """Use another code runner (``None`` restores the default sandbox pool)."""
+    global _code
+    with _LOCK:
+        _code = runner
 
 
 def set_http_client(client: httpx.Client | None) -> None:

@@ -18,7 +18,7 @@ from chalicelib.tables.engine import quarantined_steps, run_events, runs, step_l
 RUN_STATUSES = ("running", "success", "failed", "canceled")
 STREAM_RETRY_MS = 1000
 MAX_STREAM_WAIT = 25.0  # below API Gateway's 29 s integration timeout
-_STEP_COLUMNS = [c for c in step_runs.c if c.name not in ("tenant_id", "claim_token")]
+_STEP_COLUMNS = [c for c in step_runs.c if c.name not in ("tenant_id", "claim_token", "claimed_by")]
 
 
 def list_runs(principal: Any, ws: str, params: dict[str, str]) -> dict[str, Any]:

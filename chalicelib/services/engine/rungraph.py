@@ -40,6 +40,11 @@ class RunContext:
     secret_refs: dict[str, Any]
     deadline: dt.datetime | None
     started_at: dt.datetime | None
+    # How the run began (manual, webhook, schedule, rerun), its version and its input: what
+    # expressions see as $trigger and $run.
+    trigger: str = "manual"
+    version_number: int | None = None
+    input: Any = None
     _policies: dict[str, tuple[RetryPolicy, StepTimeouts]] = field(default_factory=dict, repr=False)
 
     def policies(self, node_id: str) -> tuple[RetryPolicy, StepTimeouts]:
@@ -104,7 +109,8 @@ def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
             return load(tenant_id, run_id, own)
     row = uow.execute(
         select(runs.c.tenant_id, runs.c.workspace_id, runs.c.workflow_id, runs.c.mode, runs.c.graph, runs.c.env,
-               runs.c.secret_refs, runs.c.deadline, runs.c.started_at).where(runs.c.id == run_id)
+               runs.c.secret_refs, runs.c.deadline, runs.c.started_at, runs.c.trigger, runs.c.version_number,
+               runs.c.input).where(runs.c.id == run_id)
     ).mappings().first()
     if row is None:
         raise LookupError(f"run {run_id} not found")
@@ -112,7 +118,8 @@ def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
         run_id=run_id, tenant_id=str(row["tenant_id"]), workspace_id=str(row["workspace_id"]),
         workflow_id=str(row["workflow_id"]), mode=row["mode"], graph=graph_of(row["graph"]),
         env=dict(row["env"] or {}), secret_refs=dict(row["secret_refs"] or {}), deadline=row["deadline"],
-        started_at=row["started_at"],
+        started_at=row["started_at"], trigger=row["trigger"], version_number=row["version_number"],
+        input=row["input"],
     )
     with _LOCK:
         _CACHE[run_id] = context

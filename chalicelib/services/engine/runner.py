@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from chalicelib import expressions
+from chalicelib.db import faults as db_faults
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import NonRetryableStepError, StepTimeout
@@ -138,7 +140,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     while current is not None:
         outcome = execute(current, run)
         keep_going = budget > 0 and time.monotonic() < stop_at
-        txn = complete(run, outcome, rng=rng, claim_next=keep_going)
+        txn = _complete_through_outage(run, outcome, rng=rng, claim_next=keep_going)
         if txn is None:
             logger.warning("step result discarded: its claim was lost", extra={"step_id": current.step_id})
             return "stale"
@@ -204,14 +206,14 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         if run.deadline is not None:
             deadline = min(deadline, run.deadline.timestamp())
         credentials, required = _credentials(run, node, handler, redactor)
-        data = _expression_data(claimed.input, run)
+        data = _expression_data(claimed, run, node)
         secrets = _secrets(run, redactor) if _reads_secrets(run, node, handler) else None
         config = prepare_config(handler, node.config, data, secrets=secrets, on_secret=redactor.add_values)
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
             template=node.template, credentials_required=required, deadline=deadline, http=ports.http_client(),
-            invoke_action=_action_port(run, deadline),
+            invoke_action=_action_port(run, deadline), code_runner=ports.code_runner(),
         )
         output = handler.handle({"payload": claimed.input}, config, ctx, credentials)
         if time.time() > deadline:
@@ -234,6 +236,19 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
             error_body=redactor.scrub(error_body(exc)),
             logs=tuple(redactor.scrub(ctx.logs)) if ctx is not None else (),
         )
+
+
+def _complete_through_outage(run: RunContext, outcome: Outcome, **kwargs: Any) -> RunTxn | None:
+    """Record the outcome, retrying while the database is unavailable (up to ``complete_retry_seconds``).
+
+    The step has run: recording its result when the database is back beats running it again after
+    its lease. Retrying is safe: the completion checks the claim token, so if the step was reclaimed
+    meanwhile, this late result is discarded.
+    """
+    retrying = Retrying(retry=retry_if_exception(db_faults.is_unavailable),
+                        wait=wait_exponential(multiplier=0.25, max=4.0),
+                        stop=stop_after_delay(engine_settings().complete_retry_seconds), reraise=True)
+    return retrying(complete, run, outcome, **kwargs)
 
 
 def complete(run: RunContext, outcome: Outcome, *, rng: Any = None, claim_next: bool = False) -> RunTxn | None:
@@ -281,10 +296,20 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     return credentials, resolved.required
 
 
-def _expression_data(payload: Any, run: RunContext) -> dict[str, Any]:
-    """The input seen flat, plus ``$env`` (``$secrets`` goes only where a credential goes)."""
-    data = as_object(payload)
+def _expression_data(claimed: Claimed, run: RunContext, node: Any) -> dict[str, Any]:
+    """The input seen flat, plus ``$env``, ``$trigger`` and ``$run`` (``$secrets`` goes only where a credential goes).
+
+    JSONata expressions get the ``$``-keys as variables and never ``$secrets``
+    (see ``chalicelib.jsonata_expressions``).
+    """
+    data = as_object(claimed.input)
     data["$env"] = run.env
+    data["$trigger"] = {"kind": run.trigger, "input": run.input}
+    data["$run"] = {
+        "id": run.run_id, "workflow_id": run.workflow_id, "workspace_id": run.workspace_id, "mode": run.mode,
+        "version": run.version_number, "started_at": run.started_at.isoformat() if run.started_at else None,
+        "node": node.name, "attempt": claimed.attempt,
+    }
     return data
 
 

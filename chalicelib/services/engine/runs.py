@@ -150,7 +150,8 @@ def _insert_run(uow: Any, flow: dict[str, Any], source: dict[str, Any], *, run_i
     context = RunContext(run_id=run_id, tenant_id=str(flow["tenant_id"]), workspace_id=str(flow["workspace_id"]),
                          workflow_id=str(flow["id"]), mode=mode, graph=graph, env=dict(source["env"] or {}),
                          secret_refs=dict(source["secrets"] or {}), deadline=row["deadline"],
-                         started_at=row["started_at"])
+                         started_at=row["started_at"], trigger=trigger,
+                         version_number=source["version_number"], input=payload)
     rungraph.remember(context)
     txn = RunTxn(uow=uow, run=context, status="running", seq=0, now=row["started_at"])
     txn.event("run.started", mode=mode, trigger=trigger, version=source["version_number"], rerun_of=rerun_of)

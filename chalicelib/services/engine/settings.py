@@ -35,6 +35,7 @@ class _EngineEnv(BaseSettings):
     inline_steps: int = Field(50, ge=0, le=10_000)
     inline_seconds: float = Field(20.0, ge=0)
     worker_stale_seconds: float = Field(15.0, gt=0)
+    complete_retry_seconds: float = Field(20.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class EngineSettings:
     inline_seconds: float = 20.0
     # A registered runtime worker silent this long is dead: its claimed steps are taken over at once.
     worker_stale_seconds: float = 15.0
+    # A step that ran while the database went away keeps retrying to record its result this long.
+    complete_retry_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +90,7 @@ class EngineSettings:
             inline_steps=env.inline_steps,
             inline_seconds=env.inline_seconds,
             worker_stale_seconds=env.worker_stale_seconds,
+            complete_retry_seconds=env.complete_retry_seconds,
         )
 
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.db.uow import system_uow
 from chalicelib.observability import logger
@@ -32,6 +34,8 @@ from chalicelib.tables.system import runtime_workers
 
 _WORKER_ID = str(uuid.uuid4())
 _HOST = socket.gethostname()[:255]
+_REG_LOCK = threading.Lock()
+_registrations = 0
 
 _ABANDONED = text(
     """
@@ -60,10 +64,16 @@ def worker_id() -> str:
 
 
 def register() -> None:
-    """Announce this process as a long-running worker that beats."""
-    with system_uow() as uow:
-        uow.execute(insert(runtime_workers).values(id=_WORKER_ID, host=_HOST, pid=os.getpid()))
-        uow.commit()
+    """Announce this process as a long-running worker that beats (counted: one row per process)."""
+    global _registrations
+    with _REG_LOCK:
+        _registrations += 1
+        stmt = pg_insert(runtime_workers).values(id=_WORKER_ID, host=_HOST, pid=os.getpid())
+        stmt = stmt.on_conflict_do_update(index_elements=[runtime_workers.c.id],
+                                          set_={"heartbeat_at": text("now()"), "pid": os.getpid()})
+        with system_uow() as uow:
+            uow.execute(stmt)
+            uow.commit()
 
 
 def beat() -> None:
@@ -74,9 +84,21 @@ def beat() -> None:
 
 
 def unregister() -> None:
-    with system_uow() as uow:
-        uow.execute(delete(runtime_workers).where(runtime_workers.c.id == _WORKER_ID))
-        uow.commit()
+    """The last runtime of this process stops: it counts as dead from now on.
+
+    Steps it still holds (a stop that did not wait for them) are taken over by the next sweep or start;
+    the row goes once it holds none.
+    """
+    global _registrations
+    with _REG_LOCK:
+        _registrations = max(0, _registrations - 1)
+        if _registrations:
+            return
+        with system_uow() as uow:
+            uow.execute(update(runtime_workers).where(runtime_workers.c.id == _WORKER_ID)
+                        .values(heartbeat_at=text("'-infinity'::timestamptz")))
+            uow.commit()
+    forget([_WORKER_ID])
 
 
 def _process_gone(pid: int) -> bool:

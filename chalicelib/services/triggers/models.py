@@ -20,7 +20,7 @@ MAX_OVERLAP_SECONDS = 30 * 86_400
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class WebhookSettings(_Body):

@@ -18,7 +18,6 @@ either URL: both answer 409 ``trigger_disabled`` and record ``disabled``.
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from sqlalchemy import select, text
 
 from chalicelib.db.uow import UnitOfWork
 from chalicelib.errors import BadRequest, NotFound, PayloadTooLarge, SteplineError
+from chalicelib.http.requests import check_value, decode_json
 from chalicelib.services.triggers import ports, secrets
 from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, admit, follow_through, record
 from chalicelib.services.triggers.settings import now as clock_now
@@ -89,22 +89,26 @@ def _find(uow: UnitOfWork, call: WebhookCall) -> dict[str, Any]:
 
 
 def _parse(raw: bytes, content_type: str) -> Any:
+    """The verified body as its content type says, under the API's one JSON policy (``http/requests``)."""
     kind = content_type.split(";", 1)[0].strip().lower()
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedWebhookBody("The body is not UTF-8 text.") from None
-    if kind == "application/x-www-form-urlencoded":
-        pairs = urllib.parse.parse_qs(decoded, keep_blank_values=True)
-        return {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
-    if kind == "text/plain":
-        return decoded
-    if not decoded.strip():
-        return None
     try:
-        return json.loads(decoded)
-    except ValueError:
-        raise MalformedWebhookBody("The body is not valid JSON.") from None
+        if kind == "application/x-www-form-urlencoded":
+            pairs = urllib.parse.parse_qs(decoded, keep_blank_values=True)
+            body: Any = {k: v[0] if len(v) == 1 else v for k, v in pairs.items()}
+        elif kind == "text/plain":
+            body = decoded
+        elif not decoded.strip():
+            return None
+        else:
+            return decode_json(decoded)
+        check_value(body)
+        return body
+    except BadRequest as exc:
+        raise MalformedWebhookBody(exc.message) from None
 
 
 def _payload(trigger: Mapping[str, Any], body: Any, headers: Mapping[str, str], query: Mapping[str, str],
@@ -161,6 +165,10 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
                                body=body, headers=headers)
     received_at = now.isoformat().replace("+00:00", "Z")
     payload = _payload(trigger, body, headers, call.query, verified.delivery_id, received_at)
+    try:
+        check_value(payload)  # headers and query travel with the payload: the same policy
+    except BadRequest as exc:
+        raise _refuse(uow, base, "invalid", MalformedWebhookBody(exc.message), exc.message) from None
     firing = replace(base, dedupe=dedupe, rate_limited=True, gated=not call.test, input=payload)
     return admit(uow, firing, now)
 

@@ -491,7 +491,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The provider's authorize URL (signed state, PKCE). */
+        /** The provider's authorize URL (signed state, PKCE); ``redirect_uri`` only from the allowed list. */
         post: operations["connectors_start_oauth"];
         delete?: never;
         options?: never;
@@ -1256,7 +1256,10 @@ export interface components {
         AcceptInviteBody: {
             /** Token */
             token: string;
-            /** Password */
+            /**
+             * Password
+             * @description 10 to 256 characters, not only whitespace.
+             */
             password: string;
             /**
              * Name
@@ -1411,16 +1414,15 @@ export interface components {
              */
             role: "owner" | "admin" | "builder" | "viewer";
             /**
+             * Workspace Ids
+             * @description The workspaces the token reaches; null for an owner/admin token, which reaches every one.
+             */
+            workspace_ids: string[] | null;
+            /**
              * Masked
              * @description The token's last characters, for recognising it.
              */
             masked: string;
-            /**
-             * Workspace Ids
-             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
-             * @default null
-             */
-            workspace_ids: string[] | null;
             /** Expires At */
             expires_at: string | null;
             /** Last Used At */
@@ -1741,7 +1743,10 @@ export interface components {
         ChangeBody: {
             /** Current Password */
             current_password: string;
-            /** New Password */
+            /**
+             * New Password
+             * @description 10 to 256 characters, not only whitespace.
+             */
             new_password: string;
         };
         /** Check */
@@ -2326,6 +2331,7 @@ export interface components {
             password: string;
             /**
              * Tenant Id
+             * @description Sign in to this tenant (default: the first).
              * @default null
              */
             tenant_id: string | null;
@@ -2474,16 +2480,15 @@ export interface components {
              */
             role: "owner" | "admin" | "builder" | "viewer";
             /**
+             * Workspace Ids
+             * @description The workspaces the token reaches; null for an owner/admin token, which reaches every one.
+             */
+            workspace_ids: string[] | null;
+            /**
              * Masked
              * @description The token's last characters, for recognising it.
              */
             masked: string;
-            /**
-             * Workspace Ids
-             * @description The workspaces the token reaches; null: every workspace (owner/admin tokens).
-             * @default null
-             */
-            workspace_ids: string[] | null;
             /** Expires At */
             expires_at: string | null;
             /** Last Used At */
@@ -2597,6 +2602,15 @@ export interface components {
             redirect_uri: string;
             /** Pkce */
             pkce: boolean;
+        };
+        /** OAuthStartBody */
+        OAuthStartBody: {
+            /**
+             * Redirect Uri
+             * @description Where the provider sends the browser back; default and allowed: $PUBLIC_BASE_URL/oauth/callback and OAUTH_REDIRECT_URIS.
+             * @default null
+             */
+            redirect_uri: string | null;
         };
         /** OpenApiDocument */
         OpenApiDocument: {
@@ -2751,7 +2765,10 @@ export interface components {
         ResetBody: {
             /** Token */
             token: string;
-            /** New Password */
+            /**
+             * New Password
+             * @description 10 to 256 characters, not only whitespace.
+             */
             new_password: string;
         };
         /** ResetDone */
@@ -3133,6 +3150,7 @@ export interface components {
             input: unknown;
             /**
              * Version
+             * @description Default: the latest published version.
              * @default null
              */
             version: number | null;
@@ -3849,6 +3867,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -3962,6 +3989,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -4010,6 +4046,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
             };
             header?: never;
             path?: never;
@@ -4073,6 +4111,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4193,6 +4240,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -4299,6 +4355,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4417,6 +4482,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -4523,6 +4597,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4645,6 +4728,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -4742,6 +4834,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4852,6 +4953,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4977,6 +5087,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5016,6 +5135,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 status?: "draft" | "published" | "deprecated";
             };
             header?: never;
@@ -5082,6 +5203,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5197,6 +5327,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5320,6 +5459,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5418,6 +5566,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5529,6 +5686,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5657,6 +5823,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5766,6 +5941,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5890,6 +6074,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -5989,6 +6182,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6101,6 +6303,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6227,6 +6438,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6337,6 +6557,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6380,6 +6609,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 /** @description Who acted (a user or API token id). */
                 actor_id?: string;
                 /** @description e.g. `connection.created`. */
@@ -6456,6 +6687,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6495,6 +6735,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
             };
             header?: never;
             path?: never;
@@ -6558,6 +6800,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6678,6 +6929,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -6791,6 +7051,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6888,6 +7157,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7004,6 +7282,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7107,6 +7394,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7227,6 +7523,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -7333,6 +7638,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7449,6 +7763,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -7488,6 +7811,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 role?: "owner" | "admin" | "builder" | "viewer";
             };
             header?: never;
@@ -7552,6 +7877,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7656,6 +7990,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7773,6 +8116,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -7821,6 +8173,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
             };
             header?: never;
             path?: never;
@@ -7884,6 +8238,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7997,6 +8360,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8119,6 +8491,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -8216,6 +8597,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8333,6 +8723,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -8381,6 +8780,9 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
+                /** @description A custom app's id or `builtin:<slug>`. */
                 app_id?: string;
                 status?: "ok" | "expired" | "refresh_failed" | "invalid";
             };
@@ -8448,6 +8850,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8563,6 +8974,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8686,6 +9106,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -8784,6 +9213,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8902,6 +9340,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -8956,7 +9403,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OAuthStartBody"];
+            };
+        };
         responses: {
             /** @description Success */
             200: {
@@ -9014,6 +9465,24 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type (send application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9128,6 +9597,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9254,6 +9732,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9293,6 +9780,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 status?: "draft" | "test" | "production";
                 enabled?: "true" | "false";
                 /** @description Words in the title. */
@@ -9362,6 +9851,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9477,6 +9975,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9600,6 +10107,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -9698,6 +10214,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9809,6 +10334,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9929,6 +10463,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10061,6 +10604,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -10184,6 +10736,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -10232,6 +10793,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 kind?: "manual" | "webhook" | "cron";
                 enabled?: "true" | "false";
             };
@@ -10300,6 +10863,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10416,6 +10988,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10540,6 +11121,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10639,6 +11229,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10751,6 +11350,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10878,6 +11486,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -10989,6 +11606,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -11032,6 +11658,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 outcome?: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
                 mode?: "test" | "production";
             };
@@ -11101,6 +11729,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11216,6 +11853,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11347,6 +11993,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -11395,6 +12050,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
             };
             header?: never;
             path: {
@@ -11461,6 +12118,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11567,6 +12233,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11689,6 +12364,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -11803,6 +12487,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -11842,6 +12535,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 /** @description Steps of this run. */
                 run_id?: string;
                 status?: "quarantined" | "redriven";
@@ -11910,6 +12605,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12027,6 +12731,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -12070,6 +12783,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 /** @description Runs of this workflow. */
                 flow_id?: string;
                 status?: "running" | "success" | "failed" | "canceled";
@@ -12139,6 +12854,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12246,6 +12970,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12363,6 +13096,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -12468,6 +13210,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12589,6 +13340,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -12696,6 +13456,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12822,6 +13591,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -12937,6 +13715,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -12976,6 +13763,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 kind?: "manual" | "webhook" | "cron";
                 enabled?: "true" | "false";
                 /** @description Triggers of this workflow. */
@@ -13045,6 +13834,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13163,6 +13961,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -13264,6 +14071,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13379,6 +14195,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -13487,6 +14312,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -13586,6 +14420,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13701,6 +14544,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unsupported media type (send application/json) */
             415: {
                 headers: {
@@ -13800,6 +14652,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13920,6 +14781,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14072,6 +14942,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -14140,6 +15019,8 @@ export interface operations {
                 limit?: number;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description By creation time; default newest first. */
+                order?: "desc" | "asc";
                 /** @description Mail to this address. */
                 to?: string;
             };
@@ -14205,6 +15086,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14309,6 +15199,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14423,6 +15322,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -14523,6 +15431,15 @@ export interface operations {
             };
             /** @description Too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -114,6 +114,9 @@ class StackProcess:
 
     def destroy(self) -> None:
         self.stop()
+        keep = os.environ.get("STEPLINE_STACK_LOG")  # where to keep the stack's log (debugging a failure)
+        if keep and self.log.exists():
+            shutil.copy(self.log, keep)
         try:
             self.cluster().stop()
         finally:

@@ -177,3 +177,45 @@ def test_every_listener_of_the_stack_is_on_loopback(stack):
     # the HTTP API, the AWS emulator and PostgreSQL at least
     assert {stack.port, stack.pg_port, stack.moto_port} <= {port for _, _, port in found}, found
     assert bindings.exposed(pids) == [], found
+
+
+def test_switching_to_kms_rewraps_every_sealed_secret_and_they_still_work(stack, local_stack):
+    import pg8000.native
+
+    with FakeSlack() as slack:
+        client = Client(stack)
+        created = client.call("POST", f"/api/workspaces/{client.ws}/connections",
+                              json={"name": f"slack-{uuid.uuid4().hex[:6]}", "app_id": "builtin:slack",
+                                    "settings": {"base_url": slack.base_url}, "secrets": {"token": DEFAULT_TOKEN}})
+        assert created.status_code == 201, created.text
+        connection = f"/api/workspaces/{client.ws}/connections/{created.json()['id']}/test"
+        flow = _flow(client)
+        trigger = client.call("POST", f"/api/workspaces/{client.ws}/flows/{flow['id']}/triggers",
+                              json={"kind": "webhook", "name": "switch"}).json()
+        client.close()
+        # WHEN the stack is restarted against an AWS endpoint (this session's emulator stands in for
+        # LocalStack or AWS): its KMS key becomes the wrapping key
+        stack.stop()
+        stack.extra_env["AWS_ENDPOINT_URL"] = local_stack.env["AWS_ENDPOINT_URL"]
+        try:
+            stack.start()
+            # THEN every record sealed under the local key was re-wrapped under KMS at start-up …
+            postgres = pg8000.native.Connection("postgres", host="127.0.0.1", port=stack.cluster().running_port(),
+                                                database="stepline")
+            try:
+                keks = {row[0] for row in postgres.run(
+                    "SELECT secrets_envelope->>'kek' FROM connections WHERE secrets_envelope IS NOT NULL "
+                    "UNION SELECT secret->>'kek' FROM triggers WHERE secret IS NOT NULL")}
+            finally:
+                postgres.close()
+            assert keks == {"kms:alias/stepline-connections"}, keks
+            assert "re-wrapped" in stack.tail()
+            # … and the secrets still work
+            client = Client(stack)
+            assert client.call("POST", connection).json()["ok"] is True
+            assert _signed_delivery(stack, trigger, trigger["webhook"]["new_secret"]).status_code == 202
+            client.close()
+        finally:
+            stack.stop()
+            del stack.extra_env["AWS_ENDPOINT_URL"]
+            stack.start()

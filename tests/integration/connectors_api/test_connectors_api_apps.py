@@ -246,6 +246,11 @@ def test_providers_and_node_templates(api, builder, tokens, draft_app):
         == "/name"
     )
     assert api.post("/api/node-templates", {**body, "name": "delay"}, token=admin).status == 422
+    # a preset follows the nodes' $secrets rule: only where a credential goes
+    leaky = {**body, "step_type": "transform", "action_ref": None,
+             "config": {"output": {"t": "{{ $secrets.k | upper }}"}}}
+    refused = api.post("/api/node-templates", leaky, token=admin)
+    assert refused.status == 422 and refused.body["error"]["details"][0]["path"] == "/config/output/t"
     created = api.post("/api/node-templates", body, token=admin)
     assert created.status == 201 and created.body["ref"] == f"tpl:{body['name']}"
     assert api.post("/api/node-templates", body, token=admin).error_code == "duplicate_name"

@@ -261,3 +261,48 @@ def test_a_browser_returning_from_the_provider_lands_on_the_console(api, builder
     assert failed["oauth"] == "failed" and failed["code"] and failed["message"]
     assert callback["code"] not in replay.headers["Location"]
     assert DEFAULT_CLIENT_SECRET not in replay.headers["Location"]
+
+
+@pytest.fixture
+def console_redirect(monkeypatch):
+    """An operator-allowed redirect URI (e.g. a console page that forwards code and state)."""
+    from chalicelib.config import get_settings
+
+    uri = "http://127.0.0.1:3000/connections/oauth"
+    monkeypatch.setattr(get_settings(), "oauth_redirect_uris", f"https://elsewhere.example/cb, {uri}")
+    return uri
+
+
+def test_a_redirect_uri_is_used_only_from_the_allowed_list(api, builder, ws, oauth_app, idp, hub, console_redirect):
+    idp.fail_refresh = None
+    created = api.post(
+        f"/api/workspaces/{ws}/connections",
+        {"name": unique("crm"), "app_id": oauth_app["id"], "settings": {"base_url": hub.base_url},
+         "secrets": {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}},
+        token=builder,
+    )
+    base = f"/api/workspaces/{ws}/connections/{created.body['id']}"
+    # GIVEN a redirect URI nobody allowed THEN it is refused, not silently replaced
+    refused = api.post(f"{base}/oauth/start", {"redirect_uri": "https://attacker.example/steal"}, token=builder)
+    assert refused.status == 422 and refused.error_code == "redirect_uri_not_allowed", refused.body
+    # WHEN an allowed one is asked for THEN the provider gets it, and the code is exchanged with the same one
+    started = api.post(f"{base}/oauth/start", {"redirect_uri": console_redirect}, token=builder)
+    assert started.status == 200 and started.body["redirect_uri"] == console_redirect, started.body
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(started.body["authorize_url"]).query))
+    assert params["redirect_uri"] == console_redirect
+    consent = httpx.get(started.body["authorize_url"], follow_redirects=False, trust_env=False)
+    callback = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(consent.headers["location"]).query))
+    done = api.get("/oauth/callback?" + urllib.parse.urlencode(callback))
+    assert done.status == 200 and done.body["status"] == "ok", done.body
+    exchange = [r.form() for r in idp.requests if r.path == "/token"][-1]
+    assert exchange["grant_type"] == "authorization_code" and exchange["redirect_uri"] == console_redirect
+
+
+def test_links_follow_the_port_of_the_local_stack(monkeypatch):
+    from chalicelib.config import load_settings
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8400")
+    assert load_settings().public_base_url == "http://127.0.0.1:8400"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://stepline.example.com")
+    assert load_settings().public_base_url == "https://stepline.example.com"

@@ -31,7 +31,7 @@ def test_templated_fields_accept_an_expression_before_rendering_only():
 
 def test_text_around_an_expression_is_not_a_number():
     issues = config_issues(SCHEMA, {"seconds": "about {{ wait }}"}, rendered=False)
-    assert issues == [{"path": "/seconds", "issue": "must be number or a {{ … }} expression"}]
+    assert issues == [{"path": "/seconds", "issue": "must be number, a {{ … }} expression or a JSONata expression"}]
 
 
 def test_strict_schema_drops_the_expression_alternative():

@@ -116,3 +116,9 @@ def test_masking_also_catches_a_remote_that_re_spells_the_secret():
     redactor.add_values({"type": "bearer", "token": "Ab/Cd+Ef-123"})
     echoed = {"a": "x AB/CD+EF-123 y", "b": ["ab/cd+ef-123"], "c": "Ab%2FCd%2BEf-123", "type": "bearer"}
     assert redactor.scrub(echoed) == {"a": f"x {MASK} y", "b": [MASK], "c": MASK, "type": "bearer"}
+
+
+def test_literal_text_is_not_a_reference():
+    # a code node's JavaScript is never rendered, so "{{ $secrets.k }}" in it is only text
+    code = "export default (p) => ({ text: '{{ $secrets.k }}' });"
+    assert validate_graph(_graph("code", {"code": code})) == []

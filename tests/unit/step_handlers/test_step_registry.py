@@ -14,7 +14,7 @@ from step_handlers import STEP_TYPES, describe_step_types, get_handler, ports_of
 
 EXPECTED = {
     "start", "end", "transform", "condition", "switch", "wait_all",
-    "merge_race", "delay", "for_each", "http_request", "action",
+    "merge_race", "delay", "for_each", "http_request", "action", "code",
 }  # fmt: skip
 
 
@@ -50,8 +50,21 @@ def test_ports():
 
 def test_described_types_are_json_for_the_node_template_listing():
     described = describe_step_types()
-    assert [d["type"] for d in described] == list(STEP_TYPES)
+    assert [d["type"] for d in described if d["variant"] is None] == list(STEP_TYPES)
     json.dumps(described)
     switch = next(d for d in described if d["type"] == "switch")
     assert switch["dynamic_ports"] is True
     assert next(d for d in described if d["type"] == "action")["needs_credentials"] is True
+
+
+def test_variants_and_default_configs_are_valid_configs_of_their_type():
+    from chalicelib.engine.graph_checks import config_problems
+
+    described = describe_step_types()
+    assert any(d["type"] == "transform" and d["variant"] == "jsonata" for d in described)
+    assert any(d["type"] == "code" and d["variant"] is None for d in described)
+    for entry in described:
+        Draft202012Validator.check_schema(entry["config_schema"])
+        if entry["default_config"] is not None:
+            Draft202012Validator(entry["config_schema"]).validate(entry["default_config"])
+            assert config_problems(entry["type"], entry["default_config"], "") == [], entry["title"]

@@ -1,0 +1,64 @@
+"""JSONata and the code step through the runner against PostgreSQL: what expressions see, what they never see."""
+
+from __future__ import annotations
+
+from chalicelib.services.engine import ports
+from tests.integration.engine.engine_harness import edge, node, steps_by_node
+
+
+def test_jsonata_sees_the_input_env_trigger_and_run(acme, make_flow, start, drive_run):
+    graph = {"nodes": [node("start", "start"),
+                       node("shape", "transform", name="shape_it", output={"$jsonata": """{
+                           'total': $sum(lines.(price * qty)),
+                           'region': $env.REGION,
+                           'trigger': $trigger.kind,
+                           'first_line': $trigger.input.lines[0].price,
+                           'node': $run.node,
+                           'mode': $run.mode
+                       }"""}),
+                       node("tag", "code", code="export default (p, ctx) => ({ ...p, by: ctx.node_name })"),
+                       node("end", "end")],
+             "edges": [edge("start", "shape"), edge("shape", "tag"), edge("tag", "end")]}
+    flow = make_flow(graph, env={"REGION": "eu-west"})
+    run = start(flow["id"], input={"lines": [{"price": 2, "qty": 3}, {"price": 1, "qty": 4}]})
+    assert drive_run(run["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], run["id"])
+    assert steps["tag"][0]["output"] == {"total": 10, "region": "eu-west", "trigger": "manual", "first_line": 2,
+                                         "node": "shape_it", "mode": "test", "by": "tag"}
+
+
+def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow, start, drive_run, loopback):
+    secret = "s3cr3t-token-value-0077"
+
+    class Resolver:
+        def resolve(self, request):
+            return ports.ResolvedCredentials({"token": secret, "type": "bearer"}, required=False)
+
+    class Checker:
+        def missing(self, tenant_id, workspace_id, templates, connections):
+            return set(templates), set()
+
+    ports.set_credential_resolver(Resolver())
+    ports.set_reference_checker(Checker())
+    try:
+        connection = "11111111-2222-4333-8444-555555555555"
+        # GIVEN an http_request whose json (a key where secrets may go) holds a template and an expression
+        graph = {"nodes": [node("start", "start"),
+                           {**node("call", "http_request", method="POST", url=loopback.url + "/echo",
+                                   json={"template": "{{ $secrets.API_TOKEN }}",
+                                         "expression": {"$jsonata": "$secrets.API_TOKEN"},
+                                         "whole": {"$jsonata": "$string($secrets)"}}),
+                            "connection_id": connection},
+                           node("end", "end")],
+                 "edges": [edge("start", "call"), edge("call", "end")]}
+        flow = make_flow(graph, secrets={"API_TOKEN": {"connection_id": connection, "field": "token"}})
+        loopback.reset()
+        run = start(flow["id"], input={})
+        assert drive_run(run["id"]) == "success"
+    finally:
+        ports.set_credential_resolver(None)
+        ports.set_reference_checker(None)
+    # THEN the template got the secret, the JSONata expressions got nothing
+    sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
+    assert sent["body"]["template"] == secret
+    assert sent["body"].get("expression") is None and secret not in str(sent["body"].get("whole"))
