@@ -2,6 +2,7 @@
 // custom app, an action and an API-key connection, tests both and reads the masked trace
 // (the secret never reaches the page); a viewer finds no edit control; axe on every page.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Page } from '@playwright/test'
 import { expect, expectAccessible, test } from './fixtures'
@@ -14,6 +15,8 @@ const SECRET = `sk_e2e_${Date.now().toString(36)}_Zq9`
 const APP_NAME = `Echo Service ${Date.now().toString(36)}`
 
 let vendor: ChildProcess | null = null
+let idp: ChildProcess | null = null
+let idpUrl = ''
 let vendorUrl = ''
 let appPath = ''
 let actionPath = ''
@@ -36,6 +39,20 @@ async function fillJson(page: Page, label: string, text: string): Promise<void> 
   await page.keyboard.insertText(text)
 }
 
+/** A loopback fake (tests/fakes/vendors/serve.py) and its URL. */
+async function serveFake(name: string): Promise<[ChildProcess, string]> {
+  const python = process.env.STEPLINE_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python')
+  const child = spawn(python, ['-m', 'tests.fakes.vendors.serve', name], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fake ${name} did not start`)), 20_000)
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /READY (\S+)/.exec(d.toString())
+      if (m) { clearTimeout(timer); resolve(m[1]!) }
+    })
+  })
+  return [child, url]
+}
+
 async function expectNoSecret(page: Page): Promise<void> {
   expect(await page.content()).not.toContain(SECRET)
   expect(await page.content()).not.toContain(SECRET.slice(0, 12))
@@ -43,18 +60,14 @@ async function expectNoSecret(page: Page): Promise<void> {
 
 test.describe.serial('connector pages', () => {
   test.beforeAll(async () => {
-    const python = process.env.STEPLINE_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python')
-    vendor = spawn(python, ['-m', 'tests.fakes.vendors.serve', 'httpbin'], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
-    vendorUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the fake vendor did not start')), 20_000)
-      vendor!.stdout!.on('data', (d: Buffer) => {
-        const m = /READY (\S+)/.exec(d.toString())
-        if (m) { clearTimeout(timer); resolve(m[1]!) }
-      })
-    })
+    ;[vendor, vendorUrl] = await serveFake('httpbin')
+    ;[idp, idpUrl] = await serveFake('oauth')
   })
 
-  test.afterAll(() => { vendor?.kill('SIGTERM') })
+  test.afterAll(() => {
+    vendor?.kill('SIGTERM')
+    idp?.kill('SIGTERM')
+  })
 
   test('a builder creates an app, an action and a connection, and tests them with the secret masked', async ({ signedIn }) => {
     const page = await signedIn('builder')
@@ -183,5 +196,36 @@ test.describe.serial('connector pages', () => {
     await page.goto('/connections')
     await expect(page.getByRole('row', { name: /Echo \(e2e\)/ })).toBeVisible()
     await expectNoSecret(page)
+  })
+
+  test('OAuth2 "connect" goes through the provider and comes back to the console', async ({ signedIn, stack }) => {
+    // GIVEN a published OAuth2 app (HubSpot's connector with its endpoints on a loopback
+    // authorization server) and a connection holding only the client credentials
+    const login = await fetch(`${stack.url}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'builder@acme.test', password: 'stepline-demo-2026' }) }).then((r) => r.json())
+    const auth = { Authorization: `Bearer ${login.access_token}`, 'Content-Type': 'application/json' }
+    const doc = JSON.parse(readFileSync(path.join(REPO, 'chalicelib', 'connectors', 'catalog', 'hubspot.json'), 'utf8'))
+    const slug = `crm-${Date.now().toString(36)}`
+    Object.assign(doc, { slug, name: 'CRM (OAuth e2e)', vendor: 'Example', category: 'crm' })
+    doc.auth = { ...doc.auth, authorize_url: `${idpUrl}/authorize`, token_url: `${idpUrl}/token`, pkce: true, client_auth: 'client_secret_basic' }
+    const app = await fetch(`${stack.url}/api/apps`, { method: 'POST', headers: auth,
+      body: JSON.stringify({ name: 'CRM (OAuth e2e)', slug, vendor: 'Example', category: 'crm', description: '', icon: '', notes: '', definition: doc }) }).then((r) => r.json())
+    expect((await fetch(`${stack.url}/api/apps/${app.id}/publish`, { method: 'POST', headers: auth })).status).toBe(200)
+    const ws = (await fetch(`${stack.url}/api/me`, { headers: auth }).then((r) => r.json())).workspaces[0].id
+    const created = await fetch(`${stack.url}/api/workspaces/${ws}/connections`, { method: 'POST', headers: auth,
+      body: JSON.stringify({ name: 'CRM via OAuth', app_id: app.id, settings: { base_url: idpUrl },
+        secrets: { client_id: 'fake-client-id', client_secret: 'fake-client-secret-0123456789abcdef' } }) })
+    expect(created.status).toBe(201)
+
+    // WHEN a builder clicks Connect THEN the browser goes to the provider and back to the console
+    const page = await signedIn('builder')
+    await page.goto('/connections')
+    await settled(page)
+    await page.getByRole('row', { name: /CRM via OAuth/ }).getByRole('button', { name: 'Connect CRM via OAuth' }).click()
+    await expect(page).toHaveURL(/\/connections$/)
+    await expect(page.getByTestId('oauth-outcome')).toContainText('Connected')
+    await expect(page.getByRole('row', { name: /CRM via OAuth/ })).toContainText('access_token: ••••')
+    expect(await page.content()).not.toContain('fake-client-secret-0123456789abcdef')
+    await expectAccessible(page, '/connections after OAuth2')
   })
 })

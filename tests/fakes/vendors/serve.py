@@ -1,7 +1,8 @@
 """Run one vendor fake on its own, for the console's browser tests: ``python -m tests.fakes.vendors.serve httpbin``.
 
-Prints ``READY <base_url>`` once listening on loopback, and serves until stdin closes or
-the process is terminated.
+Prints ``READY <base_url>`` once listening on loopback (``oauth``: the authorization
+server, ``/authorize`` and ``/token`` under that URL, accepting ``fake-client-id``), and
+serves until the process is terminated.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import threading
 
 from tests.fakes.vendors.base import FakeVendorServer
 from tests.fakes.vendors.httpbin import FakeHttpBin
+from tests.fakes.vendors.oauth_server import FakeOAuthServer
 
-FAKES: dict[str, type[FakeVendorServer]] = {"httpbin": FakeHttpBin}
+FAKES: dict[str, type[FakeVendorServer]] = {"httpbin": FakeHttpBin, "oauth": FakeOAuthServer}
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +28,8 @@ def main(argv: list[str]) -> int:
     with FAKES[name]() as fake:
         print(f"READY {fake.base_url}", flush=True)
         try:
-            stop.wait()
+            while not stop.wait(0.2):  # a timed wait, so the signal handler always gets to run
+                pass
         except KeyboardInterrupt:
             pass
     return 0
