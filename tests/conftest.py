@@ -48,6 +48,32 @@ def _reset_process_caches() -> None:
     bootstrap.reset()
 
 
+def _policy_fingerprint() -> tuple[object, ...]:
+    """What decides process-wide behaviour that tests rely on (stage, egress policy), as loaded and as set."""
+    from chalicelib.config import get_settings
+
+    loaded: tuple[object, ...] = ()
+    if get_settings.cache_info().currsize:  # only what is already loaded: never load settings here
+        settings = get_settings()
+        loaded = (settings.stage, settings.outbound_allow_private)
+    return loaded, os.environ.get("STAGE"), os.environ.get("OUTBOUND_ALLOW_PRIVATE")
+
+
+@pytest.fixture(autouse=True)
+def _process_settings_do_not_leak():
+    """A test that leaves the stage or the egress policy changed fails itself, not the tests after it."""
+    before = _policy_fingerprint()
+    yield
+    after = _policy_fingerprint()
+    env_changed = after[1:] != before[1:]
+    loaded_changed = bool(before[0] and after[0]) and after[0] != before[0]
+    if env_changed or loaded_changed:
+        from chalicelib.config import get_settings
+
+        get_settings.cache_clear()
+        pytest.fail(f"the test left the process settings changed: {before} -> {after}")
+
+
 @pytest.fixture(scope="session")
 def local_stack():
     """PostgreSQL + AWS emulation for the whole session (started lazily, torn down after)."""

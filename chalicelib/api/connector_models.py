@@ -238,9 +238,14 @@ class StepTypeTemplate(Out):
     kind: Literal["step_type"]
     ref: None
     type: str
+    variant: str | None = Field(
+        description="A preset of the type with a narrower schema (`jsonata`: a transform whose output is one "
+        "JSONata expression); null for the type itself."
+    )
     title: str
     description: str
     config_schema: JsonObject
+    default_config: JsonObject | None = Field(description="What a new node of this kind starts with, if anything.")
     ports: list[str]
     dynamic_ports: bool
     needs_credentials: bool

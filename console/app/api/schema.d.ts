@@ -3244,6 +3244,11 @@ export interface components {
             ref: null;
             /** Type */
             type: string;
+            /**
+             * Variant
+             * @description A preset of the type with a narrower schema (`jsonata`: a transform whose output is one JSONata expression); null for the type itself.
+             */
+            variant: string | null;
             /** Title */
             title: string;
             /** Description */
@@ -3252,6 +3257,13 @@ export interface components {
             config_schema: {
                 [key: string]: unknown;
             };
+            /**
+             * Default Config
+             * @description What a new node of this kind starts with, if anything.
+             */
+            default_config: {
+                [key: string]: unknown;
+            } | null;
             /** Ports */
             ports: string[];
             /** Dynamic Ports */
