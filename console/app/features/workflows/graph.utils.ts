@@ -81,7 +81,7 @@ export function toFlow(graph: GraphDoc | null | undefined, ports: (type: string)
   const edges = (doc.edges ?? []).map((e): FlowEdge => {
     const port = e.port ?? DEFAULT_PORT
     return {
-      id: edgeId(e.from, port, e.to), source: e.from, target: e.to, sourceHandle: port,
+      id: edgeId(e.from, port, e.to), source: e.from, target: e.to, sourceHandle: port, targetHandle: 'in',
       label: port === DEFAULT_PORT ? undefined : port, data: { ui: e.ui ?? {} },
     }
   })
