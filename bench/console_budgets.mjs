@@ -1,7 +1,8 @@
 // Console budgets, measured (figures printed, no pass/fail): `make bench-console`.
 //  1. JavaScript the sign-in page loads, gzipped (budget ≤ 300 KB).
 //  2. Served and interactive: from navigation to a usable sign-in form (budget ≤ 1 s), cold cache.
-//  3. Lists of 500 items: time to render, rows in the DOM (virtualised), frame times while scrolling.
+//  3. Lists of 500 items (API tokens, audit events, apps, connections): time to render, rows in the DOM
+//     (virtualised), frame times while scrolling.
 // Starts its own throwaway stack (as the browser tests do) unless STEPLINE_E2E_URL names one.
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -79,6 +80,28 @@ try {
       method: 'POST', headers: auth, body: JSON.stringify({ name: `bench token ${i + j}`, role: 'admin', workspace_ids: null }),
     })))
   }
+  // ... 500 custom apps (the catalog lists them after the built-ins) and 500 connections in the first workspace
+  const inBatches = async (count, make) => {
+    for (let i = 0; i < count; i += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => make(i + j)))
+    }
+  }
+  const appDoc = (slug) => ({ format_version: 1, name: slug, slug, vendor: 'Bench', category: 'bench', base_url: 'https://example.test',
+    auth: { type: 'none' }, test_action: 'ping', actions: [{ key: 'ping', name: 'Ping', method: 'GET', path: '/' }] })
+  const apps = await fetch(`${base}/api/apps?source=custom&limit=200`, { headers: auth }).then((r) => r.json())
+  const stamp = Date.now().toString(36)
+  await inBatches(Math.max(0, 500 - apps.items.length), (i) => fetch(`${base}/api/apps`, {
+    method: 'POST', headers: auth,
+    body: JSON.stringify({ name: `bench app ${i}`, slug: `bench-${stamp}-${i}`, vendor: 'Bench', category: 'bench',
+      description: 'A generated app for the list budget', icon: '', notes: '', definition: appDoc(`bench-${stamp}-${i}`) }),
+  }))
+  const me = await fetch(`${base}/api/me`, { headers: auth }).then((r) => r.json())
+  const ws = me.workspaces[0].id
+  const conns = await fetch(`${base}/api/workspaces/${ws}/connections?limit=200`, { headers: auth }).then((r) => r.json())
+  await inBatches(Math.max(0, 500 - conns.items.length), (i) => fetch(`${base}/api/workspaces/${ws}/connections`, {
+    method: 'POST', headers: auth,
+    body: JSON.stringify({ name: `bench connection ${i}`, app_id: 'builtin:http', settings: { base_url: 'https://example.test' }, secrets: {} }),
+  }))
   const context = await browser.newContext({ viewport: { width: 1366, height: 850 } })
   const page = await context.newPage()
   await page.goto(`${base}/sign-in`)
@@ -87,7 +110,8 @@ try {
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { name: /^Welcome/ }).waitFor()
   for (const [label, url, pages, first] of [['API tokens', '/settings/api-tokens', 1, /bench token/],
-    ['audit log', '/settings/audit', 5, /api_token.created/]]) {
+    ['audit log', '/settings/audit', 5, /\.created/], ['apps catalog', '/apps', 1, /GitHub/],
+    ['connections', '/connections', 1, /bench connection/]]) {
     const started = Date.now()
     await page.goto(`${base}${url}`)
     await page.getByRole('row', { name: first }).first().waitFor()
@@ -112,7 +136,8 @@ try {
       }
       return { gaps, rows: document.querySelectorAll('tbody tr').length, height: total }
     })
-    const count = url.includes('audit') ? `${pages * 100} events loaded` : `${have.items.length + missing}+ tokens`
+    const count = { '/settings/audit': `${pages * 100} events loaded`, '/apps': '500+ custom apps and the built-ins',
+      '/connections': '500+ connections' }[url] ?? `${have.items.length + missing}+ tokens`
     const sorted = [...frames.gaps].sort((a, b) => a - b)
     row(`${label}: first rows after navigation`, `${rendered} ms`)
     row(`${label}: rows in the DOM while scrolling`, frames.rows, `(virtualised; ${count})`)

@@ -11,7 +11,7 @@ export default defineConfig({
     include: ['app/**/*.test.ts'],
     environment: 'node',
     globals: true, // Testing Library cleans up after each test
-    server: { deps: { inline: ['vuetify'] } },
+    server: { deps: { inline: ['vuetify', '@jsonforms/vue-vuetify'] } },
     css: false,
   },
 })

@@ -137,9 +137,9 @@ class ConnectionFilters(SortedListQuery):
 
 
 class OAuthCallbackQuery(Query):
-    state: str | None = Field(None, max_length=4096)
-    code: str | None = Field(None, max_length=4096)
-    error: str | None = Field(None, max_length=4096)
+    state: str | None = Field(None, max_length=2048)
+    code: str | None = Field(None, max_length=2048)
+    error: str | None = Field(None, max_length=2048)
 
 
 def _app_body(body: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -131,6 +131,9 @@ class Run(Out):
     status: RunStatus
     trigger: RunTrigger
     input: Any
+    trigger_info: JsonObject | None = Field(description="What the trigger knows of the start (`$trigger` in "
+                                            "expressions): id, kind, delivery_id, external_id, slot, received_at; "
+                                            "null for runs started through the API or a rerun.")
     output: Any
     error: RunError | None
     rerun_of: str | None
@@ -187,6 +190,17 @@ class RunEvent(Out):
     node_id: str | None
     data: JsonObject
     created_at: Timestamp
+
+
+class StreamEvent(Out):
+    """One server-sent event of a run's stream (``id:``, ``event:``, ``data:`` lines; ``retry:`` first)."""
+
+    model_config = {"extra": "allow"}
+
+    id: str | None = Field(None, description="The run's event seq; resume after it with Last-Event-ID.")
+    event: str | None = Field(None, description="The event's type (run.started, step.finished, ...).")
+    data: str | None = Field(None, description="JSON: {seq, type, step_id, node_id, data, at}.")
+    retry: int | None = Field(None, description="Milliseconds to wait before reconnecting.")
 
 
 class RunEvents(Out):

@@ -25,9 +25,10 @@ from chalicelib.api.flow_models import (
     RunStatus,
     StepAttemptPage,
     StepStatus,
+    StreamEvent,
 )
 from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import NotFound
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http.access import VIEWER, Access, Ref
 from chalicelib.http.pagination import parse_time
 from chalicelib.http.responses import json_response
@@ -39,6 +40,7 @@ from chalicelib.tables.engine import quarantined_steps, runs
 from chalicelib.tables.identity import workspaces
 
 routes = Routes("runs")
+_EVENT_ID = re.compile(r"^[0-9]{1,18}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -117,7 +119,7 @@ def list_events(call: Call):
     return run_queries.list_events(call.principal, call.params["ws"], call.params["run_id"], call.query)
 
 
-@routes.route(BASE + "/{run_id}/stream", access=VIEW_RUN, response=str, media_type="text/event-stream",
+@routes.route(BASE + "/{run_id}/stream", access=VIEW_RUN, response=StreamEvent, media_type="text/event-stream",
               query=StreamQuery, headers=(LAST_EVENT_ID,))
 def stream(call: Call):
     """Server-sent events after ``Last-Event-ID`` (or ``?last_event_id=``), long-polling up to ``?wait=``.
@@ -128,7 +130,10 @@ def stream(call: Call):
     ``Authorization`` header: fetch the stream with the header instead (e.g. a fetch-based
     event-source client), or poll ``…/events?after=<seq>``.
     """
-    last = call.headers.get("last-event-id") or call.query.get("last_event_id")
+    header = call.headers.get("last-event-id")
+    if header is not None and not _EVENT_ID.match(header):
+        raise BadRequest("Last-Event-ID must be an event id (digits).", code="invalid_event_id")
+    last = header if header is not None else call.query.get("last_event_id")
     body = run_queries.stream(call.principal, call.params["ws"], call.params["run_id"], last,
                               call.query.get("wait"))
     return Response(body=body, status_code=200,

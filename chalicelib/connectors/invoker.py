@@ -149,8 +149,14 @@ class ActionInvoker:
         idempotency_key: str | None = None,
         timeout: float | None = None,
         on_unauthorized: Callable[[], Credentials | None] | None = None,
+        single_attempt: bool = False,
     ) -> InvocationResult:
-        """Call ``action_key``; failures raise a ``SteplineError`` carrying the masked ``trace``."""
+        """Call ``action_key``; failures raise a ``SteplineError`` carrying the masked ``trace``.
+
+        ``single_attempt``: one send, no retry here — the caller (the workflow engine, whose step
+        attempt is the unit that is recorded, backed off and keyed) owns the retries. One retry owner
+        per call: an action with three attempts against a failing server makes three requests, not nine.
+        """
         started = time.monotonic()
         action = connector.action(action_key)
         input = dict(input or {})
@@ -170,7 +176,7 @@ class ActionInvoker:
             )
 
         retrying = Retrying(
-            stop=stop_after_attempt(action.retry.max_attempts) | stop_before_delay(budget),
+            stop=stop_after_attempt(1 if single_attempt else action.retry.max_attempts) | stop_before_delay(budget),
             wait=self._wait_strategy(action),
             retry=retry_if_exception(lambda exc: self._may_retry(action, idempotency_key, exc)),
             before_sleep=lambda state: setattr(call, "pending_wait_ms", int(state.upcoming_sleep * 1000)),

@@ -17,9 +17,11 @@ Direct invocation (``aws lambda invoke``), for rollback and inspection::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters import aws
@@ -44,10 +46,10 @@ def deploy() -> dict[str, Any]:
             wrote_keys = signing_keys.ensure_keyset(aws.client("secretsmanager"), os.environ["JWT_KEYS_SECRET_ARN"])
         phase = "database role"
         role = database.ensure_app_role(settings.owner_database_url, settings.database_url, tls=settings.database_tls)
-        os.environ["APP_DB_ROLE"] = role  # read by the first migration's default privileges
         phase = "migrations"
         ahead = database.is_ahead(settings.owner_database_url, tls=settings.database_tls)
-        revision = database.upgrade(settings.owner_database_url, tls=settings.database_tls)
+        with _app_role_for_migrations(role):
+            revision = database.upgrade(settings.owner_database_url, tls=settings.database_tls)
     except Exception as exc:
         logger.error("deployment phase %s failed: %s", phase, type(exc).__name__)
         message = str(exc) if isinstance(exc, database.RoleSetupFailed) else type(exc).__name__
@@ -59,6 +61,20 @@ def deploy() -> dict[str, Any]:
     if ahead:
         result["schema"] = "ahead"
     return result
+
+
+@contextlib.contextmanager
+def _app_role_for_migrations(role: str) -> Iterator[None]:
+    """The first migration grants default privileges to ``APP_DB_ROLE``: set it for the upgrade only."""
+    previous = os.environ.get("APP_DB_ROLE")
+    os.environ["APP_DB_ROLE"] = role
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("APP_DB_ROLE", None)
+        else:
+            os.environ["APP_DB_ROLE"] = previous
 
 
 def operate(event: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -183,7 +184,9 @@ class Routes:
                 observability.clear()
                 observability.bind(request_id=request_id)
                 started = time.perf_counter()
-                call = Call(request=request, params=params, request_id=request_id)
+                # Path parameters as sent: API Gateway and Chalice leave them percent-encoded
+                # (a client encoding `builtin:slack` sends `builtin%3Aslack`).
+                call = Call(request=request, params={k: unquote(v) for k, v in params.items()}, request_id=request_id)
                 try:
                     call.principal = access.authorize(call)
                     if query is not None:

@@ -96,6 +96,7 @@ runs = Table(
     Column("status", String(20), nullable=False),  # running | success | failed | canceled
     Column("trigger", String(20), nullable=False, server_default="manual"),
     Column("input", JSONB, nullable=True),
+    Column("trigger_info", JSONB, nullable=True),  # what the trigger knows of the start ($trigger); not input
     Column("graph", JSONB, nullable=False),  # exactly what this run executes
     Column("env", JSONB, nullable=False, server_default="{}"),
     Column("secret_refs", JSONB, nullable=False, server_default="{}"),  # references, never values

@@ -31,7 +31,7 @@ from chalicelib.identity.masking import is_secret_key
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source
-from chalicelib.services.connectors.exceptions import DuplicateName, SecretsRequired
+from chalicelib.services.connectors.exceptions import ConnectionInUse, DuplicateName, SecretsRequired
 from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
 from chalicelib.tables.connectors import connections
@@ -346,9 +346,33 @@ def _key_label(row: Mapping[str, Any]) -> str | None:
     return f"{envelope['kek']}#{envelope['kv']}" if envelope else None
 
 
+def workflows_using(uow: Any, connection_id: str) -> list[dict[str, str]]:
+    """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
+    from sqlalchemy import Text, cast, or_
+
+    from chalicelib.tables.engine import workflow_versions, workflows
+
+    draft = or_(cast(workflows.c.graph, Text).contains(connection_id),
+                cast(workflows.c.secrets, Text).contains(connection_id))
+    published = select(workflow_versions.c.workflow_id).where(or_(
+        cast(workflow_versions.c.graph, Text).contains(connection_id),
+        cast(workflow_versions.c.secrets, Text).contains(connection_id)))
+    rows = uow.execute(select(workflows.c.id, workflows.c.title)
+                       .where(or_(draft, workflows.c.id.in_(published))).order_by(workflows.c.title)).all()
+    return [{"id": str(r.id), "title": r.title} for r in rows]
+
+
 def delete_connection(principal: Principal, ws: str, connection_id: str) -> None:
+    """Delete a connection no workflow uses (409 ``connection_in_use`` naming the workflows otherwise)."""
     with tenant_uow(principal.tenant_id) as uow:
         before = row_of(uow, connection_id, workspace_id=ws)
+        users = workflows_using(uow, connection_id)
+        if users:
+            raise ConnectionInUse(
+                f"{len(users)} workflow(s) use this connection; change them first: "
+                + ", ".join(u["title"] for u in users[:10]),
+                details=[{"path": f"/workflows/{u['id']}", "issue": f"uses this connection ({u['title']})"}
+                         for u in users])
         uow.execute(delete(connections).where(connections.c.id == connection_id))
         audit.record(
             uow,

@@ -211,6 +211,7 @@ def invoke_action(
         dict(input or {}),
         idempotency_key=idempotency_key,
         timeout=timeout,
+        single_attempt=True,  # the engine's step attempt is the retry unit
     )
     return result.output if isinstance(result.output, dict) else {"result": result.output}
 

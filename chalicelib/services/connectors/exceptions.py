@@ -59,6 +59,12 @@ class AppInUse(Conflict):
     code = "app_in_use"
 
 
+class ConnectionInUse(Conflict):
+    """Workflows still use this connection (a node, a secret reference); the details name them."""
+
+    code = "connection_in_use"
+
+
 class AppHasNoVersion(Conflict):
     """The app has no version yet, so there is nothing to connect to or copy."""
 

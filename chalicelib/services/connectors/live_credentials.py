@@ -221,6 +221,7 @@ def call(
     idempotency_key: str | None = None,
     timeout: float | None = None,
     tested: bool = False,
+    single_attempt: bool = False,
 ) -> InvocationResult:
     """Invoke ``action_key`` with the connection (or none), keeping the connection's health current."""
     if conn is None:
@@ -232,6 +233,7 @@ def call(
             credentials={},
             idempotency_key=idempotency_key,
             timeout=timeout,
+            single_attempt=single_attempt,
         )
     try:
         ensure_fresh(conn, connector)
@@ -244,6 +246,7 @@ def call(
             idempotency_key=idempotency_key,
             timeout=timeout,
             on_unauthorized=reauthorizer(conn, connector),
+            single_attempt=single_attempt,
         )
     except UpstreamUnauthorized as exc:
         mark(conn, INVALID, exc.vendor_code or exc.code, tested=tested)

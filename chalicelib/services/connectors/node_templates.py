@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 
 import step_handlers
@@ -59,7 +60,7 @@ def _published(uow: Any) -> list[tuple[dict[str, Any], ConnectorDefinition]]:
             select(
                 app_versions.c.id, app_versions.c.app_id, app_versions.c.updated_at, app_versions.c.definition
             )
-            .distinct(app_versions.c.app_id)
+            .ext(distinct_on(app_versions.c.app_id))
             .where(app_versions.c.status == "published")
             .order_by(app_versions.c.app_id, app_versions.c.number.desc())
         )

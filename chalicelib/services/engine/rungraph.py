@@ -45,6 +45,7 @@ class RunContext:
     trigger: str = "manual"
     version_number: int | None = None
     input: Any = None
+    trigger_info: dict[str, Any] | None = None
     _policies: dict[str, tuple[RetryPolicy, StepTimeouts]] = field(default_factory=dict, repr=False)
 
     def policies(self, node_id: str) -> tuple[RetryPolicy, StepTimeouts]:
@@ -110,7 +111,7 @@ def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
     row = uow.execute(
         select(runs.c.tenant_id, runs.c.workspace_id, runs.c.workflow_id, runs.c.mode, runs.c.graph, runs.c.env,
                runs.c.secret_refs, runs.c.deadline, runs.c.started_at, runs.c.trigger, runs.c.version_number,
-               runs.c.input).where(runs.c.id == run_id)
+               runs.c.input, runs.c.trigger_info).where(runs.c.id == run_id)
     ).mappings().first()
     if row is None:
         raise LookupError(f"run {run_id} not found")
@@ -119,7 +120,7 @@ def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
         workflow_id=str(row["workflow_id"]), mode=row["mode"], graph=graph_of(row["graph"]),
         env=dict(row["env"] or {}), secret_refs=dict(row["secret_refs"] or {}), deadline=row["deadline"],
         started_at=row["started_at"], trigger=row["trigger"], version_number=row["version_number"],
-        input=row["input"],
+        input=row["input"], trigger_info=row["trigger_info"],
     )
     with _LOCK:
         _CACHE[run_id] = context

@@ -304,7 +304,8 @@ def _expression_data(claimed: Claimed, run: RunContext, node: Any) -> dict[str, 
     """
     data = as_object(claimed.input)
     data["$env"] = run.env
-    data["$trigger"] = {"kind": run.trigger, "input": run.input}
+    # the same shape whatever started the run: its kind, what the trigger knows (id, delivery, slot), the input
+    data["$trigger"] = {"kind": run.trigger, **(run.trigger_info or {}), "input": run.input}
     data["$run"] = {
         "id": run.run_id, "workflow_id": run.workflow_id, "workspace_id": run.workspace_id, "mode": run.mode,
         "version": run.version_number, "started_at": run.started_at.isoformat() if run.started_at else None,

@@ -66,6 +66,7 @@ def start_run(
     trigger: str = "manual",
     actor: Any = None,
     run_id: str | None = None,
+    trigger_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start a run and return it (as ``GET …/runs/{id}`` shows it, without steps).
 
@@ -79,7 +80,9 @@ def start_run(
     ``input`` becomes the start step's payload; ``NO_INPUT`` uses the stored
     start payload's ``payload``. Raises ``NotFound``, ``WorkflowNotRunnable``
     (409) or ``ValidationFailed`` (422, input against the input schema).
-    ``actor`` (a principal) is audited when given.
+    ``actor`` (a principal) is audited when given. ``trigger_info`` is what a
+    trigger knows of the start (id, delivery, slot): kept beside the input and
+    seen by expressions as ``$trigger``, never mixed into the input.
     """
     if mode not in MODES:
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
@@ -94,7 +97,7 @@ def start_run(
         _check_input(source["input_schema"], payload)
         run_id = run_id or new_id()
         txn, row = _insert_run(uow, flow, source, run_id=run_id, mode=mode, payload=payload, trigger=trigger,
-                               actor=actor)
+                               actor=actor, trigger_info=trigger_info)
         txn.queue_step(txn.run.graph.start_id, "", 1, payload)
         txn.write()
         if actor is not None:
@@ -135,14 +138,15 @@ def _check_input(schema: Any, payload: Any) -> None:
 
 
 def _insert_run(uow: Any, flow: dict[str, Any], source: dict[str, Any], *, run_id: str, mode: str, payload: Any,
-                trigger: str, actor: Any, rerun_of: str | None = None) -> tuple[RunTxn, dict[str, Any]]:
+                trigger: str, actor: Any, rerun_of: str | None = None,
+                trigger_info: dict[str, Any] | None = None) -> tuple[RunTxn, dict[str, Any]]:
     """Insert the run row (running; the insert holds its lock), cache its context, open its transaction."""
     graph = rungraph.graph_of(source["graph"])  # validated when saved; parsed once per process
     seconds = min(source["run_timeout_seconds"] or engine_settings().timeouts.run_seconds, MAX_RUN_SECONDS)
     row = dict(uow.execute(insert(runs).values(
         id=run_id, tenant_id=flow["tenant_id"], workspace_id=flow["workspace_id"], workflow_id=flow["id"],
         version_id=source["version_id"], version_number=source["version_number"], mode=mode, status="running",
-        trigger=trigger, input=payload, graph=source["graph"], env=source["env"] or {},
+        trigger=trigger, input=payload, trigger_info=trigger_info, graph=source["graph"], env=source["env"] or {},
         secret_refs=source["secrets"] or {}, rerun_of=rerun_of, started_at=func.now(),
         deadline=func.now() + literal(dt.timedelta(seconds=seconds), Interval),
         created_by=getattr(actor, "actor_id", None) if _uuid_like(getattr(actor, "actor_id", None)) else None,
@@ -151,7 +155,7 @@ def _insert_run(uow: Any, flow: dict[str, Any], source: dict[str, Any], *, run_i
                          workflow_id=str(flow["id"]), mode=mode, graph=graph, env=dict(source["env"] or {}),
                          secret_refs=dict(source["secrets"] or {}), deadline=row["deadline"],
                          started_at=row["started_at"], trigger=trigger,
-                         version_number=source["version_number"], input=payload)
+                         version_number=source["version_number"], input=payload, trigger_info=trigger_info)
     rungraph.remember(context)
     txn = RunTxn(uow=uow, run=context, status="running", seq=0, now=row["started_at"])
     txn.event("run.started", mode=mode, trigger=trigger, version=source["version_number"], rerun_of=rerun_of)

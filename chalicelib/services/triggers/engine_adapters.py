@@ -31,8 +31,26 @@ class EngineRunStarter:
         payload = self._no_input if input is None else input
         # One delivery, one run: the run id derives from the delivery, so a retried start finds the first run.
         run = self._start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind,
-                              run_id=str(uuid.uuid5(_RUN_NAMESPACE, delivery_id)))
+                              run_id=str(uuid.uuid5(_RUN_NAMESPACE, delivery_id)),
+                              trigger_info=trigger_info(tenant_id, trigger_id, delivery_id, kind))
         return str(run["id"])
+
+
+def _stamp(at: Any) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at is not None else None
+
+
+def trigger_info(tenant_id: str, trigger_id: str, delivery_id: str, kind: str) -> dict[str, Any]:
+    """What every run started by a trigger knows of its start (``$trigger``), the same keys for every kind."""
+    from chalicelib.db.uow import tenant_uow
+    from chalicelib.tables.triggers import trigger_deliveries as deliveries
+
+    with tenant_uow(tenant_id) as uow:
+        row = uow.execute(select(deliveries.c.external_id, deliveries.c.slot, deliveries.c.created_at)
+                          .where(deliveries.c.id == delivery_id)).first()
+    return {"id": trigger_id, "kind": kind, "delivery_id": delivery_id,
+            "external_id": row.external_id if row else None, "slot": _stamp(row.slot) if row else None,
+            "received_at": _stamp(row.created_at) if row else None}
 
 
 class EngineWorkflows:

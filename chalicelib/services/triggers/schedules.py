@@ -38,11 +38,12 @@ class SlotFired:
     result: FireResult
 
 
-def cron_input(trigger: Any, slot: dt.datetime) -> dict[str, Any]:
-    """What a cron run starts with: the slot it belongs to and the trigger's configured input."""
-    slot_text = slot.isoformat().replace("+00:00", "Z")
-    about = {"id": str(trigger["id"]), "kind": "cron", "slot": slot_text, "timezone": trigger["timezone"]}
-    return {"trigger": about, "input": trigger["input"]}
+def cron_input(trigger: Any, slot: dt.datetime) -> Any:
+    """What a cron run starts with: the trigger's configured input, as a manual start passes it.
+
+    The slot and time zone are the run's trigger details (``$trigger.slot``), not part of its input.
+    """
+    return trigger["input"]
 
 
 def scan(now: dt.datetime | None = None) -> list[SlotFired]:

@@ -2858,6 +2858,13 @@ export interface components {
             trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
             /** Input */
             input: unknown;
+            /**
+             * Trigger Info
+             * @description What the trigger knows of the start (`$trigger` in expressions): id, kind, delivery_id, external_id, slot, received_at; null for runs started through the API or a rerun.
+             */
+            trigger_info: {
+                [key: string]: unknown;
+            } | null;
             /** Output */
             output: unknown;
             error: components["schemas"]["RunError"] | null;
@@ -2920,6 +2927,13 @@ export interface components {
             trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
             /** Input */
             input: unknown;
+            /**
+             * Trigger Info
+             * @description What the trigger knows of the start (`$trigger` in expressions): id, kind, delivery_id, external_id, slot, received_at; null for runs started through the API or a rerun.
+             */
+            trigger_info: {
+                [key: string]: unknown;
+            } | null;
             /** Output */
             output: unknown;
             error: components["schemas"]["RunError"] | null;
@@ -3270,6 +3284,38 @@ export interface components {
             dynamic_ports: boolean;
             /** Needs Credentials */
             needs_credentials: boolean;
+        };
+        /**
+         * StreamEvent
+         * @description One server-sent event of a run's stream (``id:``, ``event:``, ``data:`` lines; ``retry:`` first).
+         */
+        StreamEvent: {
+            /**
+             * Id
+             * @description The run's event seq; resume after it with Last-Event-ID.
+             * @default null
+             */
+            id: string | null;
+            /**
+             * Event
+             * @description The event's type (run.started, step.finished, ...).
+             * @default null
+             */
+            event: string | null;
+            /**
+             * Data
+             * @description JSON: {seq, type, step_id, node_id, data, at}.
+             * @default null
+             */
+            data: string | null;
+            /**
+             * Retry
+             * @description Milliseconds to wait before reconnecting.
+             * @default null
+             */
+            retry: number | null;
+        } & {
+            [key: string]: unknown;
         };
         /** SwitchBody */
         SwitchBody: {
@@ -13670,7 +13716,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["StreamEvent"];
                 };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */

@@ -284,3 +284,14 @@ def test_demo_tenants_have_sample_apps_and_connections(api, tokens):
         for a in api.get("/api/apps?source=custom&limit=200", token=tokens[("acme", "owner")]).body["items"]
     }
     assert "beta-inventory" not in acme_slugs
+
+
+def test_percent_encoded_ids_name_the_same_resources(api, viewer):
+    # GIVEN ids with a colon, which clients that encode path segments send as %3A
+    # WHEN they are read encoded THEN the answer is the same as for the raw id
+    raw = api.get("/api/apps/builtin:slack/versions/builtin:slack@1", token=viewer)
+    encoded = api.get("/api/apps/builtin%3Aslack/versions/builtin%3Aslack%401", token=viewer)
+    assert raw.status == encoded.status == 200
+    assert encoded.body == raw.body
+    action = api.get("/api/actions/builtin%3Aslack%3Apost_message", token=viewer)
+    assert action.status == 200 and action.body["id"] == "builtin:slack:post_message"

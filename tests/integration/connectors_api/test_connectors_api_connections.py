@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -247,3 +248,24 @@ def test_kek_rotation_rewraps_data_keys_without_touching_ciphertexts(connect, ow
     finally:
         secrets_box.rewrap_connections(EnvelopeCipher(original.current, previous=[new_kek]))
     assert _envelope(owner_engine, conn["id"])["kek"] == before["kek"]
+
+
+def test_deleting_a_connection_that_workflows_use_is_refused_naming_them(api, builder, ws):
+    # GIVEN a connection and a workflow whose secret reference names it
+    conn = api.post(f"/api/workspaces/{ws}/connections",
+                    {"name": f"used-{uuid.uuid4().hex[:6]}", "app_id": "builtin:slack",
+                     "secrets": {"token": "xoxb-used-0000"}}, token=builder).body
+    flow = api.post(f"/api/workspaces/{ws}/flows",
+                    {"title": f"uses {conn['name']}", "secrets": {"SLACK": {"connection_id": conn["id"],
+                                                                              "field": "token"}}},
+                    token=builder)
+    assert flow.status == 201, flow.body
+    # WHEN it is deleted THEN 409 names the workflow, and the connection stays
+    refused = api.delete(f"/api/workspaces/{ws}/connections/{conn['id']}", token=builder)
+    assert refused.status == 409 and refused.error_code == "connection_in_use", refused.body
+    assert refused.body["error"]["details"] == [{"path": f"/workflows/{flow.body['id']}",
+                                                "issue": f"uses this connection ({flow.body['title']})"}]
+    assert api.get(f"/api/workspaces/{ws}/connections/{conn['id']}", token=builder).status == 200
+    # once the workflow no longer uses it, it can go
+    assert api.delete(f"/api/workspaces/{ws}/flows/{flow.body['id']}", token=builder).status == 204
+    assert api.delete(f"/api/workspaces/{ws}/connections/{conn['id']}", token=builder).status == 204

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.errors import SteplineError
 from chalicelib.services.connectors import engine_bridge
 from chalicelib.services.connectors.exceptions import (
     ConnectionNotUsable,
@@ -181,3 +182,23 @@ def test_reference_checker_names_what_is_missing(env):
     )
     assert missing_templates == {"tpl:nope", "builtin:slack:nope", "not-an-id"}
     assert missing_connections == {env["slack_marketing"], "not-a-uuid"}
+
+
+def test_an_engine_attempt_sends_exactly_one_request(env, slack):
+    # GIVEN a vendor failing with 500 (the action itself would retry a 5xx several times)
+    from tests.fakes.vendors.base import json_response
+
+    t, ops = env["tenant"], env["ops"]
+    creds = engine_bridge.resolve_credentials(t, ops, None, env["template"])
+    slack.clear()
+    slack.script(*[json_response(500, {"ok": False, "error": "internal_error"})] * 5)
+    # WHEN the engine makes three attempts
+    for attempt in (1, 2, 3):
+        with pytest.raises(SteplineError):
+            ports.action_invoker().invoke(ports.ActionCall(
+                tenant_id=t, workspace_id=ops, template=env["template"],
+                input={"body": {"channel": "C0123456789", "text": "x"}}, credentials=creds,
+                idempotency_key=f"run-9:node-1:{attempt}", deadline=time.time() + 20))
+    # THEN the vendor saw exactly three requests, one per attempt, each with its own idempotency key
+    assert [r.headers["idempotency-key"] for r in slack.requests] == [f"run-9:node-1:{n}" for n in (1, 2, 3)]
+    slack.clear()

@@ -121,3 +121,29 @@ def test_audit_entries_record_the_request_id_the_caller_saw(api, acme):
     # THEN its audit entry carries the request id of that answer
     entries = api.get(f"/api/audit?target_id={reply.body['id']}", token=acme["owner"]).body["items"]
     assert [e["request_id"] for e in entries] == [request_id]
+
+
+def test_lists_honour_order_and_refuse_bad_filters(api, acme):
+    # GIVEN three workspaces created one after another
+    names = [f"ordered {uuid.uuid4().hex[:6]} {i}" for i in range(3)]
+    for name in names:
+        assert api.post("/api/workspaces", {"name": name}, token=acme["owner"]).status == 201
+    # WHEN listed oldest first, a page at a time
+    seen, cursor = [], None
+    while True:
+        page = api.get("/api/workspaces?order=asc&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                       token=acme["owner"]).body
+        seen += [w["name"] for w in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # THEN they come in creation order, and newest first by default
+    assert [n for n in seen if n in names] == names
+    newest = [w["name"] for w in api.get("/api/workspaces?limit=200", token=acme["owner"]).body["items"]]
+    assert [n for n in newest if n in names] == names[::-1]
+    # a cursor of one order is refused in the other; bad filters are a 400, not ignored
+    first = api.get("/api/workspaces?order=asc&limit=1", token=acme["owner"]).body["next_cursor"]
+    _refused(api.get(f"/api/workspaces?limit=1&cursor={first}", token=acme["owner"]), 400, "invalid_cursor")
+    _refused(api.get("/api/workspaces?order=sideways", token=acme["owner"]), 400, "invalid_filter")
+    _refused(api.get("/api/metrics?since=not-a-date", token=acme["owner"]), 400, "invalid_filter")
+    _refused(api.get("/api/audit?actor_id=nobody", token=acme["owner"]), 400, "invalid_filter")

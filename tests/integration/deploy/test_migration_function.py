@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,8 +113,10 @@ def _can_read_as_app(fresh_database) -> int:
 
 def test_first_deployment_fills_keys_creates_the_role_and_migrates(deployed_env, fresh_database, cloudformation):
     url, answers = cloudformation
+    role_before = os.environ.get("APP_DB_ROLE")
     # WHEN CloudFormation creates the custom resource
     handler.handler(_event("Create", url), None)
+    assert os.environ.get("APP_DB_ROLE") == role_before  # the migrations' role name does not leak
     # THEN it answered SUCCESS with the head revision, on a stable physical id
     (answer,) = answers
     assert answer["content_type"] == ""

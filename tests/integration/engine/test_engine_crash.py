@@ -47,6 +47,15 @@ def _worker(queue_name: str) -> subprocess.Popen:
     return child
 
 
+def _stop(child: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Kill a worker and close its pipe (an open pipe of a dead child is a leaked file)."""
+    if child.poll() is None:
+        os.kill(child.pid, sig)
+    child.wait(10)
+    if child.stdout is not None:
+        child.stdout.close()
+
+
 def test_a_killed_worker_loses_no_step_and_runs_none_twice(acme, make_flow, start, loopback, memory_queue):
     graph = {"nodes": [node("start", "start"),
                        node("call", "http_request", method="POST", url=loopback.url + "/block/crash",
@@ -61,8 +70,7 @@ def test_a_killed_worker_loses_no_step_and_runs_none_twice(acme, make_flow, star
         run = start(flow["id"])
         assert loopback.blocked.wait(20), "the step never reached the endpoint"
         # WHEN the worker is killed mid-step and a new one starts
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+        _stop(worker)
         loopback.release()
         worker = _worker(memory_queue)
         # THEN once the lease has expired the sweeper hands the step to the new worker and the run completes
@@ -72,8 +80,7 @@ def test_a_killed_worker_loses_no_step_and_runs_none_twice(acme, make_flow, star
 
         assert wait_for(finished, timeout=30, interval=0.5)
     finally:
-        worker.kill()
-        worker.wait(10)
+        _stop(worker)
     assert run_status(acme["tenant_id"], run["id"]) == "success"
     steps = steps_by_node(acme["tenant_id"], run["id"])
     # every node ran to success exactly once; the interrupted attempt was taken over, not duplicated
