@@ -48,30 +48,37 @@ def _reset_process_caches() -> None:
     bootstrap.reset()
 
 
-def _policy_fingerprint() -> tuple[object, ...]:
-    """What decides process-wide behaviour that tests rely on (stage, egress policy), as loaded and as set."""
+def _stale_settings() -> str | None:
+    """Why the cached settings no longer match the environment (a test changed one and not the other), if so."""
     from chalicelib.config import get_settings
 
-    loaded: tuple[object, ...] = ()
-    if get_settings.cache_info().currsize:  # only what is already loaded: never load settings here
-        settings = get_settings()
-        loaded = (settings.stage, settings.outbound_allow_private)
-    return loaded, os.environ.get("STAGE"), os.environ.get("OUTBOUND_ALLOW_PRIVATE")
+    if not get_settings.cache_info().currsize:  # nothing loaded: nothing can be stale (never load here)
+        return None
+    settings = get_settings()
+    stage = os.environ.get("STAGE", "local")
+    if settings.stage != stage:
+        return f"cached stage {settings.stage!r}, environment STAGE {stage!r}"
+    allow = os.environ.get("OUTBOUND_ALLOW_PRIVATE")
+    cached = settings.outbound_allow_private
+    if (allow is None) != (cached is None):
+        return f"cached outbound_allow_private {cached!r}, environment {allow!r}"
+    return None
 
 
 @pytest.fixture(autouse=True)
 def _process_settings_do_not_leak():
-    """A test that leaves the stage or the egress policy changed fails itself, not the tests after it."""
-    before = _policy_fingerprint()
+    """A test that leaves the process settings out of step with the environment (the stage, the egress
+    policy) fails itself, and the cache is cleared, so the tests after it are not its victims."""
+    environment = (os.environ.get("STAGE"), os.environ.get("OUTBOUND_ALLOW_PRIVATE"))
     yield
-    after = _policy_fingerprint()
-    env_changed = after[1:] != before[1:]
-    loaded_changed = bool(before[0] and after[0]) and after[0] != before[0]
-    if env_changed or loaded_changed:
+    problem = _stale_settings()
+    if environment != (os.environ.get("STAGE"), os.environ.get("OUTBOUND_ALLOW_PRIVATE")):
+        problem = f"environment changed from {environment}"
+    if problem:
         from chalicelib.config import get_settings
 
         get_settings.cache_clear()
-        pytest.fail(f"the test left the process settings changed: {before} -> {after}")
+        pytest.fail(f"the test left the process settings changed: {problem}")
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +131,9 @@ def api(app_module):
     """The app in process through chalice.test.Client (API Gateway-shaped events)."""
     from chalice.test import Client
 
-    from tests.support.api import Api
+    from tests.support.api import TEST_STAGE, Api
 
-    with Client(app_module.app) as client:
+    with Client(app_module.app, stage_name=TEST_STAGE) as client:
         yield Api(client)
 
 

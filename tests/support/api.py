@@ -10,6 +10,11 @@ from chalice.test import Client
 
 from chalicelib.services import demo
 
+# chalice.test.Client swaps os.environ for the stage's environment_variables (.chalice/config.json) during
+# every invocation. A stage the config does not name adds only the shared variables, so a request in a test
+# never runs under another STAGE (and never caches settings of one): every test Client uses this stage.
+TEST_STAGE = "test"
+
 
 @dataclass
 class Reply:

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 from chalicelib import bootstrap
 from chalicelib.adapters.queue import InMemoryStepQueue
 from chalicelib.config import Settings
+from tests.support.api import TEST_STAGE
 
 
 class UnreachableQueue(InMemoryStepQueue):
@@ -20,7 +21,7 @@ class UnreachableQueue(InMemoryStepQueue):
 def app_client():
     import app as app_module
 
-    with Client(app_module.app) as client:
+    with Client(app_module.app, stage_name=TEST_STAGE) as client:
         yield client
     bootstrap.reset()
 
@@ -66,3 +67,13 @@ def test_health_reports_bad_configuration(app_client, monkeypatch):
     assert response.status_code == 503
     assert json.loads(response.body)["failing"] == ["configuration"]
     get_settings.cache_clear()
+
+
+def test_the_test_clients_stage_adds_no_stage_of_its_own():
+    """The in-process client's stage must not switch STAGE (or the egress policy) under a running test."""
+    import json
+    from pathlib import Path
+
+    config = json.loads((Path(__file__).resolve().parents[3] / ".chalice" / "config.json").read_text())
+    assert TEST_STAGE not in config["stages"]
+    assert not {"STAGE", "OUTBOUND_ALLOW_PRIVATE"} & set(config.get("environment_variables", {}))

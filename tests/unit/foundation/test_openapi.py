@@ -5,6 +5,7 @@ import json
 from chalice.test import Client
 
 from devstack.openapi import DOC, render
+from tests.support.api import TEST_STAGE
 
 
 def test_document_in_repo_is_current():
@@ -15,7 +16,7 @@ def test_every_route_is_described_and_refs_resolve():
     import app as app_module
     from chalicelib.http.routing import ROUTE_TABLE
 
-    with Client(app_module.app) as client:
+    with Client(app_module.app, stage_name=TEST_STAGE) as client:
         doc = json.loads(client.http.get("/openapi.json").body)
     assert doc["openapi"] == "3.1.0"
     for route in ROUTE_TABLE:
