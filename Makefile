@@ -151,9 +151,11 @@ chromium:
 test-console: test-console-unit test-console-e2e
 
 # Vitest, then the type check: the pages against the types generated from the API contract.
+# `nuxt prepare` first: Vitest and vue-tsc read the tsconfig it writes under .nuxt/ (absent in a fresh clone).
 test-console-unit: $(CONSOLE_STAMP)
+	cd $(CONSOLE) && $(NODE_PATH_ENV) nuxt prepare >/dev/null
 	cd $(CONSOLE) && $(NODE_PATH_ENV) vitest run
-	cd $(CONSOLE) && $(NODE_PATH_ENV) nuxt prepare >/dev/null 2>&1 && $(NODE_PATH_ENV) vue-tsc --noEmit -p .nuxt/tsconfig.app.json
+	cd $(CONSOLE) && $(NODE_PATH_ENV) vue-tsc --noEmit -p .nuxt/tsconfig.app.json
 
 test-console-e2e: venv console chromium
 	cd $(CONSOLE) && $(NODE_PATH_ENV) STEPLINE_PYTHON=$(abspath $(PY)) playwright test

@@ -35,6 +35,15 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
 
 /** axe on the current page: no serious or critical violation. */
 export async function expectAccessible(page: Page, label: string): Promise<void> {
+  // Scan the page as a person reads it: after loading bars are gone and finite transitions (a dialog
+  // fading out, a card fading in) have ended, so a half-faded element is not judged on its contrast.
+  await page.waitForFunction(
+    () =>
+      !document.querySelector('.v-progress-linear--active') &&
+      document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
+    undefined,
+    { timeout: 10_000 },
+  )
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
   const summary = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
