@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +33,14 @@ def _probe(message: dict[str, Any]) -> None:
 
 
 register("probe", _probe)
+
+
+def _pool_size() -> int:
+    """``DB_POOL_SIZE`` as the engine reads it (5), without loading the settings (unit tests have none)."""
+    try:
+        return max(1, int(os.environ.get("DB_POOL_SIZE", "5")))
+    except ValueError:
+        return 5
 
 
 def _pool_capacity() -> int:
@@ -67,8 +76,27 @@ def handle_batch(records: list[tuple[str, str]]) -> list[str]:
     return [message_id for (message_id, _), ok in zip(records, outcomes, strict=True) if not ok]
 
 
+_SLOTS: threading.BoundedSemaphore | None = None
+_SLOTS_LOCK = threading.Lock()
+
+
+def _process_slots() -> threading.BoundedSemaphore:
+    """Handlers running at once in this process, across every batch and poller: one per pooled connection,
+    so the pool's overflow stays free for a handler's nested unit of work and no checkout waits out its timeout."""
+    global _SLOTS
+    with _SLOTS_LOCK:
+        if _SLOTS is None:
+            _SLOTS = threading.BoundedSemaphore(_pool_size())
+        return _SLOTS
+
+
 def _handle_one(record: tuple[str, str]) -> bool:
     """Handle one record; ``False`` when it must be redelivered."""
+    with _process_slots():
+        return _handle_unlimited(record)
+
+
+def _handle_unlimited(record: tuple[str, str]) -> bool:
     message_id, body = record
     try:
         message = json.loads(body)
