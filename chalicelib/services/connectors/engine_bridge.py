@@ -40,6 +40,7 @@ from chalicelib.connectors.definition import (
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound
 from chalicelib.services.connectors import live_credentials
+from chalicelib.services.connectors.connections import app_ref_of_row
 from chalicelib.services.connectors.definitions import (
     ResolvedAction,
     current_source,
@@ -52,7 +53,7 @@ from chalicelib.services.connectors.exceptions import (
     TemplateNotFound,
 )
 from chalicelib.services.connectors.ids import is_uuid, template_name
-from chalicelib.services.connectors.live_credentials import LiveConnection, open_connection
+from chalicelib.services.connectors.live_credentials import TOKEN_FIELDS, LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
 from chalicelib.tables.connectors import connections
 
@@ -243,6 +244,36 @@ def missing_references(
     return missing_templates, set(connection_ids) - found
 
 
+def secret_fields(tenant_id: str, workspace_id: str, connection_ids: set[str]) -> dict[str, frozenset[str]]:
+    """For each of these connections in the workspace, the fields a workflow secret reference may read.
+
+    The names of the credentials a run resolves for it (see :func:`credentials_of`): the
+    fields the app declares and the connection stores, OAuth2 token fields, the generic
+    aliases of the app's auth, ``type`` and ``connection_id``. A connection without
+    credentials (auth ``none``) offers none. Read without decrypting anything.
+    """
+    wanted = {c for c in connection_ids if is_uuid(c)}
+    if not wanted:
+        return {}
+    found: dict[str, frozenset[str]] = {}
+    with tenant_uow(tenant_id) as uow:
+        rows = uow.execute(
+            select(connections).where(connections.c.id.in_(wanted), connections.c.workspace_id == workspace_id)
+        ).mappings().all()
+        for row in rows:
+            connector = current_source(uow, app_ref_of_row(row)).connector
+            if connector.auth.type == "none":
+                found[str(row["id"])] = frozenset()
+                continue
+            names = set(connector.declared_credential_fields) | set(row["credentials_preview"] or {})
+            if connector.auth.type == "oauth2":
+                names |= set(TOKEN_FIELDS)
+            aliases = _aliases(connector, dict.fromkeys(names, "x"))
+            names |= {k for k, v in aliases.items() if v is not None}
+            found[str(row["id"])] = frozenset(names | {"type", "connection_id"})
+    return found
+
+
 # --- the engine's ports ---------------------------------------------------------------------------
 
 
@@ -286,6 +317,9 @@ class ConnectorReferenceChecker:
         self, tenant_id: str, workspace_id: str, templates: set[str], connections: set[str]
     ) -> tuple[set[str], set[str]]:
         return missing_references(tenant_id, workspace_id, templates, connections)
+
+    def secret_fields(self, tenant_id: str, workspace_id: str, connections: set[str]) -> dict[str, frozenset[str]]:
+        return secret_fields(tenant_id, workspace_id, connections)
 
 
 def install() -> bool:

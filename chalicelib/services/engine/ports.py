@@ -8,7 +8,9 @@ in through three hooks, each a protocol with one method:
   template needs one at all. Also resolves workflow secret references.
 - :class:`ActionInvoker` — ``invoke(ActionCall) -> dict``: calls an app action.
 - :class:`ReferenceChecker` — ``missing(tenant, workspace, templates, connections)``:
-  which of a graph's templates and connections do not exist (graph validation).
+  which of a graph's templates and connections do not exist (graph validation);
+  ``secret_fields(tenant, workspace, connections)``: the fields a workflow
+  secret reference may read from each existing connection.
 
 Until they are set (``set_credential_resolver``, ``set_action_invoker``,
 ``set_reference_checker``), the defaults refuse clearly: a node that needs a
@@ -82,6 +84,9 @@ class ReferenceChecker(Protocol):
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]: ...
 
+    def secret_fields(self, tenant_id: str, workspace_id: str,
+                      connections: set[str]) -> dict[str, frozenset[str]]: ...
+
 
 class NoCredentialResolver:
     """Default: nodes without a connection or template need nothing; anything else is refused."""
@@ -105,6 +110,10 @@ class NoReferenceChecker:
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]:
         return set(templates), set(connections)
+
+    def secret_fields(self, tenant_id: str, workspace_id: str,
+                      connections: set[str]) -> dict[str, frozenset[str]]:
+        return {}  # no connection exists, so ``missing`` reports every one
 
 
 _LOCK = threading.Lock()

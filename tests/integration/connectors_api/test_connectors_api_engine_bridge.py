@@ -184,6 +184,53 @@ def test_reference_checker_names_what_is_missing(env):
     assert missing_connections == {env["slack_marketing"], "not-a-uuid"}
 
 
+def test_secret_fields_are_what_a_run_resolves(env):
+    fields = ports.reference_checker().secret_fields(
+        env["tenant"], env["ops"], {env["slack_ops"], env["stripe_ops"], env["slack_marketing"], "not-a-uuid"})
+    assert set(fields) == {env["slack_ops"], env["stripe_ops"]}  # only this workspace's connections
+    assert {"token", "type", "connection_id"} <= fields[env["slack_ops"]]
+    assert {"secret_key", "username", "password"} <= fields[env["stripe_ops"]]
+    # every name offered is one a run really resolves
+    resolved = ports.credential_resolver().resolve(
+        ports.CredentialRequest(env["tenant"], env["ops"], "secret", env["slack_ops"])).credentials
+    assert set(resolved) <= fields[env["slack_ops"]]
+
+
+def test_a_secret_reference_to_a_field_the_connection_lacks_is_refused(api, tokens, env):
+    # GIVEN a workflow whose secret references name a field the connection has, and one it has not
+    admin = tokens[("acme", "admin")]
+    flows = f"/api/workspaces/{env['ops']}/flows"
+    secrets = {"SLACK_TOKEN": {"connection_id": env["slack_ops"], "field": "token"},
+               "TYPO": {"connection_id": env["slack_ops"], "field": "tokn"},
+               "ELSEWHERE": {"connection_id": env["slack_marketing"], "field": "token"}}
+    # WHEN it is created
+    created = api.post(flows, {"title": unique("refs"), "secrets": secrets}, token=admin)
+    # THEN both bad references are refused in one answer, each naming the secret and its field
+    assert created.status == 422 and created.error_code == "validation_failed", created.body
+    details = {d["path"]: d["issue"] for d in created.body["error"]["details"]}
+    assert set(details) == {"/secrets/TYPO/field", "/secrets/ELSEWHERE/connection_id"}
+    assert "'TYPO'" in details["/secrets/TYPO/field"] and "'tokn'" in details["/secrets/TYPO/field"]
+    # AND the same check guards an update; a reference to an existing field is accepted
+    good = {"SLACK_TOKEN": secrets["SLACK_TOKEN"]}
+    flow = api.post(flows, {"title": unique("refs"), "secrets": good}, token=admin)
+    assert flow.status == 201, flow.body
+    patched = api.patch(f"{flows}/{flow.body['id']}", {"secrets": {"TYPO": secrets["TYPO"]}}, token=admin)
+    assert patched.status == 422 and [d["path"] for d in patched.body["error"]["details"]] == ["/secrets/TYPO/field"]
+
+
+def test_settings_and_graph_problems_come_in_one_answer(api, tokens, env):
+    admin = tokens[("acme", "admin")]
+    graph = {"nodes": [{"id": "s", "name": "s", "type": "start"}, {"id": "x", "name": "x", "type": "teleport"},
+                       {"id": "e", "name": "e", "type": "end"}],
+             "edges": [{"from": "s", "to": "x"}, {"from": "x", "to": "e"}, {"from": "s", "to": "ghost"}]}
+    created = api.post(f"/api/workspaces/{env['ops']}/flows", {
+        "title": unique("all"), "graph": graph,
+        "secrets": {"TYPO": {"connection_id": env["slack_ops"], "field": "tokn"}}}, token=admin)
+    assert created.status == 422, created.body
+    assert sorted(d["path"] for d in created.body["error"]["details"]) == [
+        "/graph/edges/2/to", "/graph/nodes/1/type", "/secrets/TYPO/field"]
+
+
 def test_an_engine_attempt_sends_exactly_one_request(env, slack):
     # GIVEN a vendor failing with 500 (the action itself would retry a 5xx several times)
     from tests.fakes.vendors.base import json_response

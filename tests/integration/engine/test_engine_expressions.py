@@ -38,6 +38,9 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     ports.set_credential_resolver(Resolver())
     ports.set_reference_checker(Checker())
     try:

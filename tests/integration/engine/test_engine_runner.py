@@ -102,6 +102,9 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     ports.set_credential_resolver(Resolver())
     ports.set_reference_checker(Checker())
     try:

@@ -36,6 +36,9 @@ def connector_platform(acme):
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     ports.set_credential_resolver(Resolver())
     ports.set_reference_checker(Checker())
     yield
@@ -45,7 +48,7 @@ def connector_platform(acme):
 
 def _graph(middle: dict) -> dict:
     return {"nodes": [node("start", "start"), middle, node("end", "end")],
-            "edges": [edge("start", middle["id"], **({"port": "true"} if middle["type"] == "condition" else {})),
+            "edges": [edge("start", middle["id"]),
                       edge(middle["id"], "end", **({"port": "true"} if middle["type"] == "condition" else {}))]}
 
 
