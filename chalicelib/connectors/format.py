@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 
 from chalicelib import expressions
 from chalicelib.connectors.definition import (
+    LEGACY_RETRY_NAMES,
     ActionDefinition,
     ApiKeyAuth,
     AuthConfig,
@@ -284,7 +285,13 @@ def input_schema_for(action: Mapping[str, Any]) -> dict[str, Any]:
 def _retry(raw: Mapping[str, Any] | None, inherited: RetryPolicy) -> RetryPolicy:
     if not raw:
         return inherited
-    merged = {**inherited.__dict__, **raw}
+    current = dict(raw)
+    for legacy, name in LEGACY_RETRY_NAMES.items():
+        if legacy in current:
+            if name in current:
+                raise ConfigurationError(f"retry.{legacy} is the older name of retry.{name}: give one.")
+            current[name] = current.pop(legacy)
+    merged = {**inherited.__dict__, **current}
     return RetryPolicy(**merged)
 
 

@@ -296,7 +296,7 @@ class ActionInvoker:
     @staticmethod
     def _wait_strategy(action: ActionDefinition) -> Callable[[Any], float]:
         backoff = wait_random_exponential(
-            multiplier=action.retry.initial_backoff_seconds, max=action.retry.max_backoff_seconds
+            multiplier=action.retry.base_delay, max=action.retry.max_delay, exp_base=action.retry.multiplier
         )
 
         def wait(state: Any) -> float:

@@ -244,6 +244,18 @@ def missing_references(
     return missing_templates, set(connection_ids) - found
 
 
+def action_retry(tenant_id: str, workspace_id: str, template_ref: str) -> dict[str, Any] | None:
+    """The retry defaults the action ``template_ref`` names declares, in a step's ``retry`` vocabulary."""
+    try:
+        with tenant_uow(tenant_id) as uow:
+            template = _template(uow, template_ref)
+    except NotFound:
+        return None
+    if template.action is None:
+        return None
+    return template.action.connector.action(template.action.key).retry.step_defaults()
+
+
 def secret_fields(tenant_id: str, workspace_id: str, connection_ids: set[str]) -> dict[str, frozenset[str]]:
     """For each of these connections in the workspace, the fields a workflow secret reference may read.
 
@@ -310,6 +322,13 @@ class ConnectorActionInvoker:
         )
 
 
+class ConnectorActionDefaults:
+    """``ActionDefaults`` port: an action's declared retry feeds the step's policy."""
+
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> dict[str, Any] | None:
+        return action_retry(tenant_id, workspace_id, template)
+
+
 class ConnectorReferenceChecker:
     """``ReferenceChecker`` port: templates and connections a graph names that do not exist."""
 
@@ -331,4 +350,5 @@ def install() -> bool:
     ports.set_credential_resolver(ConnectorCredentialResolver())
     ports.set_action_invoker(ConnectorActionInvoker())
     ports.set_reference_checker(ConnectorReferenceChecker())
+    ports.set_action_defaults(ConnectorActionDefaults())
     return True

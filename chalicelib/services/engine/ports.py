@@ -7,6 +7,8 @@ in through three hooks, each a protocol with one method:
   a node's connection, else the template's default connection; whether the
   template needs one at all. Also resolves workflow secret references.
 - :class:`ActionInvoker` — ``invoke(ActionCall) -> dict``: calls an app action.
+- :class:`ActionDefaults` — ``retry(tenant, workspace, template)``: the retry
+  defaults the action a template names declares (they feed the step's policy).
 - :class:`ReferenceChecker` — ``missing(tenant, workspace, templates, connections)``:
   which of a graph's templates and connections do not exist (graph validation);
   ``secret_fields(tenant, workspace, connections)``: the fields a workflow
@@ -80,6 +82,10 @@ class ActionInvoker(Protocol):
     def invoke(self, call: ActionCall) -> dict[str, Any]: ...
 
 
+class ActionDefaults(Protocol):
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None: ...
+
+
 class ReferenceChecker(Protocol):
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]: ...
@@ -104,6 +110,13 @@ class NoActionInvoker:
         raise NoConnectorPlatform("App actions cannot run: no connector platform is configured.")
 
 
+class NoActionDefaults:
+    """Default: no action declares anything, so steps use the platform's policy."""
+
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None:
+        return None
+
+
 class NoReferenceChecker:
     """Default: no template or connection exists, so graphs naming one fail validation clearly."""
 
@@ -120,6 +133,7 @@ _LOCK = threading.Lock()
 _resolver: CredentialResolver = NoCredentialResolver()
 _invoker: ActionInvoker = NoActionInvoker()
 _checker: ReferenceChecker = NoReferenceChecker()
+_action_defaults: ActionDefaults = NoActionDefaults()
 _http: httpx.Client | None = None
 _code: CodeRunner | None = None
 
@@ -140,6 +154,16 @@ def set_reference_checker(checker: ReferenceChecker | None) -> None:
     """Plug in the lookup of templates and connections used by graph validation."""
     global _checker
     _checker = checker or NoReferenceChecker()
+
+
+def set_action_defaults(defaults: ActionDefaults | None) -> None:
+    """Plug in the lookup of an action's declared defaults (``None`` restores the default)."""
+    global _action_defaults
+    _action_defaults = defaults or NoActionDefaults()
+
+
+def action_defaults() -> ActionDefaults:
+    return _action_defaults
 
 
 def credential_resolver() -> CredentialResolver:

@@ -2781,14 +2781,20 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** RetrySettings */
+        /**
+         * RetrySettings
+         * @description An action's retry defaults: the vocabulary of a workflow node's ``retry``, plus the budget of calls made
+         *     outside a workflow.
+         */
         RetrySettings: {
             /** Max Attempts */
             max_attempts: number;
-            /** Initial Backoff Seconds */
-            initial_backoff_seconds: number;
-            /** Max Backoff Seconds */
-            max_backoff_seconds: number;
+            /** Base Delay */
+            base_delay: number;
+            /** Max Delay */
+            max_delay: number;
+            /** Multiplier */
+            multiplier: number;
             /** Max Total Seconds */
             max_total_seconds: number;
         };

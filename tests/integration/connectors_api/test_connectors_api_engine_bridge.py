@@ -29,12 +29,14 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture(autouse=True)
 def _bridge_installed():
     """Other areas' tests swap the engine's ports; these tests run with the connector platform plugged in."""
-    saved = (ports.credential_resolver(), ports.action_invoker(), ports.reference_checker())
+    saved = (ports.credential_resolver(), ports.action_invoker(), ports.reference_checker(),
+             ports.action_defaults())
     engine_bridge.install()
     yield
     ports.set_credential_resolver(saved[0])
     ports.set_action_invoker(saved[1])
     ports.set_reference_checker(saved[2])
+    ports.set_action_defaults(saved[3])
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +251,42 @@ def test_an_engine_attempt_sends_exactly_one_request(env, slack):
     # THEN the vendor saw exactly three requests, one per attempt, each with its own idempotency key
     assert [r.headers["idempotency-key"] for r in slack.requests] == [f"run-9:node-1:{n}" for n in (1, 2, 3)]
     slack.clear()
+
+
+def test_the_action_declared_retry_feeds_the_step_policy(api, tokens, env, slack):
+    # GIVEN a platform policy of one attempt, and Slack's post_message declaring three (its catalog retry)
+    from chalicelib.services.engine import settings
+    from tests.fakes.vendors.base import json_response
+    from tests.integration.engine.engine_harness import drive
+
+    assert engine_bridge.action_retry(env["tenant"], env["ops"], POST) == {
+        "max_attempts": 3, "base_delay": 0.5, "max_delay": 10, "multiplier": 2.0}
+    admin = tokens[("acme", "admin")]
+    flows = f"/api/workspaces/{env['ops']}/flows"
+    settings.configure(retry={"max_attempts": 1, "base_delay": 0.01, "max_delay": 0.01})
+    try:
+        def requests_made(node_retry):
+            config = {"input": {"body": {"channel": "C0123456789", "text": "x"}}}
+            if node_retry is not None:
+                config["retry"] = node_retry
+            graph = {"nodes": [{"id": "s", "name": "s", "type": "start"},
+                               {"id": "a", "name": "post", "type": "action", "template": POST,
+                                "connection_id": env["slack_ops"], "config": config},
+                               {"id": "e", "name": "e", "type": "end"}],
+                     "edges": [{"from": "s", "to": "a"}, {"from": "a", "to": "e"}]}
+            flow = api.post(flows, {"title": unique("retry"), "graph": graph}, token=admin)
+            assert flow.status == 201, flow.body
+            slack.clear()
+            slack.script(*[json_response(500, {"ok": False, "error": "internal_error"})] * 6)
+            run = api.post(f"{flows}/{flow.body['id']}/runs", {"input": {}}, token=admin)
+            assert run.status == 202, run.body
+            assert drive(env["tenant"], run.body["id"], timeout=30) == "failed"
+            return len(slack.requests)
+
+        # WHEN the node sets no retry THEN the action's three attempts apply, one request each
+        assert requests_made(None) == 3
+        # WHEN the node overrides max_attempts (and the delays, key by key) THEN the node wins
+        assert requests_made({"max_attempts": 2, "base_delay": 0.01, "max_delay": 0.02}) == 2
+    finally:
+        settings.reset()
+        slack.clear()

@@ -171,7 +171,20 @@ def test_sample_input_must_satisfy_the_action_schemas():
 
 def test_a_retry_policy_whose_backoffs_contradict_is_refused_at_its_pointer():
     doc = minimal_doc()
-    doc["actions"][2]["retry"] = {"initial_backoff_seconds": 20, "max_backoff_seconds": 1}
+    doc["actions"][2]["retry"] = {"base_delay": 20, "max_delay": 1}
+    assert paths_of(doc) == {"/actions/2/retry"}
+
+
+def test_older_retry_names_read_as_the_engine_vocabulary():
+    # GIVEN a document written with the older names of the delays
+    doc = minimal_doc()
+    doc["actions"][2]["retry"] = {"max_attempts": 4, "initial_backoff_seconds": 0.25, "max_backoff_seconds": 3}
+    # THEN they are the engine's base_delay and max_delay, and the step defaults carry them
+    retry = validate_connector(copy.deepcopy(doc)).actions[2].retry
+    assert (retry.base_delay, retry.max_delay) == (0.25, 3)
+    assert retry.step_defaults() == {"max_attempts": 4, "base_delay": 0.25, "max_delay": 3, "multiplier": 2.0}
+    # AND giving both names of one setting is refused
+    doc["actions"][2]["retry"] = {"base_delay": 1, "initial_backoff_seconds": 1}
     assert paths_of(doc) == {"/actions/2/retry"}
 
 
@@ -209,6 +222,8 @@ def test_retry_policy_values_are_validated_on_creation():
     with pytest.raises(ConfigurationError):
         RetryPolicy(max_attempts=0)
     with pytest.raises(ConfigurationError):
-        RetryPolicy(initial_backoff_seconds=5, max_backoff_seconds=1)
+        RetryPolicy(base_delay=5, max_delay=1)
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(multiplier=0.5)
     with pytest.raises(ConfigurationError):
         RetryPolicy(max_total_seconds=float("nan"))
