@@ -9,6 +9,9 @@ in through three hooks, each a protocol with one method:
 - :class:`ActionInvoker` — ``invoke(ActionCall) -> dict``: calls an app action.
 - :class:`ActionDefaults` — ``retry(tenant, workspace, template)``: the retry
   defaults the action a template names declares (they feed the step's policy).
+- :class:`RunAdmission` — ``admit(uow, tenant_id)``: in the transaction that
+  inserts a run started directly (API, rerun), refuse it (429) past the
+  tenant's hourly quota or concurrency limit (the triggers' admission).
 - :class:`ReferenceChecker` — ``missing(tenant, workspace, templates, connections)``:
   which of a graph's templates and connections do not exist (graph validation);
   ``secret_fields(tenant, workspace, connections)``: the fields a workflow
@@ -86,6 +89,10 @@ class ActionDefaults(Protocol):
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None: ...
 
 
+class RunAdmission(Protocol):
+    def admit(self, uow: Any, tenant_id: str) -> None: ...
+
+
 class ReferenceChecker(Protocol):
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]: ...
@@ -117,6 +124,13 @@ class NoActionDefaults:
         return None
 
 
+class AdmitEveryRun:
+    """Default: no tenant limits (the triggers' admission plugs in with ``set_run_admission``)."""
+
+    def admit(self, uow: Any, tenant_id: str) -> None:
+        return None
+
+
 class NoReferenceChecker:
     """Default: no template or connection exists, so graphs naming one fail validation clearly."""
 
@@ -134,6 +148,7 @@ _resolver: CredentialResolver = NoCredentialResolver()
 _invoker: ActionInvoker = NoActionInvoker()
 _checker: ReferenceChecker = NoReferenceChecker()
 _action_defaults: ActionDefaults = NoActionDefaults()
+_admission: RunAdmission = AdmitEveryRun()
 _http: httpx.Client | None = None
 _code: CodeRunner | None = None
 
@@ -164,6 +179,16 @@ def set_action_defaults(defaults: ActionDefaults | None) -> None:
 
 def action_defaults() -> ActionDefaults:
     return _action_defaults
+
+
+def set_run_admission(gate: RunAdmission | None) -> None:
+    """Plug in the admission of runs started directly (API, rerun); ``None`` admits every run."""
+    global _admission
+    _admission = gate or AdmitEveryRun()
+
+
+def run_admission() -> RunAdmission:
+    return _admission
 
 
 def credential_resolver() -> CredentialResolver:

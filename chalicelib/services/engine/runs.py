@@ -23,7 +23,7 @@ from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.access import new_id
 from chalicelib.services import audit
-from chalicelib.services.engine import dispatch, rungraph, workflows
+from chalicelib.services.engine import dispatch, ports, rungraph, workflows
 from chalicelib.services.engine.completion import cancel as cancel_in_txn
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
@@ -67,8 +67,13 @@ def start_run(
     actor: Any = None,
     run_id: str | None = None,
     trigger_info: dict[str, Any] | None = None,
+    admitted: bool = False,
 ) -> dict[str, Any]:
     """Start a run and return it (as ``GET …/runs/{id}`` shows it, without steps).
+
+    Unless ``admitted`` (a trigger's run, admitted when its delivery was), the
+    tenant's admission (``ports.run_admission``) decides in the transaction that
+    inserts the run: 429 past the hourly quota or the concurrency limit.
 
     ``run_id`` makes the start idempotent: a caller that retries with the same
     id (a trigger re-driving one delivery after a crash) gets the run that
@@ -95,6 +100,8 @@ def start_run(
         source = _source(uow, flow, mode, version)
         payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
         _check_input(source["input_schema"], payload)
+        if not admitted:
+            ports.run_admission().admit(uow, tenant_id)
         run_id = run_id or new_id()
         txn, row = _insert_run(uow, flow, source, run_id=run_id, mode=mode, payload=payload, trigger=trigger,
                                actor=actor, trigger_info=trigger_info)
@@ -221,6 +228,7 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
             if version != "same":
                 raise ValidationFailed("Resuming from the failed step needs the same version.",
                                        details=[{"path": "/version", "issue": "must be 'same' with from=failed"}])
+        ports.run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
                              trigger="rerun", actor=principal, rerun_of=run_id)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from chalicelib.services import housekeeping
 from chalicelib.services.engine import ports as engine_ports
+from chalicelib.services.triggers.admission import DirectRunAdmission
 from chalicelib.services.triggers.jobs import housekeeping_job
 from chalicelib.services.triggers.release import release_after_run
 
 housekeeping.register("triggers", housekeeping_job)
 engine_ports.on_run_finished(release_after_run)  # a finished run frees a slot for a waiting one
+engine_ports.set_run_admission(DirectRunAdmission())  # runs the API starts pass the same gate
