@@ -37,6 +37,8 @@ os.environ.setdefault("STEPLINE_CHECK_CONTRACT", "1")
 # Every suite's runs share the demo tenants: limits no test reaches by accident (the limit tests lower them).
 os.environ.setdefault("TRIGGERS_MAX_CONCURRENT_RUNS", "10000")
 os.environ.setdefault("TRIGGERS_MAX_RUNS_PER_HOUR", "10000000")
+os.environ.setdefault("LIMITS_API_BURST", "1000000")
+os.environ.setdefault("LIMITS_API_PER_SECOND", "1000000")
 
 
 def _reset_process_caches() -> None:

@@ -55,7 +55,7 @@ from chalicelib.services.connectors.exceptions import (
 from chalicelib.services.connectors.ids import is_uuid, template_name
 from chalicelib.services.connectors.live_credentials import TOKEN_FIELDS, LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
-from chalicelib.tables.connectors import connections
+from chalicelib.tables.connectors import connections, node_templates
 
 
 class Credentials(dict):
@@ -256,6 +256,16 @@ def action_retry(tenant_id: str, workspace_id: str, template_ref: str) -> dict[s
     return template.action.connector.action(template.action.key).retry.step_defaults()
 
 
+def template_presets(uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """``{ref: {"step_type", "config"}}`` for each ``tpl:<name>`` reference that names a node template."""
+    names = {template_name(ref): ref for ref in refs if template_name(ref)}
+    if not names:
+        return {}
+    rows = uow.execute(select(node_templates.c.name, node_templates.c.step_type, node_templates.c.config)
+                       .where(node_templates.c.name.in_(list(names)))).all()
+    return {names[name]: {"step_type": step_type, "config": dict(config or {})} for name, step_type, config in rows}
+
+
 def secret_fields(tenant_id: str, workspace_id: str, connection_ids: set[str]) -> dict[str, frozenset[str]]:
     """For each of these connections in the workspace, the fields a workflow secret reference may read.
 
@@ -323,10 +333,13 @@ class ConnectorActionInvoker:
 
 
 class ConnectorActionDefaults:
-    """``ActionDefaults`` port: an action's declared retry feeds the step's policy."""
+    """``ActionDefaults`` port: an action's declared retry feeds the step's policy; node templates' presets."""
 
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> dict[str, Any] | None:
         return action_retry(tenant_id, workspace_id, template)
+
+    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+        return template_presets(uow, refs)
 
 
 class ConnectorReferenceChecker:

@@ -26,12 +26,14 @@ from chalicelib.services.engine.ports import (
     set_credential_resolver,
     set_reference_checker,
 )
+from chalicelib.services.engine.retention import retention_job
 from chalicelib.services.engine.runner import handle_step_message, process_step
 from chalicelib.services.engine.runs import NO_INPUT, start_run
 from chalicelib.services.engine.sweeper import sweep
 
 messages.register(MESSAGE_KIND, handle_step_message)
 housekeeping.register("engine_sweeper", sweep)
+housekeeping.register("run_retention", retention_job)
 demo.register_seeder(demo_flows.seed)
 
 __all__ = [

@@ -8,7 +8,9 @@ in through three hooks, each a protocol with one method:
   template needs one at all. Also resolves workflow secret references.
 - :class:`ActionInvoker` — ``invoke(ActionCall) -> dict``: calls an app action.
 - :class:`ActionDefaults` — ``retry(tenant, workspace, template)``: the retry
-  defaults the action a template names declares (they feed the step's policy).
+  defaults the action a template names declares (they feed the step's policy);
+  ``presets(uow, refs)``: the preset config of the node templates (``tpl:``)
+  a graph names, applied to its nodes (``chalicelib.engine.presets``).
 - :class:`RunAdmission` — ``admit(uow, tenant_id)``: in the transaction that
   inserts a run started directly (API, rerun), refuse it (429) past the
   tenant's hourly quota or concurrency limit (the triggers' admission).
@@ -88,6 +90,8 @@ class ActionInvoker(Protocol):
 class ActionDefaults(Protocol):
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None: ...
 
+    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]: ...
+
 
 class RunAdmission(Protocol):
     def admit(self, uow: Any, tenant_id: str) -> None: ...
@@ -122,6 +126,9 @@ class NoActionDefaults:
 
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None:
         return None
+
+    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+        return {}
 
 
 class AdmitEveryRun:

@@ -98,6 +98,7 @@ def start_run(
                 return present_run(existing)
         flow = workflows.load(uow, workspace_id, workflow_id)
         source = _source(uow, flow, mode, version)
+        source["graph"] = workflows.with_presets(uow, source["graph"])
         payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
         _check_input(source["input_schema"], payload)
         if not admitted:
@@ -222,6 +223,7 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
                       "secrets": old["secret_refs"], "run_timeout_seconds": flow["run_timeout_seconds"]}
         else:
             source = _source(uow, flow, old["mode"], None)
+            source["graph"] = workflows.with_presets(uow, source["graph"])
         if start_from == "failed":
             if old["status"] not in ("failed", "canceled"):
                 raise RunNotActive("Only a failed or canceled run can be resumed from its failed step.")

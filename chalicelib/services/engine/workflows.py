@@ -20,10 +20,11 @@ from sqlalchemy import delete, func, insert, select, update
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import validate_graph
+from chalicelib.engine.presets import apply_presets, preset_issues, template_refs
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.access import new_id
 from chalicelib.http.pagination import paginate
-from chalicelib.services import audit
+from chalicelib.services import audit, tenant_limits
 from chalicelib.services.engine import ports
 from chalicelib.tables.engine import workflow_versions, workflows
 
@@ -68,9 +69,21 @@ def graph_issues(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> lis
     if templates or connections:
         missing_templates, missing_connections = ports.reference_checker().missing(
             tenant_id, ws, templates, connections)
-    found = validate_graph(data, template_exists=lambda ref: ref not in missing_templates,
-                           connection_ok=lambda cid: cid not in missing_connections)
+    presets: dict[str, dict[str, Any]] = {}
+    if template_refs(data):
+        with tenant_uow(tenant_id) as uow:
+            presets = ports.action_defaults().presets(uow, template_refs(data))
+    # A node is validated with its template's preset config under its own (what its runs execute).
+    found = preset_issues(data, presets) + validate_graph(
+        apply_presets(data, presets), template_exists=lambda ref: ref not in missing_templates,
+        connection_ok=lambda cid: cid not in missing_connections)
     return [{"path": prefix + i["path"], "issue": i["issue"]} for i in found]
+
+
+def with_presets(uow: Any, graph: Any) -> Any:
+    """The graph a run executes: its template nodes carry their templates' preset config."""
+    refs = template_refs(graph)
+    return apply_presets(graph, ports.action_defaults().presets(uow, refs)) if refs else graph
 
 
 def _references(data: Any) -> tuple[set[str], set[str]]:
@@ -164,6 +177,7 @@ def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
         "created_by": principal.actor_id if _is_uuid_like(principal.actor_id) else None,
     }
     with tenant_uow(principal.tenant_id) as uow:
+        tenant_limits.check_workflow_quota(uow, principal.tenant_id)
         uow.execute(insert(workflows).values(**values))
         audit.record(uow, principal, "workflow.created", "workflow", flow_id, after=_summary(values))
         result = present(load(uow, ws, flow_id))

@@ -290,3 +290,42 @@ def test_the_action_declared_retry_feeds_the_step_policy(api, tokens, env, slack
     finally:
         settings.reset()
         slack.clear()
+
+
+def test_a_node_template_preset_config_is_applied_to_the_nodes_using_it(api, tokens, env):
+    from tests.integration.engine.engine_harness import drive
+
+    # GIVEN a transform node template whose preset shapes the output
+    admin = tokens[("acme", "admin")]
+    name = unique("shape_preset").replace("-", "_")
+    made = api.post("/api/node-templates", {"name": name, "title": "Shape", "step_type": "transform",
+                                            "config": {"output": {"source": "preset", "level": 1},
+                                                       "mode": "merge"}}, token=admin)
+    assert made.status == 201, made.body
+    flows = f"/api/workspaces/{env['ops']}/flows"
+
+    def graph(node_config, node_type="transform"):
+        return {"nodes": [{"id": "s", "name": "s", "type": "start"},
+                          {"id": "t", "name": "t", "type": node_type, "template": f"tpl:{name}",
+                           "config": node_config},
+                          {"id": "e", "name": "e", "type": "end"}],
+                "edges": [{"from": "s", "to": "t"}, {"from": "t", "to": "e"}]}
+
+    # WHEN a node uses it with no config of its own (the preset supplies what a transform requires)
+    # and another overrides one key of the preset's output
+    bare = api.post(flows, {"title": unique("preset"), "graph": graph({})}, token=admin)
+    assert bare.status == 201, bare.body
+    tuned = api.post(flows, {"title": unique("preset"), "graph": graph({"output": {"level": 2}})}, token=admin)
+    assert tuned.status == 201, tuned.body
+    outputs = []
+    for flow in (bare, tuned):
+        run = api.post(f"{flows}/{flow.body['id']}/runs", {"input": {"n": 1}}, token=admin)
+        assert run.status == 202, run.body
+        assert drive(env["tenant"], run.body["id"]) == "success"
+        outputs.append(api.get(f"/api/workspaces/{env['ops']}/runs/{run.body['id']}", token=admin).body["output"])
+    # THEN the runs executed the preset under each node's own config
+    assert outputs[0] == {"n": 1, "source": "preset", "level": 1}
+    assert outputs[1] == {"n": 1, "source": "preset", "level": 2}
+    # AND a node of another step type naming the template is refused at its template
+    wrong = api.post(flows, {"title": unique("preset"), "graph": graph({"seconds": 1}, "delay")}, token=admin)
+    assert wrong.status == 422 and "/graph/nodes/1/template" in [d["path"] for d in wrong.body["error"]["details"]]
