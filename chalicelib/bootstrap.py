@@ -46,6 +46,7 @@ from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages
+from chalicelib.services.authn import authenticate
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionInvoker,
@@ -152,6 +153,8 @@ def build(**parts: Any) -> Container:
         workflow_directory=Part(engine_adapters.EngineWorkflows),
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
+        authenticator=authenticate,
+        idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
         tick_jobs=TICK_JOBS,
         run_finished_listeners=RUN_FINISHED_LISTENERS,

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from chalicelib.crypto.envelope import EnvelopeCipher
     from chalicelib.db.uow import UnitOfWork
     from chalicelib.engine.code import CodeRunner
+    from chalicelib.http.routing import IdempotencyStore
+    from chalicelib.identity.principal import Principal
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
 
@@ -107,6 +109,10 @@ class Container:
     workflow_directory: Part[WorkflowDirectory]
     run_ledger: Part[RunLedger]
     clock: Callable[[], datetime]
+    # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
+    # ``Idempotency-Key`` store.
+    authenticator: Callable[[str | None], Principal]
+    idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
     tick_jobs: Mapping[str, TickJob]
     run_finished_listeners: tuple[RunFinishedListener, ...]

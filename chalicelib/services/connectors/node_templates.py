@@ -23,7 +23,7 @@ from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.graph_checks import SAFE_NAME, misplaced_secrets
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors import views

@@ -21,7 +21,7 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.engine import dispatch, rungraph, workflows
 from chalicelib.services.engine.completion import cancel as cancel_in_txn

@@ -18,12 +18,12 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func, insert, select, update
 
 from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import parse_graph
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.tables.engine import workflow_versions, workflows
 

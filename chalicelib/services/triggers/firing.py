@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, engine_adapters, ports
 from chalicelib.services.triggers.settings import trigger_settings
