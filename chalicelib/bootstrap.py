@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+import step_handlers
 from chalicelib import container as registry
 from chalicelib.adapters import aws
 from chalicelib.adapters.code_sandbox import default_runner
@@ -153,6 +154,7 @@ def build(**parts: Any) -> Container:
         workflow_directory=Part(engine_adapters.EngineWorkflows),
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
+        step_catalog=step_handlers.CATALOG,
         authenticator=authenticate,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,

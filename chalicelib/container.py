@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.crypto.envelope import EnvelopeCipher
     from chalicelib.db.uow import UnitOfWork
     from chalicelib.engine.code import CodeRunner
+    from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
@@ -109,6 +110,7 @@ class Container:
     workflow_directory: Part[WorkflowDirectory]
     run_ledger: Part[RunLedger]
     clock: Callable[[], datetime]
+    step_catalog: StepCatalog  # the step types the engine runs (``step_handlers.CATALOG``)
     # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
     # ``Idempotency-Key`` store.
     authenticator: Callable[[str | None], Principal]

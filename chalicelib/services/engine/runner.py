@@ -49,7 +49,6 @@ from chalicelib.services.engine.redaction import Redactor
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
-from step_handlers import get_handler
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -200,7 +199,7 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
     try:
         if run.deadline is not None and run.deadline.timestamp() <= time.time():
             raise RunDeadlineExceeded()
-        handler = get_handler(node.type)
+        handler = container.current().step_catalog.get(node.type)
         _, timeouts = run.policies(node.id)
         deadline = claimed.started_at.timestamp() + timeouts.step_seconds
         if run.deadline is not None:

@@ -61,7 +61,7 @@ def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None
     if templates or connections:
         missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
-    parse_graph(data, template_exists=lambda ref: ref not in missing_templates,
+    parse_graph(data, catalog=current().step_catalog, template_exists=lambda ref: ref not in missing_templates,
                 connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
 
 
