@@ -54,3 +54,4 @@ ports_of = CATALOG.ports_of
 check_config = CATALOG.check_config
 secret_config_keys = CATALOG.secret_config_keys
 describe_step_types = CATALOG.describe
+is_pure = CATALOG.is_pure

@@ -11,7 +11,9 @@ for ports that depend on the config (switch), ``check_config(config) ->
 ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an expression, such
 as the code step's JavaScript), ``SECRET_CONFIG_KEYS`` (config keys that may
 read ``$secrets`` because their value only leaves in an outbound request),
-``DEFAULT_CONFIG`` and ``VARIANTS`` (presets shown by the editor).
+``DEFAULT_CONFIG`` and ``VARIANTS`` (presets shown by the editor), and
+``PURE = True`` for a type without side effects (no network, no sandbox, no
+credentials), which the runner may execute inside its run's transaction.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ class StepCatalog:
 
     def is_join(self, step_type: str) -> bool:
         return step_type in self.joins
+
+    def is_pure(self, step_type: str) -> bool:
+        """Whether a step of this type has no side effect (``PURE``): executing it again changes nothing outside."""
+        handler = self._types.get(step_type)
+        return bool(handler is not None and getattr(handler, "PURE", False) and not handler.NEEDS_CREDENTIALS)
 
     def ports_of(self, step_type: str, config: dict[str, Any] | None) -> list[str]:
         """Output ports of a node of this type with this config (config-dependent for switch)."""
