@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from chalicelib import expressions
+from chalicelib import container, expressions
 from chalicelib.db import faults as db_faults
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import StepContext
@@ -267,11 +267,12 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         data = _expression_data(claimed, run, node)
         secrets = _secrets(run, redactor) if _reads_secrets(run, node, handler) else None
         config = prepare_config(handler, node.config, data, secrets=secrets, on_secret=redactor.add_values)
+        parts = container.current()
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
-            template=node.template, credentials_required=required, deadline=deadline, http=ports.http_client(),
-            invoke_action=_action_port(run, deadline), code_runner=ports.code_runner(),
+            template=node.template, credentials_required=required, deadline=deadline, http=parts.http_client(),
+            invoke_action=_action_port(run, deadline), code_runner=parts.code_runner(),
         )
         output = handler.handle({"payload": claimed.input}, config, ctx, credentials)
         if time.time() > deadline:
@@ -342,7 +343,7 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     """Node connection → the template's default → an error when required (the resolver's order)."""
     if not handler.NEEDS_CREDENTIALS or (node.connection_id is None and node.template is None):
         return None, False
-    resolved = ports.credential_resolver().resolve(ports.CredentialRequest(
+    resolved = container.current().credential_resolver().resolve(ports.CredentialRequest(
         tenant_id=run.tenant_id, workspace_id=run.workspace_id, node_type=node.type,
         connection_id=node.connection_id, template=node.template,
     ))
@@ -383,7 +384,7 @@ def _reads_secrets(run: RunContext, node: Any, handler: Any) -> bool:
 def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, ref in run.secret_refs.items():
-        resolved = ports.credential_resolver().resolve(ports.CredentialRequest(
+        resolved = container.current().credential_resolver().resolve(ports.CredentialRequest(
             tenant_id=run.tenant_id, workspace_id=run.workspace_id, node_type="secret",
             connection_id=ref.get("connection_id"),
         ))
@@ -399,7 +400,7 @@ def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:
 
 def _action_port(run: RunContext, deadline: float) -> Any:
     def invoke(template: str, input_: dict[str, Any], credentials: dict | None, key: str) -> dict[str, Any]:
-        return ports.action_invoker().invoke(ports.ActionCall(
+        return container.current().action_invoker().invoke(ports.ActionCall(
             tenant_id=run.tenant_id, workspace_id=run.workspace_id, template=template, input=input_,
             credentials=credentials, idempotency_key=key, deadline=deadline,
         ))

@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import text
 
+from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
 from chalicelib.services.engine import metrics, ports
 from tests.integration.engine.engine_harness import (
@@ -102,9 +103,7 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_reference_checker(Checker())
-    try:
+    with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"
         graph = {"nodes": [node("start", "start"),
                            {**node("call", "http_request", method="POST", url=loopback.url + "/echo",
@@ -118,9 +117,6 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         loopback.reset()
         run = start(flow["id"], input={"n": 1})
         assert drive_run(run["id"]) == "success"
-    finally:
-        ports.set_credential_resolver(None)
-        ports.set_reference_checker(None)
     # THEN the remote got the secret, the bearer credential and the environment value
     sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
     assert sent["body"] == {"echo": secret, "region": "eu-west"}
@@ -136,21 +132,22 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
 
 
 def test_connections_need_the_connector_platform(acme, make_flow, start, drive_run):
-    # the default ports refuse clearly, without retrying
+    # GIVEN a container wired without a connector platform (its ports refuse) whose graph check lets
+    # the action through
     class Checker:
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(), set()
 
-    ports.set_reference_checker(Checker())
-    try:
+    without_connectors = {"credential_resolver": ports.NoCredentialResolver(),
+                          "action_invoker": ports.NoActionInvoker(), "reference_checker": Checker()}
+    # WHEN an action step runs, THEN it fails at once, without retrying, saying why
+    with bootstrap.replaced(**without_connectors):
         graph = {"nodes": [node("start", "start"),
                            {**node("act", "action", input={"x": 1}), "template": "acme.orders.create"},
                            node("end", "end")],
                  "edges": [edge("start", "act"), edge("act", "end")]}
         run = start(make_flow(graph)["id"])
         assert drive_run(run["id"]) == "failed"
-    finally:
-        ports.set_reference_checker(None)
     act = steps_by_node(acme["tenant_id"], run["id"])["act"]
     assert len(act) == 1 and act[0]["error"]["code"] == "no_connector_platform"
 
@@ -171,20 +168,13 @@ def test_action_calls_go_through_the_invoker_with_credentials_beside_the_input(a
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_action_invoker(Invoker())
-    ports.set_reference_checker(Checker())
-    try:
+    with bootstrap.replaced(credential_resolver=Resolver(), action_invoker=Invoker(), reference_checker=Checker()):
         graph = {"nodes": [node("start", "start"),
                            {**node("act", "action", input={"sku": "{{ sku }}"}), "template": "acme.orders.create"},
                            node("end", "end")],
                  "edges": [edge("start", "act"), edge("act", "end")]}
         run = start(make_flow(graph)["id"], input={"sku": "X-1"})
         assert drive_run(run["id"]) == "success"
-    finally:
-        ports.set_credential_resolver(None)
-        ports.set_action_invoker(None)
-        ports.set_reference_checker(None)
     assert len(calls) == 1
     call = calls[0]
     assert call.template == "acme.orders.create" and call.input == {"sku": "X-1"}
