@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph import Graph, parse_graph
 from chalicelib.engine.node_config import step_policies
 from chalicelib.engine.retry import RetryPolicy, StepTimeouts
-from chalicelib.services.engine import ports
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.tables.engine import runs
 
@@ -79,7 +79,7 @@ class RunContext:
             node = self.graph.node(node_id)
             declared = None
             if node.type == "action" and node.template:
-                declared = ports.action_defaults().retry(self.tenant_id, self.workspace_id, node.template)
+                declared = current().action_defaults().retry(self.tenant_id, self.workspace_id, node.template)
             settings = engine_settings()
             try:
                 found = step_policies(dict(node.config), {"retry": declared} if declared else None,
@@ -113,7 +113,7 @@ def graph_of(document: Any) -> Graph:
             return found
     # A stored graph saved before the $secrets placement rule still runs; the runner never renders
     # a misplaced reference, so skipping that one rule here leaks nothing.
-    graph = parse_graph(document, secret_placement=False)
+    graph = parse_graph(document, catalog=current().step_catalog, secret_placement=False)
     with _LOCK:
         _GRAPHS[digest] = graph
         while len(_GRAPHS) > engine_settings().graph_cache_size:

@@ -17,15 +17,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func, insert, select, update
 
+from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import validate_graph
 from chalicelib.engine.presets import apply_presets, preset_issues, template_refs
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit, tenant_limits
-from chalicelib.services.engine import ports
 from chalicelib.tables.engine import workflow_versions, workflows
 
 STATUSES = ("draft", "test", "production")
@@ -67,15 +67,16 @@ def graph_issues(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> lis
     templates, connections = _references(data)
     missing_templates, missing_connections = (set(), set())
     if templates or connections:
-        missing_templates, missing_connections = ports.reference_checker().missing(
+        missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
     presets: dict[str, dict[str, Any]] = {}
     if template_refs(data):
         with tenant_uow(tenant_id) as uow:
-            presets = ports.action_defaults().presets(uow, template_refs(data))
+            presets = current().action_defaults().presets(uow, template_refs(data))
     # A node is validated with its template's preset config under its own (what its runs execute).
     found = preset_issues(data, presets) + validate_graph(
-        apply_presets(data, presets), template_exists=lambda ref: ref not in missing_templates,
+        apply_presets(data, presets), catalog=current().step_catalog,
+        template_exists=lambda ref: ref not in missing_templates,
         connection_ok=lambda cid: cid not in missing_connections)
     return [{"path": prefix + i["path"], "issue": i["issue"]} for i in found]
 
@@ -83,7 +84,7 @@ def graph_issues(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> lis
 def with_presets(uow: Any, graph: Any) -> Any:
     """The graph a run executes: its template nodes carry their templates' preset config."""
     refs = template_refs(graph)
-    return apply_presets(graph, ports.action_defaults().presets(uow, refs)) if refs else graph
+    return apply_presets(graph, current().action_defaults().presets(uow, refs)) if refs else graph
 
 
 def _references(data: Any) -> tuple[set[str], set[str]]:
@@ -139,7 +140,7 @@ def settings_issues(tenant_id: str, ws: str, fields: dict[str, Any]) -> list[dic
 
 def _secret_ref_issues(tenant_id: str, ws: str, secrets: dict[str, Any]) -> list[dict[str, str]]:
     """Each reference names a connection of this workspace and a field that connection has."""
-    checker = ports.reference_checker()
+    checker = current().reference_checker()
     wanted = {ref["connection_id"] for ref in secrets.values()}
     _, missing = checker.missing(tenant_id, ws, set(), wanted)
     fields = checker.secret_fields(tenant_id, ws, wanted - missing)
