@@ -11,23 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
-from chalicelib.engine.payloads import as_object
+from chalicelib.engine.payloads import PASS_THROUGH_SCHEMA, pass_through
 
 TITLE = "Wait for all"
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"output": templated({"type": "object"})},
-    "additionalProperties": False,
-}
+CONFIG_SCHEMA: dict[str, Any] = PASS_THROUGH_SCHEMA
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:
-    require_config(CONFIG_SCHEMA, config)
-    if "output" in config:
-        return dict(config["output"])
-    return as_object(msg.get("payload"))
+    return pass_through(msg, config)

@@ -9,14 +9,13 @@ versions never change, a draft's cache entry dies with its next save.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, select
 
+from chalicelib.cache import BoundedCache
 from chalicelib.connectors.catalog import get_builtin, load_catalog
 from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.connectors.exceptions import ActionNotFound
@@ -32,9 +31,7 @@ from chalicelib.services.connectors.ids import (
 )
 from chalicelib.tables.connectors import app_actions, app_versions, apps
 
-_CACHE_SIZE = 256
-_cache: OrderedDict[tuple[str, str], ConnectorDefinition] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: BoundedCache[tuple[str, str], ConnectorDefinition] = BoundedCache(256)
 
 
 @dataclass(frozen=True)
@@ -81,17 +78,11 @@ class ResolvedAction:
 def definition_of(version_id: str, changed: Any, document: Mapping[str, Any]) -> ConnectorDefinition:
     """The validated definition of a stored version (cached by id and last change)."""
     key = (str(version_id), str(changed))
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    built = validate_connector(document)
-    with _cache_lock:
-        _cache[key] = built
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return built
+    found = _cache.get(key)
+    if found is None:
+        found = validate_connector(document)
+        _cache.put(key, found)
+    return found
 
 
 def builtin_source(slug: str) -> VersionedConnector:

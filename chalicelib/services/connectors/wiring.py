@@ -1,6 +1,6 @@
 """The connector services' collaborators, built lazily once per container and replaceable in tests.
 
-- ``cipher()``: the ``EnvelopeCipher`` sealing connection secrets (see ``secrets_box``).
+- ``cipher()``: the ``EnvelopeCipher`` sealing secrets at rest (see ``chalicelib.crypto.kek``).
 - ``invoker()``: the ``ActionInvoker`` over the process-wide pooled HTTP transport.
 - ``oauth_transport()``: the transport of OAuth2 token requests (the same pool).
 - ``state_signer()``: signs OAuth2 ``state`` with ``STATE_SIGNING_KEY``.
@@ -36,7 +36,7 @@ def _lazy(name: str, build: Callable[[], Any]) -> Any:
 
 
 def cipher() -> EnvelopeCipher:
-    from chalicelib.services.connectors.secrets_box import build_cipher
+    from chalicelib.crypto.kek import build_cipher
 
     return _lazy("cipher", build_cipher)
 

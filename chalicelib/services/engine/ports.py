@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from chalicelib.adapters.egress import EVENT_HOOKS
+from chalicelib.adapters.egress import outbound_client
 from chalicelib.engine.code import CodeRunner
 from chalicelib.engine.errors import NonRetryableStepError
 
@@ -151,8 +151,7 @@ def http_client() -> httpx.Client:
     if _http is None:
         with _LOCK:
             if _http is None:
-                _http = httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-                                     event_hooks=EVENT_HOOKS, trust_env=False)
+                _http = outbound_client()
     return _http
 
 

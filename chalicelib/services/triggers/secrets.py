@@ -15,40 +15,22 @@ row, never from the cache.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.cache import BoundedCache
 from chalicelib.crypto.envelope import EnvelopeCipher
+from chalicelib.services.connectors import wiring
 
 TABLE = "triggers"
 CACHE_SECONDS = 300.0
-_CACHE_MAX = 2048
 
-_cipher: EnvelopeCipher | None = None
-_LOCK = threading.Lock()
-_cache: dict[tuple[str, int], tuple[float, str | None, str | None]] = {}
+_cache: BoundedCache[tuple[str, int], tuple[str | None, str | None]] = BoundedCache(2048, ttl_seconds=CACHE_SECONDS)
 
 
 def cipher() -> EnvelopeCipher:
-    """The envelope cipher, built once per container (KMS when the alias exists, else the local key)."""
-    global _cipher
-    if _cipher is None:
-        with _LOCK:
-            if _cipher is None:
-                from chalicelib.services.connectors.secrets_box import build_cipher
-
-                _cipher = build_cipher()
-    return _cipher
-
-
-def set_cipher(value: EnvelopeCipher | None) -> None:
-    """Replace the cipher (tests); ``None`` rebuilds it from the settings on next use."""
-    global _cipher
-    with _LOCK:
-        _cipher = value
-        _cache.clear()
+    """The platform's one envelope cipher (the connection secrets' too)."""
+    return wiring.cipher()
 
 
 def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
@@ -65,16 +47,12 @@ def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(current, previous) plaintext secrets of a trigger row; cached per ``secret_version``."""
     key = (str(row["id"]), int(row["secret_version"]))
     hit = _cache.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1], hit[2]
+    if hit is not None:
+        return hit
     tenant_id, trigger_id = str(row["tenant_id"]), str(row["id"])
-    current = _open(tenant_id, trigger_id, row["secret"])
-    previous = _open(tenant_id, trigger_id, row["previous_secret"])
-    with _LOCK:
-        if len(_cache) >= _CACHE_MAX:
-            _cache.clear()
-        _cache[key] = (time.monotonic() + CACHE_SECONDS, current, previous)
-    return current, previous
+    opened = (_open(tenant_id, trigger_id, row["secret"]), _open(tenant_id, trigger_id, row["previous_secret"]))
+    _cache.put(key, opened)
+    return opened
 
 
 def hint(secret: str) -> str | None:
