@@ -38,6 +38,7 @@ from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError, StepFailed, StepTimeout
 from chalicelib.errors import ConfigurationError
+from chalicelib.masking import SecretMasker
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -141,9 +142,10 @@ def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, creden
     ctx.log("info", "HTTP request sent.", method=method, target=target, status=status, elapsed_ms=elapsed_ms)
     body, encoding = _decode(raw, response_headers.get("content-type", ""))
     # A remote that echoes the request (debug endpoints do) must not leak the credentials into the run.
-    body, response_headers = _redact(body, secrets), _redact(response_headers, secrets)
+    masker = SecretMasker(secrets, show_hint=False)
+    body, response_headers = masker.values(body), masker.values(response_headers)
     if status >= 400 and config.get("fail_on_error_status", True):
-        _raise_for_status(status, response_headers, raw, target, secrets)
+        _raise_for_status(status, response_headers, raw, target, masker)
     result: dict[str, Any] = {"status": status, "headers": response_headers, "body": body}
     if encoding:
         result["body_encoding"] = encoding
@@ -283,24 +285,8 @@ def _decode(raw: bytes, content_type: str) -> tuple[Any, str | None]:
     return text, None
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
-    """``value`` with every credential value (4+ characters) replaced by ``••••``."""
-    secrets = [x for x in secrets if len(x) >= 4]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "••••")
-        return value
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
-def _raise_for_status(status: int, headers: dict[str, str], raw: bytes, target: str, secrets: list[str]) -> None:
-    excerpt = _redact(raw.decode("utf-8", errors="replace"), secrets)[:EXCERPT_CHARS]
+def _raise_for_status(status: int, headers: dict[str, str], raw: bytes, target: str, masker: SecretMasker) -> None:
+    excerpt = masker.text(raw.decode("utf-8", errors="replace"))[:EXCERPT_CHARS]
     info = {"status": status, "target": target, "body_excerpt": excerpt}
     message = f"{target} answered HTTP {status}."
     if status == 429:

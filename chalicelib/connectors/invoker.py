@@ -40,7 +40,6 @@ from chalicelib.connectors.http_transport import (
     Timeouts,
     default_transport,
 )
-from chalicelib.connectors.masking import SENSITIVE_KEYS, SecretMasker
 from chalicelib.connectors.request_builder import BuiltRequest, build_request, check_call, effective_settings
 from chalicelib.connectors.response_mapping import DecodedResponse, decode, error_for, output_for
 from chalicelib.connectors.trace import (
@@ -52,6 +51,7 @@ from chalicelib.connectors.trace import (
     trace_body,
 )
 from chalicelib.errors import SteplineError
+from chalicelib.masking import SecretMasker, is_secret_key
 
 logger = logging.getLogger(__name__)
 Credentials = Mapping[str, Any]
@@ -82,7 +82,7 @@ def _masker_for(
         if (
             name in connector.secret_fields
             or name not in connector.declared_credential_fields
-            or name.lower() in SENSITIVE_KEYS
+            or is_secret_key(name)
         ):
             secrets.append(value)
     try:

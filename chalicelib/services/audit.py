@@ -2,7 +2,7 @@
 
 One mechanism for every area: ``record(uow, actor, action, target_type,
 target_id, before=…, after=…)``. The stored change set is the field-level
-diff with secrets masked (``identity.masking.diff``), so nothing secret ever
+diff with secrets masked (``chalicelib.masking.diff``), so nothing secret ever
 reaches the log.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from chalicelib import observability
 from chalicelib.http.access import new_id
 from chalicelib.http.pagination import paginate, parse_time
-from chalicelib.identity.masking import diff, mask_secrets
+from chalicelib.masking import diff, mask_secrets
 from chalicelib.tables.identity import audit_events
 
 

@@ -20,14 +20,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.connectors.definition import ConnectorDefinition
-from chalicelib.connectors.masking import SENSITIVE_KEYS, mask_secret
 from chalicelib.connectors.request_builder import effective_settings
 from chalicelib.connectors.schema_errors import validate_against
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.http.access import new_id
 from chalicelib.http.pagination import paginate
-from chalicelib.identity.masking import is_secret_key
+from chalicelib.masking import is_secret_key, mask_secret
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source
@@ -48,7 +47,6 @@ def is_secret_field(connector: ConnectorDefinition, name: str) -> bool:
     return (
         name in connector.secret_fields
         or name not in connector.declared_credential_fields
-        or name.lower() in SENSITIVE_KEYS
         or is_secret_key(name)
     )
 
