@@ -34,6 +34,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from chalicelib.connectors.auth import AuthAdapter, adapter_for
+from chalicelib.connectors.definition import ApiKeyAuth, BasicAuth, BearerAuth
+from chalicelib.connectors.exceptions import InvalidActionInput
 from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError, StepFailed, StepTimeout
@@ -153,31 +156,37 @@ def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, creden
 
 
 def apply_credentials(credentials: dict | None, headers: dict[str, str], params: dict[str, Any]) -> list[str]:
-    """Put the credentials on the request; return the secret values for redaction."""
+    """Put the credentials on the request (through the connectors' auth adapters); return what to mask."""
     if not credentials:
         return []
+    adapter, field_name, what = _auth_of(credentials)
+    try:
+        material = adapter.material(credentials)
+    except InvalidActionInput:
+        raise NonRetryableStepError(f"The connection's credentials lack {what}.", code="credentials_invalid") from None
+    headers.update(material.headers)
+    params.update(material.query)
+    return [str(credentials[field_name]), *material.secret_values()]
+
+
+def _auth_of(credentials: dict) -> tuple[AuthAdapter, str, str]:
+    """The adapter for a generic credential mapping, the field holding the secret, and what it needs."""
     kind = credentials.get("type") or _infer_type(credentials)
     if kind in ("bearer", "oauth2"):
-        token = credentials.get("token") or credentials.get("access_token")
-        _require(token, "a token")
-        headers["Authorization"] = f"Bearer {token}"
-        return [str(token)]
+        field_name = "token" if credentials.get("token") else "access_token"
+        return adapter_for(BearerAuth(field=field_name)), field_name, "a token"
     if kind == "basic":
-        username, password = credentials.get("username"), credentials.get("password")
-        _require(username is not None and password is not None, "a username and a password")
-        encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
-        headers["Authorization"] = f"Basic {encoded}"
-        return [str(password), encoded]
+        _require("username" in credentials and "password" in credentials, "a username and a password")
+        auth = BasicAuth(username_field="username", password_field="password")
+        return adapter_for(auth), "password", "a username and a password"
     if kind in ("api_key", "header"):
-        value = credentials.get("api_key") or credentials.get("value")
-        _require(value, "a key value")
+        field_name = "api_key" if credentials.get("api_key") else "value"
         if credentials.get("in", "header") == "query":
-            params[credentials.get("name") or "api_key"] = str(value)
-        else:
-            name = credentials.get("name") or credentials.get("header") or "X-API-Key"
-            _require(_HEADER_NAME.match(str(name)), "a valid header name")
-            headers[str(name)] = str(value)
-        return [str(value)]
+            name = credentials.get("name") or "api_key"
+            return adapter_for(ApiKeyAuth("query", str(name), field_name)), field_name, "a key value"
+        name = credentials.get("name") or credentials.get("header") or "X-API-Key"
+        _require(_HEADER_NAME.match(str(name)), "a valid header name")
+        return adapter_for(ApiKeyAuth("header", str(name), field_name)), field_name, "a key value"
     raise NonRetryableStepError(
         "The connection's credential type is not supported by HTTP requests.", code="credentials_unsupported"
     )

@@ -9,17 +9,10 @@ It returns that payload, or the optional ``output`` template rendered over it.
 
 from __future__ import annotations
 
-from typing import Any
+# A join's step only forwards what the runner hands it; the two joins differ in when the runner
+# calls them (``chalicelib.engine.planner``), not in what they do, so they share one contract.
+from step_handlers.merge_race import CONFIG_SCHEMA, NEEDS_CREDENTIALS, PORTS, RAW_CONFIG_KEYS, handle
 
-from chalicelib.engine.context import StepContext
-from chalicelib.engine.payloads import PASS_THROUGH_SCHEMA, pass_through
+__all__ = ["CONFIG_SCHEMA", "NEEDS_CREDENTIALS", "PORTS", "RAW_CONFIG_KEYS", "TITLE", "handle"]
 
 TITLE = "Wait for all"
-CONFIG_SCHEMA: dict[str, Any] = PASS_THROUGH_SCHEMA
-PORTS = ["out"]
-NEEDS_CREDENTIALS = False
-RAW_CONFIG_KEYS: frozenset[str] = frozenset()
-
-
-def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:
-    return pass_through(msg, config)

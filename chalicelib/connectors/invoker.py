@@ -21,7 +21,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
-    wait_random_exponential,
 )
 
 from chalicelib.connectors.auth import AuthAdapter, adapter_for
@@ -90,10 +89,7 @@ def _masker_for(
     except SteplineError:
         material = None
     if material is not None:
-        for value in material.headers.values():
-            secrets.append(value)
-            secrets.append(value.partition(" ")[2])  # the token behind "Bearer "/"Basic "
-        secrets.extend(value for _, value in material.query)
+        secrets.extend(material.secret_values())
     return SecretMasker(
         [s for s in secrets if s],
         header_names=adapter.sensitive_headers,
@@ -166,7 +162,7 @@ class ActionInvoker:
         call.masker = _masker_for(connector, adapter, call.credentials)
         check_call(connector, action, input=input, settings=settings, credentials=call.credentials)
         budget = (
-            timeout if timeout is not None else max(action.timeout_seconds, action.retry.max_total_seconds)
+            timeout if timeout is not None else max(action.timeout_seconds, action.max_total_seconds)
         )
         deadline = started + budget
 
@@ -295,15 +291,11 @@ class ActionInvoker:
 
     @staticmethod
     def _wait_strategy(action: ActionDefinition) -> Callable[[Any], float]:
-        backoff = wait_random_exponential(
-            multiplier=action.retry.initial_backoff_seconds, max=action.retry.max_backoff_seconds
-        )
-
         def wait(state: Any) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, UpstreamRateLimited) and exc.retry_after_seconds is not None:
                 return exc.retry_after_seconds
-            return backoff(state)
+            return action.retry.backoff(state.attempt_number)
 
         return wait
 

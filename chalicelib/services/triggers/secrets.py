@@ -15,22 +15,39 @@ row, never from the cache.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.cache import BoundedCache
 from chalicelib.crypto.envelope import EnvelopeCipher
-from chalicelib.services.connectors import wiring
 
 TABLE = "triggers"
 CACHE_SECONDS = 300.0
 
+_cipher: EnvelopeCipher | None = None
+_LOCK = threading.Lock()
 _cache: BoundedCache[tuple[str, int], tuple[str | None, str | None]] = BoundedCache(2048, ttl_seconds=CACHE_SECONDS)
 
 
 def cipher() -> EnvelopeCipher:
-    """The platform's one envelope cipher (the connection secrets' too)."""
-    return wiring.cipher()
+    """The envelope cipher, built once per container (KMS when the alias exists, else the local key)."""
+    global _cipher
+    if _cipher is None:
+        with _LOCK:
+            if _cipher is None:
+                from chalicelib.crypto.kek import build_cipher
+
+                _cipher = build_cipher()
+    return _cipher
+
+
+def set_cipher(value: EnvelopeCipher | None) -> None:
+    """Replace the cipher (tests); ``None`` rebuilds it from the settings on next use."""
+    global _cipher
+    with _LOCK:
+        _cipher = value
+        _cache.clear()
 
 
 def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
