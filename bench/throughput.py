@@ -552,17 +552,36 @@ def _send_one_at_a_time(stack: StackProcess, scenario: Setup, count: int) -> Non
     runs.engine.dispose()
 
 
+PARTS = ("levels", "api", "statements")
+
+
+def _parts() -> tuple[set[str], tuple[int, ...]]:
+    """``BENCH_PARTS`` (comma-separated, default all of ``PARTS``) and ``BENCH_LEVELS`` (default 1,8,32)."""
+    parts = {p.strip() for p in os.environ.get("BENCH_PARTS", ",".join(PARTS)).split(",") if p.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise SystemExit(f"BENCH_PARTS: unknown {sorted(unknown)}; known: {', '.join(PARTS)}")
+    levels = tuple(int(v) for v in os.environ.get("BENCH_LEVELS", ",".join(map(str, LEVELS))).split(",") if v)
+    return parts, levels
+
+
 def main() -> None:
     seconds, warmup, api_seconds = _durations()
+    parts, levels = _parts()
+    figure("load_average_at_start", os.getloadavg()[0], "")
     with make_up() as stack:
         scenario = setup(stack.base_url)
-        runs = Runs(stack.superuser_url(), scenario.flow_id)
-        figure("throughput_seconds_per_level", seconds, "s")
-        for clients in LEVELS:
-            level(stack, scenario, runs, clients, seconds, warmup)
-        runs.engine.dispose()
-        api(stack, scenario, api_seconds)
-        statements(stack)
+        if "levels" in parts:
+            runs = Runs(stack.superuser_url(), scenario.flow_id)
+            figure("throughput_seconds_per_level", seconds, "s")
+            for clients in levels:
+                level(stack, scenario, runs, clients, seconds, warmup)
+            runs.engine.dispose()
+        if "api" in parts:
+            api(stack, scenario, api_seconds)
+        if "statements" in parts:
+            statements(stack)
+    figure("load_average_at_end", os.getloadavg()[0], "")
 
 
 if __name__ == "__main__":

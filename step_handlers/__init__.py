@@ -11,7 +11,9 @@ express, ``LITERAL_CONFIG_KEYS`` (text never rendered nor checked as an
 expression, such as the code step's JavaScript), and ``SECRET_CONFIG_KEYS``:
 the config keys that may read ``$secrets`` because their value only leaves in
 an outbound request (where a credential goes). Everywhere else a ``$secrets``
-reference is refused when the graph is saved and never rendered. A new step
+reference is refused when the graph is saved and never rendered. ``PURE = True``
+marks a type without side effects (no network, no sandbox, no credentials),
+which the runner may execute inside its run's transaction. A new step
 type is one module here plus its entry in ``_REGISTRY``.
 """
 
@@ -61,6 +63,12 @@ def get_handler(step_type: str) -> ModuleType:
         return _REGISTRY[step_type]
     except (KeyError, TypeError):
         raise UnknownStepType(f"Unknown step type {step_type!r}.") from None
+
+
+def is_pure(step_type: str) -> bool:
+    """Whether a step of this type has no side effect (``PURE``): executing it again changes nothing outside."""
+    handler = _REGISTRY.get(step_type)
+    return bool(handler is not None and getattr(handler, "PURE", False) and not handler.NEEDS_CREDENTIALS)
 
 
 def ports_of(step_type: str, config: dict[str, Any] | None) -> list[str]:

@@ -10,9 +10,10 @@ It returns that payload, or the optional ``output`` template rendered over it.
 from __future__ import annotations
 
 # A join's step only forwards what the runner hands it; the two joins differ in when the runner
-# calls them (``chalicelib.engine.planner``), not in what they do, so they share one contract.
-from step_handlers.merge_race import CONFIG_SCHEMA, NEEDS_CREDENTIALS, PORTS, RAW_CONFIG_KEYS, handle
+# calls them (``chalicelib.engine.planner``), not in what they do, so they share one contract
+# (pure too: the runner may execute it inside its run's transaction).
+from step_handlers.merge_race import CONFIG_SCHEMA, NEEDS_CREDENTIALS, PORTS, PURE, RAW_CONFIG_KEYS, handle
 
-__all__ = ["CONFIG_SCHEMA", "NEEDS_CREDENTIALS", "PORTS", "RAW_CONFIG_KEYS", "TITLE", "handle"]
+__all__ = ["CONFIG_SCHEMA", "NEEDS_CREDENTIALS", "PORTS", "PURE", "RAW_CONFIG_KEYS", "TITLE", "handle"]
 
 TITLE = "Wait for all"

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 
-from chalicelib import bootstrap
+from chalicelib import container
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
 from chalicelib.db.uow import system_uow
@@ -242,7 +242,7 @@ def forgot(email: str) -> None:
                                                    expires_at=now() + RESET_TTL))
         uow.commit()
     link = f"{get_settings().public_base_url}/reset-password?token={token.value}"
-    bootstrap.container().mailer.send(Mail(to=key, subject="Reset your Stepline password", kind="password_reset",
+    container.current().mailer().send(Mail(to=key, subject="Reset your Stepline password", kind="password_reset",
                                            body=f"Use this link within one hour to choose a new password:\n{link}\n"
                                                 f"Reset token: {token.value}\n"))
 

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from chalicelib import bootstrap
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
+from chalicelib.container import current
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.access import is_uuid, new_id
@@ -253,7 +253,7 @@ def create_invite(principal: Principal, email: str, role: str, workspace_ids: li
         tenant_name = uow.execute(select(tenants.c.name).where(tenants.c.id == principal.tenant_id)).scalar()
         uow.commit()
     link = f"{get_settings().public_base_url}/accept-invite?token={token.value}"
-    bootstrap.container().mailer.send(Mail(
+    current().mailer().send(Mail(
         to=email, subject=f"You are invited to {tenant_name} on Stepline", kind="invite",
         body=f"You were invited as {role}. Accept within 7 days:\n{link}\nInvite token: {token.value}\n"))
     return _invite_status(row)

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
 from chalicelib.http.access import new_id
@@ -150,7 +151,7 @@ def _duplicate(uow: Any, firing: Firing, original: Mapping[str, Any]) -> FireRes
 
 def _gate(uow: Any, firing: Firing) -> FireResult | None:
     """The recorded refusal when gating forbids a run, else None."""
-    state = ports.workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
+    state = current().workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
     if state is None:
         return FireResult("invalid", reason="The workflow no longer exists.",
                           error=NotFound("The trigger's workflow no longer exists."))
@@ -277,7 +278,7 @@ def _after_lost_claim(firing: Firing) -> FireResult:
 
 def _refusal(exc: BaseException) -> tuple[str, SteplineError] | None:
     """The recorded outcome of an engine refusal that retrying cannot fix, else None."""
-    if isinstance(exc, engine_adapters.not_runnable_errors()):
+    if isinstance(exc, engine_adapters.NOT_RUNNABLE_ERRORS):
         return "not_production", WorkflowNotInProduction(getattr(exc, "message", None))
     if isinstance(exc, NotFound):
         return "invalid", NotFound("The trigger's workflow no longer exists.")
@@ -291,7 +292,7 @@ def start(trigger: Mapping[str, Any], delivery_id: str, mode: str, payload: Any,
     """Start the run of an accepted delivery and settle the delivery and its outbox row."""
     tenant_id = str(trigger["tenant_id"])
     try:
-        run_id = ports.run_starter().start(
+        run_id = current().run_starter().start(
             tenant_id, str(trigger["workspace_id"]), str(trigger["workflow_id"]), mode=mode, input=payload,
             trigger_id=str(trigger["id"]), delivery_id=delivery_id, kind=kind)
     except Exception as exc:  # every failure is settled on the delivery; see _refusal for which are final
