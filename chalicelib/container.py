@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from chalicelib.connectors.invoker import ActionInvoker as ConnectorInvoker
     from chalicelib.connectors.oauth2 import StateSigner
     from chalicelib.crypto.envelope import EnvelopeCipher
-    from chalicelib.db.uow import UnitOfWork
     from chalicelib.engine.code import CodeRunner
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
+    from chalicelib.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
