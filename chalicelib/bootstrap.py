@@ -158,7 +158,7 @@ def _with(base: Container, parts: dict[str, Any]) -> Container:
     unknown = set(parts) - set(vars(base))
     if unknown:
         raise TypeError(f"unknown container parts: {sorted(unknown)}")
-    wrapped = {name: _as_part(value) if isinstance(getattr(base, name), Part)
+    wrapped: dict[str, Any] = {name: _as_part(value) if isinstance(getattr(base, name), Part)
                else _constant(value) if name in ("settings", "database") else value
                for name, value in parts.items()}
     return replace(base, **wrapped)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MessageHandler = Callable[[dict[str, Any]], None]
-TickJob = Callable[[], None]
+TickJob = Callable[[], object]  # what a job returns (a count, a report) is only logged
 RunFinishedListener = Callable[[str, str, str], None]  # (tenant_id, run_id, status)
 DemoSeeder = Callable[[Any, dict[str, Any]], None]  # (uow, {slug: {"tenant_id", "workspaces", "users"}})
 

@@ -51,7 +51,7 @@ def check_host(host: str) -> None:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
         return  # the request itself will fail with a connection error, reported as such
-    if any(_forbidden(info[4][0]) for info in infos):
+    if any(_forbidden(str(info[4][0])) for info in infos):
         raise EgressDenied(f"Outbound calls to {host} are not allowed (private or internal address).")
 
 

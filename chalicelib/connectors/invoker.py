@@ -331,8 +331,9 @@ class ActionInvoker:
     ) -> None:
         exc.message = call.masker.text(exc.message)
         exc.args = (exc.message,)
-        if getattr(exc, "vendor_code", None):
-            exc.vendor_code = call.masker.text(exc.vendor_code)
+        vendor_code = getattr(exc, "vendor_code", None)
+        if vendor_code:
+            exc.vendor_code = call.masker.text(vendor_code)  # type: ignore[attr-defined]
         exc.trace = self._trace(call)  # type: ignore[attr-defined]
         logger.warning(
             "connector action failed",

@@ -54,14 +54,14 @@ class SqlIdempotencyKeys:
 
     def claim(self, scope: KeyScope, body_hash: str, *, lease_seconds: int) -> bool:
         lease = func.now() + timedelta(seconds=lease_seconds)
-        claim = insert(idempotency_keys).values(
+        new = insert(idempotency_keys).values(
             tenant_id=scope.tenant_id, principal=scope.principal, key=scope.key, route=scope.route,
             body_hash=body_hash, expires_at=lease)
         # A new key is inserted; a row whose time is up is taken over; a live row is left alone.
-        claim = claim.on_conflict_do_update(
+        claim = new.on_conflict_do_update(
             index_elements=[c.tenant_id, c.principal, c.route, c.key],
-            set_={"body_hash": claim.excluded.body_hash, "status": None, "sealed_response": None,
-                  "created_at": func.now(), "expires_at": claim.excluded.expires_at},
+            set_={"body_hash": new.excluded.body_hash, "status": None, "sealed_response": None,
+                  "created_at": func.now(), "expires_at": new.excluded.expires_at},
             where=c.expires_at <= func.now(),
         ).returning(c.key)
         return self._connection.execute(claim).first() is not None

@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Response
@@ -36,7 +37,7 @@ def dumps(body: Any) -> str:
     return json.dumps(body, default=_default, separators=(",", ":"))
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str | list[str]] | None = None) -> Response:
     return Response(body=dumps(body) if body is not None else "", status_code=status,
                     headers={**JSON_HEADERS, **(headers or {})})
 

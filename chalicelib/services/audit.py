@@ -16,11 +16,12 @@ from chalicelib import observability
 from chalicelib.http.access import new_id
 from chalicelib.http.pagination import paginate, parse_time
 from chalicelib.masking import diff, mask_secrets
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import audit_events
 
 
 def record(
-    uow: Any,
+    uow: UnitOfWork,
     actor: Any,
     action: str,
     target_type: str,
@@ -46,7 +47,7 @@ def record(
     ))
 
 
-def query(uow: Any, params: dict[str, str]) -> dict[str, Any]:
+def query(uow: UnitOfWork, params: dict[str, str]) -> dict[str, Any]:
     """Audit events of the current tenant, filtered by actor, action, target and time."""
     q = select(audit_events)
     for field in ("actor_id", "action", "target_type", "target_id"):

@@ -31,6 +31,7 @@ from chalicelib.identity.throttle import ThrottlePolicy, decide_login
 from chalicelib.identity.tokens import issue_access_token
 from chalicelib.services import audit
 from chalicelib.services.authn import GLOBAL_RESET_KEY, Principal, keyset
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     login_failures,
     memberships,
@@ -80,7 +81,7 @@ def normalise_email(email: str) -> str:
 
 
 # -- issuing -------------------------------------------------------------------
-def _issue(uow: Any, *, user_id: str, tenant_id: str, role: str, family_id: str | None = None,
+def _issue(uow: UnitOfWork, *, user_id: str, tenant_id: str, role: str, family_id: str | None = None,
            client_ip: str | None = None) -> dict[str, Any]:
     """A new session row (refresh token) and an access token bound to it."""
     settings = get_settings()
@@ -99,7 +100,7 @@ def _issue(uow: Any, *, user_id: str, tenant_id: str, role: str, family_id: str 
             "refresh_token": refresh.value, "tenant_id": tenant_id, "role": role, "user_id": user_id}
 
 
-def _memberships(uow: Any, user_id: str) -> list[dict[str, Any]]:
+def _memberships(uow: UnitOfWork, user_id: str) -> list[dict[str, Any]]:
     rows = uow.execute(
         select(memberships.c.tenant_id, memberships.c.role, tenants.c.name, tenants.c.slug)
         .join(tenants, tenants.c.id == memberships.c.tenant_id)
@@ -199,7 +200,7 @@ _ENDED = {
 }
 
 
-def _cutoff_reason(uow: Any, session: Any) -> str | None:
+def _cutoff_reason(uow: UnitOfWork, session: Any) -> str | None:
     """Whether a cut-off (the user's, or the platform reset's) ended this session, and which."""
     cutoffs = uow.execute(text(
         "SELECT u.sessions_valid_after, (SELECT (value #>> '{}')::timestamptz FROM platform_state "
@@ -247,7 +248,7 @@ def forgot(email: str) -> None:
                                                 f"Reset token: {token.value}\n"))
 
 
-def _revoke_user_sessions(uow: Any, user_id: str, reason: str) -> None:
+def _revoke_user_sessions(uow: UnitOfWork, user_id: str, reason: str) -> None:
     uow.execute(update(users).where(users.c.id == user_id).values(sessions_valid_after=func.now()))
     uow.execute(update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=func.now(), revoked_reason=reason))
@@ -313,7 +314,7 @@ def switch_tenant(principal: Principal, tenant_id: str, *, client_ip: str) -> di
     return result
 
 
-def global_reset_marker(uow: Any) -> None:
+def global_reset_marker(uow: UnitOfWork) -> None:
     """Every token and session issued before now stops working."""
     stmt = text("INSERT INTO platform_state (key, value, updated_at) VALUES (:k, to_jsonb(CAST(now() AS text)), now()) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()")

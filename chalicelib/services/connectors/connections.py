@@ -33,6 +33,7 @@ from chalicelib.services.connectors.definitions import AppRef, app_ref, current_
 from chalicelib.services.connectors.exceptions import ConnectionInUse, DuplicateName, SecretsRequired
 from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections
 
 OK, EXPIRED, REFRESH_FAILED, INVALID = "ok", "expired", "refresh_failed", "invalid"
@@ -132,7 +133,7 @@ def merged_secrets(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
 
 
 def row_of(
-    uow: Any, connection_id: str, *, workspace_id: str | None = None, lock: bool = False
+    uow: UnitOfWork, connection_id: str, *, workspace_id: str | None = None, lock: bool = False
 ) -> dict[str, Any]:
     query = select(connections).where(connections.c.id == connection_id)
     if workspace_id is not None:
@@ -150,7 +151,7 @@ def app_ref_of_row(row: Mapping[str, Any]) -> AppRef:
 
 
 def store_secrets(
-    uow: Any,
+    uow: UnitOfWork,
     row: Mapping[str, Any],
     connector: ConnectorDefinition,
     secrets: Mapping[str, Any],
@@ -344,7 +345,7 @@ def _key_label(row: Mapping[str, Any]) -> str | None:
     return f"{envelope['kek']}#{envelope['kv']}" if envelope else None
 
 
-def workflows_using(uow: Any, connection_id: str) -> list[dict[str, str]]:
+def workflows_using(uow: UnitOfWork, connection_id: str) -> list[dict[str, str]]:
     """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
     from sqlalchemy import Text, cast, or_
 

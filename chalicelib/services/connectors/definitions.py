@@ -29,6 +29,7 @@ from chalicelib.services.connectors.ids import (
     is_uuid,
     parse_builtin,
 )
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps
 
 _cache: BoundedCache[tuple[str, str], ConnectorDefinition] = BoundedCache(256)
@@ -92,7 +93,7 @@ def builtin_source(slug: str) -> VersionedConnector:
     )
 
 
-def app_ref(uow: Any, app_id: str) -> AppRef:
+def app_ref(uow: UnitOfWork, app_id: str) -> AppRef:
     """The app named by ``app_id``; ``NotFound`` when it is neither built-in nor the tenant's."""
     ref = parse_builtin(app_id)
     if ref is not None:
@@ -110,7 +111,7 @@ def app_ref(uow: Any, app_id: str) -> AppRef:
 _PREFERENCE = case((app_versions.c.status == "published", 0), (app_versions.c.status == "draft", 1), else_=2)
 
 
-def current_source(uow: Any, app: AppRef) -> VersionedConnector:
+def current_source(uow: UnitOfWork, app: AppRef) -> VersionedConnector:
     """The version connections of ``app`` use: latest published, else the draft, else latest deprecated."""
     if app.builtin:
         return builtin_source(app.slug)
@@ -133,7 +134,7 @@ def current_source(uow: Any, app: AppRef) -> VersionedConnector:
     )
 
 
-def resolve_action(uow: Any, action_id: str) -> ResolvedAction:
+def resolve_action(uow: UnitOfWork, action_id: str) -> ResolvedAction:
     """The action named by ``action_id`` (built-in or the tenant's); ``ActionNotFound`` otherwise."""
     ref = parse_builtin(action_id)
     if ref is not None:

@@ -86,7 +86,7 @@ def action(
 ) -> dict[str, Any]:
     """An action with its argument schemas (what a flow editor needs to build a node's input)."""
     definition = connector.action(key)
-    raw = next((a for a in connector.raw.get("actions", []) if a.get("key") == key), {})
+    raw: dict[str, Any] = next((a for a in connector.raw.get("actions", []) if a.get("key") == key), {})
     return {
         "id": action_id,
         "app_id": app_id,

@@ -22,6 +22,7 @@ from chalicelib.engine.graph import Graph, parse_graph
 from chalicelib.engine.node_config import step_policies
 from chalicelib.engine.retry import RetryPolicy, StepTimeouts
 from chalicelib.services.engine.settings import engine_settings
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import runs
 
 
@@ -95,7 +96,7 @@ def graph_of(document: Any) -> Graph:
     return graph
 
 
-def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
+def load(tenant_id: str, run_id: str, uow: UnitOfWork | None = None) -> RunContext:
     """The run's context, from the cache or (once) from its row (in ``uow``, else a new unit of work)."""
     found = _CONTEXTS.get(run_id)
     if found is not None:

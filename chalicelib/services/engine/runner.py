@@ -51,6 +51,7 @@ from chalicelib.services.engine.dispatch import Doorbell
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
+from chalicelib.services.unit_of_work import UnitOfWork
 from step_handlers import get_handler, is_pure
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -146,17 +147,18 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     with tenant_uow(tenant_id) as uow:
         row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
         if row is not None:
-            claimed: Claimed | None = _claimed(tenant_id, step_id, token, row)
+            first = _claimed(tenant_id, step_id, token, row)
             try:
-                run = rungraph.load(tenant_id, claimed.run_id, uow)
+                run = rungraph.load(tenant_id, first.run_id, uow)
             except LookupError:
                 return "stale"
-            segment, claimed, budget = _pure_segment(uow, run, claimed, budget, stop_at, rng)
+            claimed: Claimed | None
+            segment, claimed, budget = _pure_segment(uow, run, first, budget, stop_at, rng)
             uow.commit()
     if row is None:
         return _not_claimed(tenant_id, step_id)
-    for txn, outcome in segment:
-        _after_step(run, txn, outcome)
+    for done, outcome in segment:
+        _after_step(run, done, outcome)
     current = claimed
     while current is not None:
         outcome = execute(current, run)
@@ -175,7 +177,7 @@ def _is_pure(run: RunContext, node_id: str) -> bool:
     return is_pure(run.graph.node(node_id).type)
 
 
-def _pure_segment(uow: Any, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
+def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
                   rng: Any) -> tuple[list[tuple[RunTxn, Outcome]], Claimed | None, int]:
     """Execute and complete pure steps in ``uow`` (which claimed ``claimed``), from ``claimed`` on.
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from chalicelib.db.uow import tenant_uow
 from chalicelib.services.engine.runs import NO_INPUT, WorkflowNotRunnable, start_run
 from chalicelib.services.triggers.ports import WorkflowState
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import runs, workflows
 from chalicelib.tables.triggers import trigger_deliveries as deliveries
 
@@ -52,7 +53,7 @@ def trigger_info(tenant_id: str, trigger_id: str, delivery_id: str, kind: str) -
 class EngineWorkflows:
     """Reads a workflow's status and ``enabled`` from the engine's ``workflows`` table."""
 
-    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None:
+    def state(self, uow: UnitOfWork, workflow_id: str) -> WorkflowState | None:
         query = select(workflows.c.status, workflows.c.enabled).where(workflows.c.id == workflow_id)
         row = uow.execute(query).first()
         return None if row is None else WorkflowState(workflow_id, str(row[0]), bool(row[1]))
@@ -61,7 +62,7 @@ class EngineWorkflows:
 class EngineRuns:
     """Counts a tenant's executing runs in the engine's ``runs`` table."""
 
-    def running(self, uow: Any, tenant_id: str) -> int:
+    def running(self, uow: UnitOfWork, tenant_id: str) -> int:
         return int(uow.execute(select(func.count()).select_from(runs).where(
             runs.c.tenant_id == tenant_id, runs.c.status == "running")).scalar() or 0)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chalicelib.services.unit_of_work import UnitOfWork
+
 PRODUCTION = "production"
 TEST = "test"
 
@@ -40,8 +42,8 @@ class RunStarter(Protocol):
 
 
 class WorkflowDirectory(Protocol):
-    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None: ...
+    def state(self, uow: UnitOfWork, workflow_id: str) -> WorkflowState | None: ...
 
 
 class RunLedger(Protocol):
-    def running(self, uow: Any, tenant_id: str) -> int: ...
+    def running(self, uow: UnitOfWork, tenant_id: str) -> int: ...
