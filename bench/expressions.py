@@ -46,9 +46,10 @@ def _flow(tenant_id: str, ws: str, step: dict[str, Any]) -> str:
     from chalicelib.db.uow import tenant_uow
     from chalicelib.engine.graph import validate_graph
     from chalicelib.tables.engine import workflows
+    from step_handlers import CATALOG
 
     graph = _graph(step)
-    assert validate_graph(graph) == [], validate_graph(graph)
+    assert validate_graph(graph, catalog=CATALOG) == [], validate_graph(graph, catalog=CATALOG)
     flow_id = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
         uow.execute(workflows.insert().values(id=flow_id, tenant_id=tenant_id, workspace_id=ws,

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+import step_handlers
 from chalicelib import container as registry
 from chalicelib.adapters import aws
 from chalicelib.adapters.code_sandbox import default_runner
@@ -47,6 +48,7 @@ from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages
+from chalicelib.services.authn import authenticate
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionInvoker,
@@ -146,6 +148,9 @@ def build(**parts: Any) -> Container:
         workflow_directory=Part(engine_adapters.EngineWorkflows),
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
+        step_catalog=step_handlers.CATALOG,
+        authenticator=authenticate,
+        idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
         tick_jobs=TICK_JOBS,
         run_finished_listeners=RUN_FINISHED_LISTENERS,

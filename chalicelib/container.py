@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from chalicelib.connectors.oauth2 import StateSigner
     from chalicelib.crypto.envelope import EnvelopeCipher
     from chalicelib.engine.code import CodeRunner
+    from chalicelib.engine.step_types import StepCatalog
+    from chalicelib.http.routing import IdempotencyStore
+    from chalicelib.identity.principal import Principal
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
     from chalicelib.services.unit_of_work import UnitOfWork
@@ -107,6 +110,11 @@ class Container:
     workflow_directory: Part[WorkflowDirectory]
     run_ledger: Part[RunLedger]
     clock: Callable[[], datetime]
+    step_catalog: StepCatalog  # the step types the engine runs (``step_handlers.CATALOG``)
+    # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
+    # ``Idempotency-Key`` store.
+    authenticator: Callable[[str | None], Principal]
+    idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
     tick_jobs: Mapping[str, TickJob]
     run_finished_listeners: tuple[RunFinishedListener, ...]

@@ -185,6 +185,9 @@ DESCRIPTIVE_FIELDS = frozenset({"type", "in", "name", "header", "username", "sch
                                 "expires_at", "expires_in"})
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 class SecretMasker:
     """Replaces known secret values (and their encodings) and redacts sensitive names.
 
@@ -205,8 +208,10 @@ class SecretMasker:
         self._needles: list[tuple[str, str]] = []
         for secret in secrets:
             self.add(secret)
-        self._header_names = ALWAYS_SENSITIVE_HEADERS | {h.lower() for h in header_names}
-        self._query_names = frozenset(q.lower() for q in query_names)
+        # (Built only when given: a masker is made per step attempt, most with no names of their own.)
+        self._header_names = (ALWAYS_SENSITIVE_HEADERS | {h.lower() for h in header_names} if header_names
+                              else ALWAYS_SENSITIVE_HEADERS)
+        self._query_names = frozenset(q.lower() for q in query_names) if query_names else _NO_NAMES
 
     def add(self, secret: object) -> None:
         """Also mask ``secret`` (strings and numbers of 4+ characters; anything else is ignored)."""

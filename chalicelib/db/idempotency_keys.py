@@ -1,4 +1,4 @@
-"""The ``idempotency_keys`` repository over PostgreSQL (the port is ``services.unit_of_work.IdempotencyKeys``).
+"""The ``idempotency_keys`` repository over PostgreSQL (the port is ``services.unit_of_work.IdempotencyKeyRepository``).
 
 Time is the database's (``now()``), so every API function agrees on when a claim
 goes stale; the claim is one ``INSERT … ON CONFLICT … DO UPDATE … WHERE`` that

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from chalicelib import observability
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate, parse_time
+from chalicelib.db.pagination import paginate, parse_time
+from chalicelib.db.uow import tenant_uow
+from chalicelib.ids import new_id
 from chalicelib.masking import diff, mask_secrets
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import audit_events
@@ -45,6 +46,12 @@ def record(
         changes=mask_secrets(changes, secret_keys),
         request_id=observability.logger.get_current_keys().get("request_id"),
     ))
+
+
+def list_events(tenant_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """One page of the tenant's audit events (see :func:`query`)."""
+    with tenant_uow(tenant_id) as uow:
+        return query(uow, params)
 
 
 def query(uow: UnitOfWork, params: dict[str, str]) -> dict[str, Any]:

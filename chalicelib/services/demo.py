@@ -17,8 +17,8 @@ from sqlalchemy import delete, insert, select
 
 from chalicelib.container import current
 from chalicelib.db.uow import system_uow
-from chalicelib.http.access import new_id
 from chalicelib.identity import passwords
+from chalicelib.ids import new_id
 from chalicelib.services import auth
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (

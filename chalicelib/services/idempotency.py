@@ -148,6 +148,23 @@ def purge_expired() -> int:
     return gone
 
 
+class IdempotencyKeys:
+    """The ``Idempotency-Key`` store the HTTP layer is given (``http.routing.IdempotencyStore``)."""
+
+    def scope(self, principal: Any, route: str, key: str) -> Scope | None:
+        """The key's scope for this caller; ``None`` when the caller has no tenant or identity."""
+        tenant_id, who = getattr(principal, "tenant_id", None), principal_of(principal)
+        if tenant_id is None or who is None:
+            return None
+        return Scope(tenant_id=tenant_id, principal=who, route=route, key=key)
+
+    def begin(self, scope: Scope, raw_body: bytes) -> StoredResponse | None:
+        return begin(scope, raw_body)
+
+    def finish(self, scope: Scope, status: int, body: str, headers: dict[str, str]) -> None:
+        finish(scope, status, body, headers)
+
+
 def purge_job() -> None:
     """The tick's job (see ``chalicelib/bootstrap.py``)."""
     gone = purge_expired()

@@ -1,46 +1,55 @@
 """An in-memory fake of the unit-of-work port (``chalicelib/services/unit_of_work.py``).
 
-Like the PostgreSQL adapter, a unit of work sees one tenant's records (or all
-of them, in the system scope) and changes nothing unless it commits: it works
-on a copy of the shared store and writes the copy back on ``commit()``. Time is
-the ``clock`` the test moves. It holds no SQL: a service that still speaks
-statements (``uow.execute``) fails loudly here instead of passing by accident.
+Like the PostgreSQL adapter, a unit of work changes nothing unless it commits:
+it works on a copy of the shared records and writes the copy back on
+``commit()``; an Idempotency-Key is seen only in its own tenant's scope (or in
+the system scope). Time is the ``clock`` the test moves. It holds no SQL: a
+service that still speaks statements (``uow.execute``) fails loudly here
+instead of passing by accident.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from chalicelib.container import UnitsOfWork
 from chalicelib.db.idempotency_keys import IdempotencyRecord, KeyScope
+from chalicelib.db.sessions import SessionRecord
 
 
 class FakeClock:
     """A clock that moves only when told."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 1, 1, tzinfo=UTC)
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
-    def __call__(self) -> datetime:
+    def __call__(self) -> dt.datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        self.now += dt.timedelta(seconds=seconds)
 
 
 @dataclass
 class _StoredKey:
     record: IdempotencyRecord
-    expires_at: datetime
+    expires_at: dt.datetime
 
 
-def _key(scope: KeyScope) -> tuple[str, str, str, str]:
-    return (scope.tenant_id, scope.principal, scope.route, scope.key)
+@dataclass
+class Records:
+    """Everything a fake transaction may change (copied on begin, written back on commit)."""
+
+    idempotency_keys: dict[tuple[str, str, str, str], _StoredKey] = field(default_factory=dict)
+    sessions: dict[str, SessionRecord] = field(default_factory=dict)  # by token hash
+    memberships: dict[tuple[str, str], str] = field(default_factory=dict)  # (tenant, user) -> role
+    user_cutoffs: dict[str, dt.datetime] = field(default_factory=dict)  # user -> sessions_valid_after
+    platform_state: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,7 +57,7 @@ class FakeDatabase:
     """What the fake units of work share: the committed records, and how many commits there were."""
 
     clock: FakeClock = field(default_factory=FakeClock)
-    idempotency_keys: dict[tuple[str, str, str, str], _StoredKey] = field(default_factory=dict)
+    records: Records = field(default_factory=Records)
     commits: int = 0
 
     def units_of_work(self) -> UnitsOfWork:
@@ -56,9 +65,14 @@ class FakeDatabase:
                            system=lambda **_: FakeUnitOfWork(self, system=True))
 
 
+def _key(scope: KeyScope) -> tuple[str, str, str, str]:
+    return (scope.tenant_id, scope.principal, scope.route, scope.key)
+
+
 class FakeIdempotencyKeys:
-    def __init__(self, rows: dict[tuple[str, str, str, str], _StoredKey], uow: FakeUnitOfWork) -> None:
-        self._rows, self._uow = rows, uow
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+        self._rows = uow.records.idempotency_keys
 
     def _visible(self, scope: KeyScope) -> _StoredKey | None:
         self._uow.check_scope(scope.tenant_id)
@@ -70,7 +84,7 @@ class FakeIdempotencyKeys:
         if found is not None and found.expires_at > now:
             return False
         self._rows[_key(scope)] = _StoredKey(IdempotencyRecord(body_hash, None, None),
-                                             now + timedelta(seconds=lease_seconds))
+                                             now + dt.timedelta(seconds=lease_seconds))
         return True
 
     def get(self, scope: KeyScope) -> IdempotencyRecord | None:
@@ -81,7 +95,7 @@ class FakeIdempotencyKeys:
         found = self._visible(scope)
         if found is not None:
             found.record = IdempotencyRecord(found.record.body_hash, status, sealed_response)
-            found.expires_at = self._uow.clock() + timedelta(seconds=keep_seconds)
+            found.expires_at = self._uow.clock() + dt.timedelta(seconds=keep_seconds)
 
     def release(self, scope: KeyScope) -> None:
         if self._visible(scope) is not None:
@@ -89,11 +103,51 @@ class FakeIdempotencyKeys:
 
     def purge_expired(self) -> int:
         now = self._uow.clock()
-        gone = [key for key, stored in self._rows.items()
-                if stored.expires_at <= now and self._uow.sees(key[0])]
+        gone = [key for key, stored in self._rows.items() if stored.expires_at <= now and self._uow.sees(key[0])]
         for key in gone:
             del self._rows[key]
         return len(gone)
+
+
+class FakeSessions:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+        self._records = uow.records
+
+    def by_token_for_update(self, token_hash: str) -> SessionRecord | None:
+        return self._records.sessions.get(token_hash)
+
+    def family_of(self, *, session_id: str | None = None, token_hash: str | None = None) -> str | None:
+        for stored_hash, session in self._records.sessions.items():
+            if (session_id is not None and session.id == session_id) or (
+                    session_id is None and stored_hash == token_hash):
+                return session.family_id
+        return None
+
+    def add(self, *, id: str, tenant_id: str, user_id: str, family_id: str, token_hash: str,
+            expires_at: dt.datetime, client_ip: str | None) -> None:
+        if token_hash in self._records.sessions:
+            raise AssertionError("sessions.token_hash is unique")
+        self._records.sessions[token_hash] = SessionRecord(id, tenant_id, user_id, family_id,
+                                                           created_at=self._uow.clock(), expires_at=expires_at)
+
+    def _replace(self, match: Any, **changes: Any) -> None:
+        for token_hash, session in list(self._records.sessions.items()):
+            if match(session):
+                self._records.sessions[token_hash] = dataclasses.replace(session, **changes)
+
+    def mark_rotated(self, session_id: str) -> None:
+        self._replace(lambda s: s.id == session_id and s.rotated_at is None, rotated_at=self._uow.clock())
+
+    def revoke_family(self, family_id: str, reason: str) -> None:
+        self._replace(lambda s: s.family_id == family_id and s.revoked_at is None,
+                      revoked_at=self._uow.clock(), revoked_reason=reason)
+
+    def cutoffs(self, user_id: str, *, reset_key: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+        return self._records.user_cutoffs.get(user_id), self._records.platform_state.get(reset_key)
+
+    def role_in(self, tenant_id: str, user_id: str) -> str | None:
+        return self._records.memberships.get((tenant_id, user_id))
 
 
 class FakeUnitOfWork:
@@ -103,9 +157,9 @@ class FakeUnitOfWork:
         self._database = database
         self.tenant_id = tenant_id
         self.system = system
-        self.clock: Callable[[], datetime] = database.clock
+        self.clock = database.clock
         self.committed = False
-        self._keys: dict[tuple[str, str, str, str], _StoredKey] = {}
+        self.records = Records()
 
     def sees(self, tenant_id: str) -> bool:
         return self.system or tenant_id == self.tenant_id
@@ -116,7 +170,7 @@ class FakeUnitOfWork:
             raise AssertionError(f"a unit of work of tenant {self.tenant_id} reached tenant {tenant_id}")
 
     def __enter__(self) -> Self:
-        self._keys = copy.deepcopy(self._database.idempotency_keys)
+        self.records = copy.deepcopy(self._database.records)
         return self
 
     @property
@@ -125,7 +179,11 @@ class FakeUnitOfWork:
 
     @property
     def idempotency_keys(self) -> FakeIdempotencyKeys:
-        return FakeIdempotencyKeys(self._keys, self)
+        return FakeIdempotencyKeys(self)
+
+    @property
+    def sessions(self) -> FakeSessions:
+        return FakeSessions(self)
 
     def execute(self, statement: Any, params: Any = None) -> Any:
         raise NotImplementedError("this service still speaks SQL: test it against PostgreSQL")
@@ -134,12 +192,12 @@ class FakeUnitOfWork:
         self.tenant_id = tenant_id
 
     def commit(self) -> None:
-        self._database.idempotency_keys = copy.deepcopy(self._keys)
+        self._database.records = copy.deepcopy(self.records)
         self._database.commits += 1
         self.committed = True
 
     def rollback(self) -> None:
-        self._keys = copy.deepcopy(self._database.idempotency_keys)
+        self.records = copy.deepcopy(self._database.records)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

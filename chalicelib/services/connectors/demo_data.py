@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, update
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services.connectors.connections import preview
 from chalicelib.services.connectors.documents import validated, with_metadata
 from chalicelib.services.connectors.secrets_box import seal

@@ -52,7 +52,6 @@ from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
 from chalicelib.services.unit_of_work import UnitOfWork
-from step_handlers import get_handler, is_pure
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -132,7 +131,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     successors get doorbells and run in parallel elsewhere.
 
     A *pure segment* — the claimed step and the successors claimed inline
-    after it, as long as their types have no side effect (``step_handlers.is_pure``)
+    after it, as long as their types have no side effect (the step catalog's ``is_pure``)
     — is claimed, executed and completed in one transaction: each step is still
     its own attempt with its own events, but the segment costs one commit. A
     crash before that commit leaves the first step queued, and its doorbell
@@ -174,7 +173,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
 
 
 def _is_pure(run: RunContext, node_id: str) -> bool:
-    return is_pure(run.graph.node(node_id).type)
+    return run.graph.catalog.is_pure(run.graph.node(node_id).type)
 
 
 def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
@@ -260,7 +259,7 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
     try:
         if run.deadline is not None and run.deadline.timestamp() <= time.time():
             raise RunDeadlineExceeded()
-        handler = get_handler(node.type)
+        handler = run.graph.catalog.get(node.type)
         _, timeouts = run.policies(node.id)
         deadline = claimed.started_at.timestamp() + timeouts.step_seconds
         if run.deadline is not None:

@@ -18,12 +18,12 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func, insert, select, update
 
 from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import parse_graph
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import workflow_versions, workflows
@@ -63,7 +63,7 @@ def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None
     if templates or connections:
         missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
-    parse_graph(data, template_exists=lambda ref: ref not in missing_templates,
+    parse_graph(data, catalog=current().step_catalog, template_exists=lambda ref: ref not in missing_templates,
                 connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
 
 

@@ -82,11 +82,11 @@ def test_an_answer_is_replayed_for_a_day_then_the_key_is_free_and_purged(databas
 def test_stored_answers_are_sealed_and_bound_to_their_caller(database):
     _answered()
     # THEN nothing of the answer is at rest in plaintext
-    (stored,) = database.idempotency_keys.values()
+    (stored,) = database.records.idempotency_keys.values()
     assert "shown once" not in json.dumps(stored.record.sealed_response)
     # AND a sealed answer pasted onto another caller's key does not open
     bob = Scope(TENANT, "user:bob", ALICE.route, ALICE.key)
-    database.idempotency_keys[(bob.tenant_id, bob.principal, bob.route, bob.key)] = stored
+    database.records.idempotency_keys[(bob.tenant_id, bob.principal, bob.route, bob.key)] = stored
     with pytest.raises(IdempotencyConflict, match="can no longer be replayed"):
         idempotency.begin(bob, BODY)
 
@@ -102,7 +102,7 @@ def test_an_answer_that_cannot_be_sealed_is_not_kept(database, services):
     with bootstrap.replaced(cipher=Broken()):
         _answered()
     # THEN the key is released, never stored in plaintext
-    assert database.idempotency_keys == {}
+    assert database.records.idempotency_keys == {}
 
 
 @pytest.mark.parametrize("key", ["", "k" * 201])
