@@ -836,7 +836,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Filters: ``flow_id``, ``status``, ``mode``, ``created_after``, ``created_before``. */
+        /** Filters: ``flow_id``, ``status``, ``mode``, ``trigger``, ``created_after``, ``created_before``. */
         get: operations["runs_list_runs"];
         put?: never;
         post?: never;
@@ -2465,6 +2465,16 @@ export interface components {
             steps: components["schemas"]["StepFigures"][];
             /** Runs */
             runs: components["schemas"]["RunFigures"][];
+            /**
+             * Bucket Seconds
+             * @description The width of each `runs_over_time` bucket.
+             */
+            bucket_seconds: number;
+            /**
+             * Runs Over Time
+             * @description Runs per bucket and status, oldest first, empty buckets left out: a finished run counts when it finished, a running one when it started.
+             */
+            runs_over_time: components["schemas"]["RunBucket"][];
             /** Queue Depth */
             queue_depth: number | null;
         };
@@ -2895,6 +2905,22 @@ export interface components {
              */
             last_event_id: number;
         };
+        /** RunBucket */
+        RunBucket: {
+            /**
+             * At
+             * Format: date-time
+             * @description The bucket's start.
+             */
+            at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "success" | "failed" | "canceled";
+            /** Count */
+            count: number;
+        };
         /** RunDetail */
         RunDetail: {
             /** Id */
@@ -3181,6 +3207,11 @@ export interface components {
             instance_key: string;
             /** Attempt */
             attempt: number;
+            /**
+             * Idempotency Key
+             * @description What this attempt's action calls carry (`run:node[@instance]:attempt`).
+             */
+            idempotency_key: string;
             /** Node Type */
             node_type: string;
             /** Template */
@@ -7270,6 +7301,8 @@ export interface operations {
                 since?: string;
                 /** @description Figures of this workspace only. */
                 workspace_id?: string;
+                /** @description Width of the `runs_over_time` buckets (default a minute; widened to keep at most 1,440 buckets). */
+                bucket_seconds?: number;
             };
             header?: never;
             path?: never;
@@ -12847,6 +12880,7 @@ export interface operations {
                 flow_id?: string;
                 status?: "running" | "success" | "failed" | "canceled";
                 mode?: "test" | "production";
+                trigger?: "manual" | "webhook" | "cron" | "rerun" | "api";
             };
             header?: never;
             path: {
