@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { edgeRefusal } from './edges.utils'
-import { fromFlow, newNodeIdentity, placeIssues, portsOf, toFlow, type GraphDoc } from './graph.utils'
+import { fromFlow, newNodeIdentity, nodeLabel, placeIssues, portsOf, toFlow, type GraphDoc } from './graph.utils'
 import { layoutPositions } from './layout.utils'
 
 const graph: GraphDoc = {
@@ -117,5 +117,12 @@ describe('auto-layout', () => {
       [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }])
     expect(pos.get('a')!.x).toBeLessThan(pos.get('b')!.x)
     expect(pos.get('b')!.x).toBeLessThan(pos.get('c')!.x)
+  })
+
+  it('names a node for assistive technology: name, kind, issue, last run', () => {
+    expect(nodeLabel({ name: 'check', type: 'condition' })).toBe('check, condition step')
+    expect(nodeLabel({ name: 'call', type: 'action', issue: 'needs a connection', status: 'failed' }))
+      .toBe('call, action step; error: needs a connection; last run: failed')
+    expect(toFlow(graph).nodes[1]!.ariaLabel).toBe('check, condition step')
   })
 })

@@ -30,7 +30,15 @@ export interface NodeData {
   /** The server's message for this node, after a refused save. */
   issue?: string
 }
-export interface FlowNode { id: string; type: 'step'; position: { x: number; y: number }; data: NodeData }
+export interface FlowNode { id: string; type: 'step'; position: { x: number; y: number }; data: NodeData; ariaLabel?: string }
+
+/** A node's accessible name on the canvas: its name, its kind, and what is wrong or how its last run went. */
+export function nodeLabel(data: Pick<NodeData, 'name' | 'type' | 'issue'> & { status?: string | null }): string {
+  const parts = [`${data.name}, ${data.type} step`]
+  if (data.issue) parts.push(`error: ${data.issue}`)
+  if (data.status) parts.push(`last run: ${data.status}`)
+  return parts.join('; ')
+}
 export interface FlowEdge {
   id: string; source: string; target: string; sourceHandle: string; targetHandle?: string
   label?: string; data: { issue?: string; ui: Record<string, unknown> }
@@ -71,6 +79,7 @@ export function toFlow(graph: GraphDoc | null | undefined, ports: (type: string)
     return {
       id: n.id,
       type: 'step',
+      ariaLabel: nodeLabel({ name: n.name, type: n.type }),
       position: position ? { x: position.x, y: position.y } : { x: 0, y: 0 },
       data: {
         name: n.name, type: n.type, config, connection_id: n.connection_id ?? null, template: n.template ?? null,
