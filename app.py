@@ -3,6 +3,8 @@
 - HTTP API (API Gateway → Lambda): blueprints from ``chalicelib/api``.
 - ``step``: the SQS-triggered function that runs workflow steps.
 - ``tick``: the scheduled housekeeping function (every minute).
+
+Everything they use is wired in ``chalicelib/bootstrap.py``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib import observability
+from chalicelib import bootstrap, observability
 from chalicelib.api import auth, connectors, flows, operator, runs, system, tenancy, triggers, webhooks
 from chalicelib.config import DEFAULT_STEP_QUEUE
 from chalicelib.http import edge
-from chalicelib.services import engine, housekeeping, idempotency, messages  # noqa: F401  (they register jobs)
+from chalicelib.services import housekeeping, messages
+
+bootstrap.boot()  # the process's collaborators and its message kinds, tick jobs and listeners
 
 app = Chalice(app_name="stepline", configure_logs=False)  # Powertools owns the "stepline" logger
 app.register_middleware(edge.middleware, "http")  # request ids and one error shape for every answer

@@ -94,7 +94,7 @@ def _step_intervals(tenant_id: str, run_id: str) -> list[float]:
 
 
 def chain(tenant_id: str, flow_id: str, ws: str, *, runs: int = 6, prefix: str = "engine_chain40") -> None:
-    from chalicelib.services.engine import start_run
+    from chalicelib.services.engine.runs import start_run
 
     intervals: list[float] = []
     totals: list[float] = []
@@ -138,7 +138,7 @@ def extra_workers(processes: int, threads: int = 2) -> Iterator[None]:
 def throughput(tenant_id: str, flow_id: str, ws: str, *, runs: int = 80, steps_per_run: int = 22,
                name: str = "engine_noop_steps_per_s") -> None:
     """Many concurrent runs started at once; no-op steps per second until the last one ends."""
-    from chalicelib.services.engine import start_run
+    from chalicelib.services.engine.runs import start_run
 
     run_ids: list[str] = []
     lock = threading.Lock()

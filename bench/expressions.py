@@ -46,9 +46,10 @@ def _flow(tenant_id: str, ws: str, step: dict[str, Any]) -> str:
     from chalicelib.db.uow import tenant_uow
     from chalicelib.engine.graph import validate_graph
     from chalicelib.tables.engine import workflows
+    from step_handlers import CATALOG
 
     graph = _graph(step)
-    assert validate_graph(graph) == [], validate_graph(graph)
+    assert validate_graph(graph, catalog=CATALOG) == [], validate_graph(graph, catalog=CATALOG)
     flow_id = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
         uow.execute(workflows.insert().values(id=flow_id, tenant_id=tenant_id, workspace_id=ws,
@@ -59,7 +60,7 @@ def _flow(tenant_id: str, ws: str, step: dict[str, Any]) -> str:
 
 def _chain_p50(tenant_id: str, ws: str, flow_id: str, runs: int) -> float:
     from bench.engine import _step_intervals, _wait_all
-    from chalicelib.services.engine import start_run
+    from chalicelib.services.engine.runs import start_run
 
     intervals: list[float] = []
     for index in range(runs + 1):
@@ -73,12 +74,12 @@ def _chain_p50(tenant_id: str, ws: str, flow_id: str, runs: int) -> float:
 def evaluation_only(rounds: int = 400) -> None:
     """The evaluation alone, as the runner calls it: render a config, or run the code once."""
     from chalicelib import expressions
+    from chalicelib.container import current
     from chalicelib.engine.code import CodeRequest
-    from chalicelib.services.engine import ports
 
     data = {**ITEMS, "$env": {}, "$run": {"id": "r"}, "$trigger": {"kind": "manual"}}
     timings: dict[str, list[float]] = {"template": [], "jsonata": [], "code": []}
-    runner = ports.code_runner()
+    runner = current().code_runner()
     request = CodeRequest(source=CODE, payload=dict(ITEMS), context={"run_id": "r"}, timeout_seconds=1.0)
     runner.run(request)  # start the sandbox processes
     for _ in range(rounds):

@@ -1,73 +1,218 @@
-"""The one place that wires dependencies.
+"""The composition root: the one place that wires the process's collaborators.
 
-Handlers call :func:`container` and get the same lazily built objects for the
-life of a warm container. Tests replace parts with :func:`override`.
+``app.py`` calls :func:`boot` once at import; the local runtime, the
+operator commands and the benchmarks reach it through ``app.py`` or call it
+themselves. Everything else reads what is wired here with
+``chalicelib.container.current()``; nothing registers itself on import.
+
+Costly parts (the KMS-backed cipher, queue and mail clients, the sandbox
+pool) are built on first use and kept while the container is warm. Tests
+build the container with fakes (:func:`boot` with parts, or :func:`replaced`
+around one test) or with the local stack (:func:`boot` after the
+environment points at it).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+import httpx
 
+import step_handlers
+from chalicelib import container as registry
 from chalicelib.adapters import aws
+from chalicelib.adapters.code_sandbox import default_runner
+from chalicelib.adapters.egress import EVENT_HOOKS
 from chalicelib.adapters.mail import CapturingMailer, Mailer, SesMailer
 from chalicelib.adapters.queue import SqsStepQueue, StepQueue
 from chalicelib.config import Settings, get_settings
+from chalicelib.connectors.http_transport import default_transport
+from chalicelib.connectors.invoker import ActionInvoker as ConnectorInvoker
+from chalicelib.connectors.oauth2 import StateSigner
+from chalicelib.container import (
+    Container,
+    DemoSeeder,
+    MessageHandler,
+    Part,
+    RunFinishedListener,
+    TickJob,
+    UnitsOfWork,
+)
 from chalicelib.db.engine import get_engine
+from chalicelib.db.uow import system_uow, tenant_uow
+from chalicelib.errors import ConfigurationError
+from chalicelib.services import idempotency, messages
+from chalicelib.services.authn import authenticate
+from chalicelib.services.connectors import demo_data as connector_demo_data
+from chalicelib.services.connectors.engine_bridge import (
+    ConnectorActionInvoker,
+    ConnectorCredentialResolver,
+    ConnectorReferenceChecker,
+)
+from chalicelib.services.connectors.secrets_box import build_cipher
+from chalicelib.services.engine import demo_flows
+from chalicelib.services.engine.dispatch import MESSAGE_KIND
+from chalicelib.services.engine.runner import handle_step_message
+from chalicelib.services.engine.sweeper import sweep
+from chalicelib.services.triggers import engine_adapters
+from chalicelib.services.triggers.jobs import housekeeping_job
+from chalicelib.services.triggers.release import release_after_run
+
+__all__ = ["Container", "boot", "build", "container", "override", "replaced", "reset"]
+
+# The step queue's message kinds and their handlers.
+MESSAGE_KINDS: Mapping[str, MessageHandler] = {
+    "probe": messages.probe,  # a round trip through the real queue (diagnostics, tests)
+    MESSAGE_KIND: handle_step_message,  # run one workflow step
+}
+
+# The jobs of the scheduled tick, run in this order.
+TICK_JOBS: Mapping[str, TickJob] = {
+    "engine_sweeper": sweep,  # lost doorbells, expired leases, run timeouts
+    "idempotency_keys": idempotency.purge_job,  # expired Idempotency-Key answers
+    "triggers": housekeeping_job,  # cron slots, waiting runs, delivery retention
+}
+
+# Called after a run's final transaction commits.
+RUN_FINISHED_LISTENERS: tuple[RunFinishedListener, ...] = (
+    release_after_run,  # a finished run frees a slot for the tenant's waiting runs
+)
+
+# Each area's demo samples, added by ``demo.seed_if_empty`` / ``demo.reset`` after the tenants.
+DEMO_SEEDERS: tuple[DemoSeeder, ...] = (connector_demo_data.seed, demo_flows.seed)
 
 
-@dataclass(frozen=True)
-class Container:
-    """Everything a handler needs from the outside world."""
-
-    settings: Settings
-    engine: Engine
-    step_queue: StepQueue
-    mailer: Mailer = field(default_factory=CapturingMailer)
-    extras: dict[str, Any] = field(default_factory=dict)
+def _http_client() -> httpx.Client:
+    """One pooled client per process (connections reused while the container is warm)."""
+    return httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+                        event_hooks=EVENT_HOOKS, trust_env=False)
 
 
-_CONTAINER: Container | None = None
-_LOCK = threading.Lock()
+def _state_signer(settings: Callable[[], Settings]) -> Callable[[], StateSigner]:
+    def build() -> StateSigner:
+        key = settings().state_signing_key
+        if not key or len(key.encode("utf-8")) < 32:
+            raise ConfigurationError("STATE_SIGNING_KEY must be set (at least 32 characters) to use OAuth2.")
+        return StateSigner(key.encode("utf-8"))
+
+    return build
 
 
-def build() -> Container:
-    settings = get_settings()
-    return Container(
+def _mailer(settings: Callable[[], Settings]) -> Callable[[], Mailer]:
+    def build() -> Mailer:
+        current = settings()
+        if current.mail_backend == "ses":
+            return SesMailer(aws.client("ses"), current.mail_sender)
+        return CapturingMailer()
+
+    return build
+
+
+def _step_queue(settings: Callable[[], Settings]) -> Callable[[], StepQueue]:
+    return lambda: SqsStepQueue(aws.client("sqs"), settings().step_queue_name)
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_part(value: Any) -> Part[Any]:
+    return value if isinstance(value, Part) else Part.of(value)
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return value if callable(value) else lambda: value
+
+
+def build(**parts: Any) -> Container:
+    """The container of this process: the given parts (values or :class:`Part`), the rest from the settings."""
+    settings: Callable[[], Settings] = _constant(parts.pop("settings")) if "settings" in parts else get_settings
+    http_client: Part[httpx.Client] = _as_part(parts.pop("http_client")) if "http_client" in parts \
+        else Part(_http_client)
+    http_transport = Part(default_transport)
+    defaults = Container(
         settings=settings,
-        engine=get_engine(),
-        step_queue=SqsStepQueue(aws.client("sqs"), settings.step_queue_name),
-        mailer=SesMailer(aws.client("ses"), settings.mail_sender) if settings.mail_backend == "ses"
-        else CapturingMailer(),
+        database=get_engine,
+        units_of_work=UnitsOfWork(tenant=tenant_uow, system=system_uow),
+        step_queue=Part(_step_queue(settings)),
+        mailer=Part(_mailer(settings)),
+        cipher=Part(build_cipher),
+        http_client=http_client,
+        http_transport=http_transport,
+        code_runner=Part(default_runner),
+        connector_invoker=Part(lambda: ConnectorInvoker(http_transport())),
+        state_signer=Part(_state_signer(settings)),
+        action_invoker=Part(ConnectorActionInvoker),
+        credential_resolver=Part(ConnectorCredentialResolver),
+        reference_checker=Part(ConnectorReferenceChecker),
+        run_starter=Part(engine_adapters.EngineRunStarter),
+        workflow_directory=Part(engine_adapters.EngineWorkflows),
+        run_ledger=Part(engine_adapters.EngineRuns),
+        clock=_system_clock,
+        step_catalog=step_handlers.CATALOG,
+        authenticator=authenticate,
+        idempotency=idempotency.IdempotencyKeys(),
+        message_kinds=MESSAGE_KINDS,
+        tick_jobs=TICK_JOBS,
+        run_finished_listeners=RUN_FINISHED_LISTENERS,
+        demo_seeders=DEMO_SEEDERS,
     )
+    return _with(defaults, parts)
+
+
+def _with(base: Container, parts: dict[str, Any]) -> Container:
+    unknown = set(parts) - set(vars(base))
+    if unknown:
+        raise TypeError(f"unknown container parts: {sorted(unknown)}")
+    wrapped = {name: _as_part(value) if isinstance(getattr(base, name), Part)
+               else _constant(value) if name in ("settings", "database") else value
+               for name, value in parts.items()}
+    return replace(base, **wrapped)
+
+
+_LOCK = threading.RLock()
+
+
+def boot(**parts: Any) -> Container:
+    """Build and install the process's container, once; with parts, (re)build it with them (tests)."""
+    with _LOCK:
+        if parts or registry._CURRENT is None:
+            registry._install(build(**parts))
+        return registry.current()
 
 
 def container() -> Container:
-    """The process-wide container, built on first use."""
-    global _CONTAINER
-    if _CONTAINER is None:
-        with _LOCK:
-            if _CONTAINER is None:
-                _CONTAINER = build()
-    return _CONTAINER
+    """The installed container."""
+    return registry.current()
 
 
 def override(**parts: Any) -> Container:
-    """Replace parts of the container (tests, benchmarks)."""
-    global _CONTAINER
+    """Replace parts of the installed container (tests, benchmarks)."""
     with _LOCK:
-        if _CONTAINER is None and {"settings", "engine", "step_queue"} <= parts.keys():
-            _CONTAINER = Container(**parts)
-        else:
-            _CONTAINER = replace(_CONTAINER or build(), **parts)
-        return _CONTAINER
+        registry._install(_with(boot(), parts))
+        return registry.current()
+
+
+@contextmanager
+def replaced(**parts: Any) -> Iterator[Container]:
+    """The installed container with some parts replaced for the duration of the block (tests)."""
+    with _LOCK:
+        before = boot()
+        registry._install(_with(before, parts))
+    try:
+        yield registry.current()
+    finally:
+        with _LOCK:
+            registry._install(before)
 
 
 def reset() -> None:
-    """Drop the container so the next call rebuilds it from the environment."""
-    global _CONTAINER
+    """Rebuild the installed container from the environment, without the parts tests replaced (tests)."""
     with _LOCK:
-        _CONTAINER = None
+        if registry._CURRENT is not None:
+            registry._install(build())

@@ -82,7 +82,7 @@ def _rewrap() -> str:
 
 
 def _seed_if_possible() -> None:
-    import app  # noqa: F401  (every area registers its demo seeder on import)
+    import app  # noqa: F401  (app.py boots the container: its demo seeders)
     from chalicelib.services import demo
 
     demo.seed_if_empty()
@@ -112,7 +112,7 @@ def _with_database(action, args: argparse.Namespace):
 
 
 def _seed(args: argparse.Namespace) -> int:
-    import app  # noqa: F401  (every area registers its demo seeder on import)
+    import app  # noqa: F401  (app.py boots the container: its demo seeders)
     from chalicelib.services import demo
 
     created = _with_database(demo.seed_if_empty, args)
@@ -121,7 +121,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    import app  # noqa: F401  (every area registers its demo seeder on import)
+    import app  # noqa: F401  (app.py boots the container: its demo seeders)
     from chalicelib.services import demo
 
     result = _with_database(demo.reset, args)

@@ -42,6 +42,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
+# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+PURE = True
 RAW_CONFIG_KEYS = frozenset({"each"})
 
 # The JSONata variant: the whole output is one expression over the input.

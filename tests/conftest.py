@@ -90,6 +90,9 @@ def local_stack():
     saved = {k: os.environ.get(k) for k in stack.env}
     stack.apply()
     _reset_process_caches()
+    from chalicelib import bootstrap
+
+    bootstrap.boot()  # as app.py does; tests that never import app.py get the same container
     yield stack
     _reset_process_caches()
     stack.stop(destroy_database=True)

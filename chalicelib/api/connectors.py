@@ -50,12 +50,10 @@ from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
 from chalicelib.http.console_links import browser_navigation, console_redirect
 from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
 from chalicelib.identity.roles import Role
-from chalicelib.services.connectors import (  # demo_data registers the demo seeder
+from chalicelib.services.connectors import (
     actions,
     apps,
     connections,
-    demo_data,  # noqa: F401
-    engine_bridge,
     node_templates,
     oauth,
     trials,
@@ -69,7 +67,6 @@ from chalicelib.tables.connectors import connections as connections_table
 from chalicelib.tables.connectors import node_templates as node_templates_table
 
 routes = Routes("connectors")
-engine_bridge.install()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib import bootstrap
 from chalicelib.api.system_models import Health, OpenApiDocument
+from chalicelib.container import current
 from chalicelib.errors import SteplineError
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
@@ -26,7 +26,8 @@ def get_openapi(call: Call):
 def get_health(call: Call):
     """Database and queue reachability; 503 naming the failing part."""
     try:
-        container = bootstrap.container()
+        container = current()
+        container.settings()
     except SteplineError as exc:
         return json_response({"status": "degraded", "version": VERSION, "failing": ["configuration"],
                               "checks": {"configuration": {"status": "error", "error": exc.code}}}, 503)

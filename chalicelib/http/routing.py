@@ -28,11 +28,28 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import observability
+from chalicelib.container import current
 from chalicelib.db import faults as db_faults
 from chalicelib.errors import SteplineError
 from chalicelib.http import contract_check as contract
 from chalicelib.http import requests as req
 from chalicelib.http.responses import error_response, json_response, unexpected_error_response
+
+
+class StoredAnswer(Protocol):
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class IdempotencyStore(Protocol):
+    """Where ``Idempotency-Key`` answers are kept (``services/idempotency.py``, given by the container)."""
+
+    def scope(self, principal: Any, route: str, key: str) -> Any | None: ...
+
+    def begin(self, scope: Any, raw_body: bytes) -> StoredAnswer | None: ...
+
+    def finish(self, scope: Any, status: int, body: str, headers: dict[str, str]) -> None: ...
 
 
 class AccessPolicy(Protocol):
@@ -228,14 +245,11 @@ def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Respo
     key = call.headers.get("idempotency-key")
     if call.request.method != "POST" or key is None:
         return respond()
-    from chalicelib.services import idempotency
-
-    tenant_id = getattr(call.principal, "tenant_id", None)
-    principal = idempotency.principal_of(call.principal)
-    if tenant_id is None or principal is None:
-        return respond()
+    idempotency: IdempotencyStore = current().idempotency
     route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
-    scope = idempotency.Scope(tenant_id=tenant_id, principal=principal, route=route, key=key)
+    scope = idempotency.scope(call.principal, route, key)
+    if scope is None:
+        return respond()
     stored = idempotency.begin(scope, call.raw_body)
     if stored is not None:
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})

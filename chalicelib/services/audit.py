@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from chalicelib import observability
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate, parse_time
+from chalicelib.db.pagination import paginate, parse_time
+from chalicelib.db.uow import tenant_uow
 from chalicelib.identity.masking import diff, mask_secrets
+from chalicelib.ids import new_id
 from chalicelib.tables.identity import audit_events
 
 
@@ -44,6 +45,12 @@ def record(
         changes=mask_secrets(changes, secret_keys),
         request_id=observability.logger.get_current_keys().get("request_id"),
     ))
+
+
+def list_events(tenant_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """One page of the tenant's audit events (see :func:`query`)."""
+    with tenant_uow(tenant_id) as uow:
+        return query(uow, params)
 
 
 def query(uow: Any, params: dict[str, str]) -> dict[str, Any]:

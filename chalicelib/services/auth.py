@@ -17,18 +17,18 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 
-from chalicelib import bootstrap
+from chalicelib import container
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
 from chalicelib.db.uow import system_uow
 from chalicelib.errors import NotFound, Unauthenticated, ValidationFailed
-from chalicelib.http.access import new_id
 from chalicelib.identity import passwords
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash_token
 from chalicelib.identity.passwords import FAST_TEST_PROFILE, PRODUCTION_PROFILE, HashingProfile
 from chalicelib.identity.roles import parse_role
 from chalicelib.identity.throttle import ThrottlePolicy, decide_login
 from chalicelib.identity.tokens import issue_access_token
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import GLOBAL_RESET_KEY, Principal, keyset
 from chalicelib.tables.identity import (
@@ -242,7 +242,7 @@ def forgot(email: str) -> None:
                                                    expires_at=now() + RESET_TTL))
         uow.commit()
     link = f"{get_settings().public_base_url}/reset-password?token={token.value}"
-    bootstrap.container().mailer.send(Mail(to=key, subject="Reset your Stepline password", kind="password_reset",
+    container.current().mailer().send(Mail(to=key, subject="Reset your Stepline password", kind="password_reset",
                                            body=f"Use this link within one hour to choose a new password:\n{link}\n"
                                                 f"Reset token: {token.value}\n"))
 

@@ -2,8 +2,8 @@
 
 ``seed_if_empty`` creates tenants ACME and BETA, each with an owner, an admin,
 a builder and a viewer (password ``DEMO_PASSWORD``) and two workspaces; the
-builder and the viewer belong to the first workspace only. Later areas add
-their own samples through :func:`register_seeder`.
+builder and the viewer belong to the first workspace only. The other areas'
+samples are the container's ``demo_seeders`` (listed in ``chalicelib/bootstrap.py``).
 
 ``reset`` purges all business data, reseeds the demo tenants and marks every
 session and token issued before it as invalid.
@@ -11,14 +11,14 @@ session and token issued before it as invalid.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from chalicelib.container import current
 from chalicelib.db.uow import system_uow
-from chalicelib.http.access import new_id
 from chalicelib.identity import passwords
+from chalicelib.ids import new_id
 from chalicelib.services import auth
 from chalicelib.tables.identity import (
     login_failures,
@@ -35,16 +35,6 @@ DEMO_PASSWORD = "stepline-demo-2026"
 DEMO_TENANTS = {"acme": "ACME", "beta": "BETA"}
 DEMO_ROLES = ("owner", "admin", "builder", "viewer")
 DEMO_WORKSPACES = ("Operations", "Marketing")
-
-Seeder = Callable[[Any, dict[str, Any]], None]
-_SEEDERS: list[Seeder] = []
-
-
-def register_seeder(seeder: Seeder) -> None:
-    """Add samples for an area; called with (uow, {slug: {"tenant_id", "workspaces", "users"}})."""
-    if seeder not in _SEEDERS:
-        _SEEDERS.append(seeder)
-
 
 def demo_email(role: str, slug: str) -> str:
     return f"{role}@{slug}.test"
@@ -82,7 +72,7 @@ def _seed(uow: Any) -> dict[str, Any]:
             uow.execute(insert(workspace_members).values(tenant_id=tenant_id, workspace_id=ws_ids[0],
                                                          user_id=user_ids[role]))
         seeded[slug] = {"tenant_id": tenant_id, "workspaces": ws_ids, "users": user_ids}
-    for seeder in _SEEDERS:
+    for seeder in current().demo_seeders:
         seeder(uow, seeded)
     return seeded
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from chalicelib.bootstrap import Container
+from chalicelib.container import Container
 from chalicelib.db import faults as db_faults
 from chalicelib.observability import logger
 from chalicelib.version import VERSION
@@ -48,12 +48,12 @@ def check(container: Container) -> tuple[bool, dict[str, Any]]:
     """Probe the database and the step queue (concurrently, within ``CHECK_SECONDS``); ``(healthy, report)``."""
 
     def database() -> None:
-        with container.engine.connect() as conn:
+        with container.database().connect() as conn:
             conn.execute(text("SELECT 1"))
 
     deadline = time.monotonic() + CHECK_SECONDS
     futures = {name: _POOL.submit(_timed, probe) for name, probe in (("database", database),
-                                                                    ("queue", container.step_queue.ping))}
+                                                                    ("queue", lambda: container.step_queue().ping()))}
     checks = {name: _result(future, deadline) for name, future in futures.items()}
     failing = sorted(name for name, result in checks.items() if result["status"] != "ok")
     report: dict[str, Any] = {

@@ -1,29 +1,24 @@
 """The scheduled tick: housekeeping that runs every minute.
 
-Later parts hook their periodic work in with :func:`register` (the engine's
-sweeper, the cron trigger scan, retention clean-up). Each job runs in turn; one
-failing job is logged and does not stop the others.
+The jobs are the container's ``tick_jobs`` (listed in ``chalicelib/bootstrap.py``:
+the engine's sweeper, expired idempotency keys, the triggers' cron scan and
+retention). Each job runs in turn; one failing job is logged and does not stop
+the others.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
+from chalicelib.container import current
 from chalicelib.observability import logger
 from chalicelib.services import heartbeats
 
-_JOBS: dict[str, Callable[[], None]] = {}
-
-
-def register(name: str, job: Callable[[], None]) -> None:
-    _JOBS[name] = job
-
 
 def tick() -> dict[str, str]:
-    """Run every registered job once; return each job's outcome."""
+    """Run every job of the container once; return each job's outcome."""
     outcomes: dict[str, str] = {}
-    for name, job in list(_JOBS.items()):
+    for name, job in current().tick_jobs.items():
         started = time.perf_counter()
         try:
             job()

@@ -40,11 +40,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from chalicelib.container import current
 from chalicelib.crypto.key_wrapper import DecryptionFailed
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import BadRequest, ConfigurationError, Conflict
 from chalicelib.observability import logger
-from chalicelib.services import housekeeping
 from chalicelib.tables.platform import idempotency_keys
 
 MAX_KEY_LENGTH = 200
@@ -98,9 +98,7 @@ def body_hash(raw: bytes) -> str:
 
 
 def _cipher() -> Any:
-    from chalicelib.services.connectors import wiring
-
-    return wiring.cipher()
+    return current().cipher()
 
 
 def begin(scope: Scope, raw_body: bytes, *, in_flight_seconds: int = IN_FLIGHT_SECONDS) -> StoredResponse | None:
@@ -177,10 +175,25 @@ def purge_expired() -> int:
     return int(gone or 0)
 
 
-def _tick() -> None:
+class IdempotencyKeys:
+    """The ``Idempotency-Key`` store the HTTP layer is given (``http.routing.IdempotencyStore``)."""
+
+    def scope(self, principal: Any, route: str, key: str) -> Scope | None:
+        """The key's scope for this caller; ``None`` when the caller has no tenant or identity."""
+        tenant_id, who = getattr(principal, "tenant_id", None), principal_of(principal)
+        if tenant_id is None or who is None:
+            return None
+        return Scope(tenant_id=tenant_id, principal=who, route=route, key=key)
+
+    def begin(self, scope: Scope, raw_body: bytes) -> StoredResponse | None:
+        return begin(scope, raw_body)
+
+    def finish(self, scope: Scope, status: int, body: str, headers: dict[str, str]) -> None:
+        finish(scope, status, body, headers)
+
+
+def purge_job() -> None:
+    """The tick's job (see ``chalicelib/bootstrap.py``)."""
     gone = purge_expired()
     if gone:
         logger.info("expired idempotency keys deleted", extra={"count": gone})
-
-
-housekeeping.register("idempotency_keys", _tick)

@@ -1,8 +1,8 @@
 """Dispatch of step-queue messages by kind.
 
 A message is a small JSON object: ``{"kind": "...", ...ids}``. Each kind has
-one handler, registered by the module that owns it (the engine registers
-``step``). A handler failure that is a *recorded outcome* (a step failed) is
+one handler, listed in the container's ``message_kinds`` (``chalicelib/bootstrap.py``:
+the engine's ``step``, and ``probe``). A handler failure that is a *recorded outcome* (a step failed) is
 not an exception; handlers raise only for infrastructure faults, and only those
 messages are reported back for redelivery.
 """
@@ -12,27 +12,18 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.config import get_settings
+from chalicelib.container import current
 from chalicelib.observability import logger
 from chalicelib.services import heartbeats
 
-MessageHandler = Callable[[dict[str, Any]], None]
-_HANDLERS: dict[str, MessageHandler] = {}
 
-
-def register(kind: str, handler: MessageHandler) -> None:
-    _HANDLERS[kind] = handler
-
-
-def _probe(message: dict[str, Any]) -> None:
+def probe(message: dict[str, Any]) -> None:
     """A round trip through the real queue, used by diagnostics and tests."""
     heartbeats.record(f"probe:{message.get('probe_id', 'default')}", {"via": "step_queue"})
-
-
-register("probe", _probe)
 
 
 def _pool_size() -> int:
@@ -45,8 +36,6 @@ def _pool_size() -> int:
 
 def _pool_capacity() -> int:
     """Connections this process's pool may open (``pool_size`` + ``max_overflow``, see db/engine.py)."""
-    from chalicelib.config import get_settings
-
     return 3 * get_settings().db_pool_size
 
 
@@ -103,7 +92,7 @@ def _handle_unlimited(record: tuple[str, str]) -> bool:
         kind = message.get("kind") if isinstance(message, dict) else None
     except ValueError:
         message, kind = None, None
-    handler = _HANDLERS.get(kind) if kind else None
+    handler = current().message_kinds.get(kind) if kind else None
     if handler is None:
         # A message nobody can handle would never succeed: drop it loudly.
         logger.error("dropping unknown step-queue message", extra={"message_id": message_id})

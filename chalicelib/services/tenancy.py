@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from chalicelib import bootstrap
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
+from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import is_uuid, new_id
-from chalicelib.http.pagination import paginate
 from chalicelib.identity import passwords
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash_token
 from chalicelib.identity.roles import Role, check_can_grant, check_member_removal, check_role_change, parse_role
+from chalicelib.ids import is_uuid, new_id
 from chalicelib.services import audit
 from chalicelib.services.auth import InvalidCredentials, InvalidResetToken, _issue, normalise_email, profile
 from chalicelib.services.authn import Principal
@@ -71,6 +71,15 @@ def _visible_workspaces(uow: Any, principal: Principal, params: dict[str, str] |
     if params is None:
         return uow.execute(q.order_by(workspaces.c.name)).mappings()
     return paginate(uow, q, workspaces, params)
+
+
+def check_workspace_visible(principal: Principal, ws: str) -> None:
+    """``NotFound`` unless ``ws`` is a workspace of the caller's tenant that the caller may see."""
+    if not is_uuid(ws) or not (principal.sees_all_workspaces or ws in principal.workspace_ids):
+        raise NotFound("No such workspace.")
+    with tenant_uow(principal.tenant_id) as uow:
+        if uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
+            raise NotFound("No such workspace.")
 
 
 def list_workspaces(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
@@ -253,7 +262,7 @@ def create_invite(principal: Principal, email: str, role: str, workspace_ids: li
         tenant_name = uow.execute(select(tenants.c.name).where(tenants.c.id == principal.tenant_id)).scalar()
         uow.commit()
     link = f"{get_settings().public_base_url}/accept-invite?token={token.value}"
-    bootstrap.container().mailer.send(Mail(
+    current().mailer().send(Mail(
         to=email, subject=f"You are invited to {tenant_name} on Stepline", kind="invite",
         body=f"You were invited as {role}. Accept within 7 days:\n{link}\nInvite token: {token.value}\n"))
     return _invite_status(row)

@@ -23,11 +23,11 @@ from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.connectors.masking import SENSITIVE_KEYS, mask_secret
 from chalicelib.connectors.request_builder import effective_settings
 from chalicelib.connectors.schema_errors import validate_against
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
 from chalicelib.identity.masking import is_secret_key
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source

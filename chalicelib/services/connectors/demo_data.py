@@ -1,8 +1,8 @@
 """Demo samples for ACME and BETA: a custom app (published v1 and a draft v2) and a few connections.
 
 The secrets are obvious placeholders; they are sealed like any other, so the
-demo exercises the same path as real data. Registered with the demo seeder
-when the connector API is imported.
+demo exercises the same path as real data. One of the container's demo
+seeders (``chalicelib/bootstrap.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, update
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.http.access import new_id
-from chalicelib.services import demo
+from chalicelib.ids import new_id
 from chalicelib.services.connectors.connections import preview
 from chalicelib.services.connectors.documents import validated, with_metadata
 from chalicelib.services.connectors.secrets_box import seal
@@ -158,5 +157,3 @@ def seed(uow: Any, seeded: dict[str, Any]) -> None:
             {"secret_key": "sk_test_demo_beta_placeholder_key_0000"},
         )
 
-
-demo.register_seeder(seed)

@@ -1,8 +1,8 @@
 """The workflow engine's way into the connector platform.
 
-Two plain functions, and adapters that plug them into the engine's ports
-(``chalicelib.services.engine.ports``) — :func:`install` runs when the API
-module is imported, i.e. whenever ``app.py`` is:
+Two plain functions, and the adapters of the engine's ports
+(``chalicelib.services.engine.ports``) that ``chalicelib/bootstrap.py`` puts
+into the container:
 
 - ``resolve_credentials(tenant_id, workspace_id, connection_id, template_ref)``:
   the node's connection, else the template's default connection; decrypted,
@@ -54,6 +54,7 @@ from chalicelib.services.connectors.exceptions import (
 from chalicelib.services.connectors.ids import is_uuid, template_name
 from chalicelib.services.connectors.live_credentials import LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
+from chalicelib.services.engine.ports import ActionCall, CredentialRequest, ResolvedCredentials
 from chalicelib.tables.connectors import connections
 
 
@@ -249,9 +250,7 @@ def missing_references(
 class ConnectorCredentialResolver:
     """``CredentialResolver`` port: node connections, template defaults, and secret references."""
 
-    def resolve(self, request: Any) -> Any:
-        from chalicelib.services.engine.ports import ResolvedCredentials
-
+    def resolve(self, request: CredentialRequest) -> ResolvedCredentials:
         template = (
             request.template if request.node_type == "action" or template_name(request.template) else None
         )
@@ -264,7 +263,7 @@ class ConnectorCredentialResolver:
 class ConnectorActionInvoker:
     """``ActionInvoker`` port: the step's deadline bounds the call's whole time budget."""
 
-    def invoke(self, call: Any) -> dict[str, Any]:
+    def invoke(self, call: ActionCall) -> dict[str, Any]:
         timeout = None
         if call.deadline is not None:
             timeout = max(0.001, call.deadline - time.time())
@@ -286,15 +285,3 @@ class ConnectorReferenceChecker:
         self, tenant_id: str, workspace_id: str, templates: set[str], connections: set[str]
     ) -> tuple[set[str], set[str]]:
         return missing_references(tenant_id, workspace_id, templates, connections)
-
-
-def install() -> bool:
-    """Plug the adapters into the engine's ports; ``False`` when the engine has no ports to plug into."""
-    try:
-        from chalicelib.services.engine import ports
-    except ImportError:
-        return False
-    ports.set_credential_resolver(ConnectorCredentialResolver())
-    ports.set_action_invoker(ConnectorActionInvoker())
-    ports.set_reference_checker(ConnectorReferenceChecker())
-    return True

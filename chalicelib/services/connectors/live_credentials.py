@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 
+from chalicelib import container
 from chalicelib.config import get_settings
 from chalicelib.connectors.definition import ConnectorDefinition, OAuth2Auth
 from chalicelib.connectors.exceptions import UpstreamUnauthorized
@@ -33,7 +34,6 @@ from chalicelib.connectors.oauth2 import (
 from chalicelib.connectors.trace import InvocationResult
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import SteplineError, ValidationFailed
-from chalicelib.services.connectors import wiring
 from chalicelib.services.connectors.connections import (
     EXPIRED,
     INVALID,
@@ -148,7 +148,8 @@ def refresh(conn: LiveConnection, connector: ConnectorDefinition, *, stale_token
         current = secrets.get(auth.access_token_field)
         if stale_token is not None and current and current != stale_token:
             return secrets  # another call refreshed while we waited for the lock
-        if stale_token is None and current and not needs_refresh(secrets.get("expires_at"), wiring.now()):
+        now = container.current().clock()
+        if stale_token is None and current and not needs_refresh(secrets.get("expires_at"), now):
             return secrets
         refresh_token = secrets.get("refresh_token")
         if not isinstance(refresh_token, str) or not refresh_token:
@@ -164,8 +165,8 @@ def refresh(conn: LiveConnection, connector: ConnectorDefinition, *, stale_token
             )
         client = OAuth2Client(
             client_config(connector, secrets, row["settings"] or {}),
-            wiring.oauth_transport(),
-            clock=wiring.now,
+            container.current().http_transport(),
+            clock=container.current().clock,
         )
         try:
             tokens = client.refresh(refresh_token)
@@ -195,7 +196,7 @@ def ensure_fresh(conn: LiveConnection, connector: ConnectorDefinition) -> None:
     if not conn.secrets.get(auth.access_token_field):
         mark(conn, INVALID, "authorization_required")
         raise AuthorizationRequired("The connection is not authorized yet: run its OAuth2 authorization.")
-    if needs_refresh(conn.secrets.get("expires_at"), wiring.now()):
+    if needs_refresh(conn.secrets.get("expires_at"), container.current().clock()):
         conn.secrets = refresh(conn, connector)
 
 
@@ -225,7 +226,7 @@ def call(
 ) -> InvocationResult:
     """Invoke ``action_key`` with the connection (or none), keeping the connection's health current."""
     if conn is None:
-        return wiring.invoker().invoke(
+        return container.current().connector_invoker().invoke(
             connector,
             action_key,
             input=input,
@@ -237,7 +238,7 @@ def call(
         )
     try:
         ensure_fresh(conn, connector)
-        result = wiring.invoker().invoke(
+        result = container.current().connector_invoker().invoke(
             connector,
             action_key,
             input=input,

@@ -14,6 +14,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from chalicelib import container
 from chalicelib.config import get_settings
 from chalicelib.connectors.definition import OAuth2Auth
 from chalicelib.connectors.oauth2 import OAuth2Client, OAuth2Invalid, build_authorization
@@ -21,7 +22,6 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import BadRequest, NotFound, ValidationFailed
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
-from chalicelib.services.connectors import wiring
 from chalicelib.services.connectors.connections import INVALID, OK, app_ref_of_row, row_of, store_secrets
 from chalicelib.services.connectors.definitions import current_source
 from chalicelib.services.connectors.exceptions import NotOAuth2
@@ -64,7 +64,7 @@ def start(principal: Principal, ws: str, connection_id: str, redirect_to: str | 
     if redirect_to is not None:
         config = replace(config, redirect_uri=redirect_to)
     request = build_authorization(
-        config, wiring.state_signer(), tenant_id=principal.tenant_id, connection_id=connection_id
+        config, container.current().state_signer(), tenant_id=principal.tenant_id, connection_id=connection_id
     )
     return {"authorize_url": request.url, "redirect_uri": config.redirect_uri, "pkce": config.pkce}
 
@@ -78,7 +78,7 @@ def _param(params: dict[str, str], name: str) -> str:
 
 def callback(params: dict[str, str]) -> dict[str, Any]:
     """Verify the state, exchange the code, store the tokens sealed; the connection becomes ``ok``."""
-    signer = wiring.state_signer()
+    signer = container.current().state_signer()
     state = signer.verify(_param(params, "state"))
     if params.get("error"):
         error = params["error"][:100]
@@ -101,7 +101,7 @@ def callback(params: dict[str, str]) -> dict[str, Any]:
     config = client_config(connector, secrets, row["settings"] or {})
     if state.redirect_uri:
         config = replace(config, redirect_uri=state.redirect_uri)
-    tokens = OAuth2Client(config, wiring.oauth_transport(), clock=wiring.now).exchange_code(
+    tokens = OAuth2Client(config, container.current().http_transport(), clock=container.current().clock).exchange_code(
         code, code_verifier=signer.code_verifier(state) if config.pkce else None
     )
     with tenant_uow(state.tenant_id) as uow:

@@ -31,6 +31,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import or_, select, update
 
+from chalicelib import container
 from chalicelib.adapters import aws
 from chalicelib.config import Settings, get_settings
 from chalicelib.crypto.envelope import EnvelopeCipher
@@ -43,8 +44,9 @@ from chalicelib.crypto.key_wrapper import (
 from chalicelib.crypto.kms_key_wrapper import KmsKeyWrapper
 from chalicelib.db.uow import system_uow
 from chalicelib.errors import ConfigurationError
-from chalicelib.services.connectors import wiring
+from chalicelib.services.triggers import secrets as trigger_secrets
 from chalicelib.tables.connectors import connections
+from chalicelib.tables.triggers import triggers
 
 TABLE = "connections"
 logger = logging.getLogger(__name__)
@@ -102,14 +104,14 @@ def build_cipher(settings: Settings | None = None, kms_client: Any = None) -> En
 
 def seal(tenant_id: str, connection_id: str, secrets: Mapping[str, Any]) -> dict[str, Any]:
     """Encrypt a connection's secrets with a fresh data key."""
-    return wiring.cipher().encrypt(secrets, tenant_id=tenant_id, table=TABLE, record_id=connection_id)
+    return container.current().cipher().encrypt(secrets, tenant_id=tenant_id, table=TABLE, record_id=connection_id)
 
 
 def unseal(tenant_id: str, connection_id: str, envelope: Mapping[str, Any] | None) -> dict[str, Any]:
     """A connection's secrets (``{}`` when none were stored); ``DecryptionFailed`` if moved or altered."""
     if envelope is None:
         return {}
-    return wiring.cipher().decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=connection_id)
+    return container.current().cipher().decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=connection_id)
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,6 @@ def rewrap_connections(cipher: EnvelopeCipher | None = None, *, batch_size: int 
 
 def rewrap_triggers(cipher: EnvelopeCipher | None = None, *, batch_size: int = 200) -> RewrapReport:
     """The same for webhook signing secrets (the current and the rotated-out one)."""
-    from chalicelib.services.triggers import secrets as trigger_secrets
-    from chalicelib.tables.triggers import triggers
-
     return rewrap_rows(triggers, ("secret", "previous_secret"), trigger_secrets.TABLE, cipher,
                        batch_size=batch_size)
 
@@ -151,7 +150,7 @@ def rewrap_rows(table: Any, columns: tuple[str, ...], aad_table: str, cipher: En
     or sealed by a key no longer configured) is left as it is and listed in
     ``failed``: one bad row never stops a rotation.
     """
-    cipher = cipher or wiring.cipher()
+    cipher = cipher or container.current().cipher()
     checked = rewrapped = 0
     failed: list[str] = []
     after: str | None = None

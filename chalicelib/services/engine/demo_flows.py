@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.tables.engine import workflow_versions, workflows
 
 SAMPLE_GRAPH: dict[str, Any] = {

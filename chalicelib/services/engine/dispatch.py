@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib import bootstrap
 from chalicelib.adapters.queue import MAX_DELAY_SECONDS
+from chalicelib.container import current
 from chalicelib.observability import logger
 
 MESSAGE_KIND = "step"
@@ -44,7 +44,7 @@ def send(doorbells: Iterable[Doorbell]) -> int:
     sent = 0
     for delay, bodies in groups.items():
         try:
-            bootstrap.container().step_queue.send_many(bodies, delay_seconds=delay)
+            current().step_queue().send_many(bodies, delay_seconds=delay)
             sent += len(bodies)
         except Exception:
             # The rows are committed and queued: the sweeper re-dispatches them once stale.

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from sqlalchemy import text
 
-from chalicelib import bootstrap
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.observability import NAMESPACE, SERVICE, logger
 
@@ -38,7 +38,7 @@ def run_finished(status: str, duration_ms: float) -> None:
 def queue_depth() -> int | None:
     """The step queue's depth (visible, in flight, delayed), emitted as ``QueueDepth``; ``None`` if unknown."""
     try:
-        depth = bootstrap.container().step_queue.depth()
+        depth = current().step_queue().depth()
     except Exception:
         logger.warning("queue depth unavailable")
         return None
@@ -93,7 +93,7 @@ def summary(tenant_id: str, *, since: dt.datetime, workspace_ids: list[str] | No
         steps = uow.execute(_STEP_SUMMARY, params).mappings().all()
         run_rows = uow.execute(_RUN_SUMMARY, params).mappings().all()
     try:
-        depth: int | None = bootstrap.container().step_queue.depth()
+        depth: int | None = current().step_queue().depth()
     except Exception:
         depth = None
     return {

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chalicelib.db.pagination import paginate, parse_limit, parse_time
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.http.pagination import paginate, parse_limit, parse_time
-from chalicelib.http.responses import dumps
+from chalicelib.json_codec import dumps
 from chalicelib.services.engine.runs import present_run
 from chalicelib.tables.engine import quarantined_steps, run_events, runs, step_logs, step_runs
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph import Graph, parse_graph
@@ -90,7 +91,7 @@ def graph_of(document: Any) -> Graph:
             return found
     # A stored graph saved before the $secrets placement rule still runs; the runner never renders
     # a misplaced reference, so skipping that one rule here leaks nothing.
-    graph = parse_graph(document, secret_placement=False)
+    graph = parse_graph(document, catalog=current().step_catalog, secret_placement=False)
     with _LOCK:
         _GRAPHS[digest] = graph
         while len(_GRAPHS) > engine_settings().graph_cache_size:

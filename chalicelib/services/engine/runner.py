@@ -11,6 +11,8 @@
    argument, never the payload), render the config over the input seen flat
    (plus ``$env``; ``$secrets`` only in the keys where a credential goes),
    call the handler with the step's deadline.
+   A pure step (no side effect) is claimed, executed and completed in one
+   transaction with the pure steps that follow it (see ``process_step``).
 3. **complete** — one transaction with the run row locked: record the
    outcome only if the claim token still matches (a reclaimed step's late
    result is discarded), queue successors or the retry, decide the run.
@@ -31,7 +33,7 @@ from typing import Any
 from sqlalchemy import text
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from chalicelib import expressions
+from chalicelib import container, expressions
 from chalicelib.db import faults as db_faults
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import StepContext
@@ -49,7 +51,6 @@ from chalicelib.services.engine.redaction import Redactor
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
-from step_handlers import get_handler
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -81,6 +82,8 @@ _CLAIM = text(
     FROM claimed c, bumped b
     """
 )
+# A pure segment holds its run's row lock while it executes: it stops growing after this long.
+SEGMENT_SECONDS = 1.0
 _PEEK = text(
     "SELECT status, EXTRACT(EPOCH FROM (not_before - now())), run_id::text FROM step_runs "
     "WHERE id = CAST(:id AS uuid)"
@@ -125,18 +128,35 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     last, the completion claims the next successor that is due now for this
     same worker, so a chain does not pay a queue round trip per step; other
     successors get doorbells and run in parallel elsewhere.
+
+    A *pure segment* — the claimed step and the successors claimed inline
+    after it, as long as their types have no side effect (the step catalog's ``is_pure``)
+    — is claimed, executed and completed in one transaction: each step is still
+    its own attempt with its own events, but the segment costs one commit. A
+    crash before that commit leaves the first step queued, and its doorbell
+    replays the whole segment, which changes nothing outside. The first step
+    that is not pure is committed as claimed, then executed outside any
+    transaction as before.
     """
-    claimed = claim(tenant_id, step_id)
-    if claimed is None:
-        return _not_claimed(tenant_id, step_id)
-    try:
-        run = rungraph.load(tenant_id, claimed.run_id)
-    except LookupError:
-        return "stale"
     settings = engine_settings()
     budget = settings.inline_steps if inline_steps is None else inline_steps
     stop_at = time.monotonic() + settings.inline_seconds
-    current: Claimed | None = claimed
+    token = str(uuid.uuid4())
+    with tenant_uow(tenant_id) as uow:
+        row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
+        if row is not None:
+            claimed: Claimed | None = _claimed(tenant_id, step_id, token, row)
+            try:
+                run = rungraph.load(tenant_id, claimed.run_id, uow)
+            except LookupError:
+                return "stale"
+            segment, claimed, budget = _pure_segment(uow, run, claimed, budget, stop_at, rng)
+            uow.commit()
+    if row is None:
+        return _not_claimed(tenant_id, step_id)
+    for txn, outcome in segment:
+        _after_step(run, txn, outcome)
+    current = claimed
     while current is not None:
         outcome = execute(current, run)
         keep_going = budget > 0 and time.monotonic() < stop_at
@@ -144,14 +164,48 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
         if txn is None:
             logger.warning("step result discarded: its claim was lost", extra={"step_id": current.step_id})
             return "stale"
-        dispatch.send(txn.doorbells)
-        node = run.graph.node(current.node_id)
-        engine_metrics.step_finished(node.type, node.template, "success" if outcome.succeeded else "failed",
-                                     outcome.duration_ms)
-        after_commit(txn)
+        _after_step(run, txn, outcome)
         budget -= 1
         current = _from_inline(run, txn.inline) if txn.inline is not None else None
     return "done"
+
+
+def _is_pure(run: RunContext, node_id: str) -> bool:
+    return run.graph.catalog.is_pure(run.graph.node(node_id).type)
+
+
+def _pure_segment(uow: Any, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
+                  rng: Any) -> tuple[list[tuple[RunTxn, Outcome]], Claimed | None, int]:
+    """Execute and complete pure steps in ``uow`` (which claimed ``claimed``), from ``claimed`` on.
+
+    Returns the completed ``(txn, outcome)`` pairs, the step left to run outside the
+    transaction (claimed, not pure) or ``None``, and the inline budget left.
+    """
+    done: list[tuple[RunTxn, Outcome]] = []
+    segment_ends = min(stop_at, time.monotonic() + SEGMENT_SECONDS)
+    current: Claimed | None = claimed
+    while current is not None and _is_pure(run, current.node_id) and (not done or time.monotonic() < segment_ends):
+        outcome = execute(current, run)
+        retry, _ = run.policies(outcome.node_id)
+        keep_going = budget > 0 and time.monotonic() < stop_at
+        txn = completion.begin(uow, run, outcome, claim_next=keep_going)
+        if txn is None:  # cannot happen: this transaction holds the claim it made
+            raise RuntimeError(f"step {current.step_id}: claim lost inside its own transaction")
+        completion.record(txn, outcome, retry, rng=rng)
+        txn.settle()
+        done.append((txn, outcome))
+        budget -= 1
+        current = _from_inline(run, txn.inline) if txn.inline is not None else None
+    return done, current, budget
+
+
+def _after_step(run: RunContext, txn: RunTxn, outcome: Outcome) -> None:
+    """After a step's completion committed: its doorbells, its metric, the run's."""
+    dispatch.send(txn.doorbells)
+    node = run.graph.node(outcome.node_id)
+    engine_metrics.step_finished(node.type, node.template, "success" if outcome.succeeded else "failed",
+                                 outcome.duration_ms)
+    after_commit(txn)
 
 
 def _from_inline(run: RunContext, inline: InlineClaim) -> Claimed:
@@ -169,12 +223,15 @@ def after_commit(txn: RunTxn) -> None:
 
 
 def claim(tenant_id: str, step_id: str) -> Claimed | None:
+    """Claim a step in a transaction of its own (committed)."""
     token = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
         row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
         uow.commit()
-    if row is None:
-        return None
+    return None if row is None else _claimed(tenant_id, step_id, token, row)
+
+
+def _claimed(tenant_id: str, step_id: str, token: str, row: Any) -> Claimed:
     return Claimed(step_id=step_id, tenant_id=tenant_id, run_id=row[0], node_id=row[1], instance_key=row[2],
                    attempt=int(row[3]), input=row[4], started_at=row[5], claim_token=token, run_status=row[6])
 
@@ -200,7 +257,7 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
     try:
         if run.deadline is not None and run.deadline.timestamp() <= time.time():
             raise RunDeadlineExceeded()
-        handler = get_handler(node.type)
+        handler = run.graph.catalog.get(node.type)
         _, timeouts = run.policies(node.id)
         deadline = claimed.started_at.timestamp() + timeouts.step_seconds
         if run.deadline is not None:
@@ -209,11 +266,12 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         data = _expression_data(claimed, run, node)
         secrets = _secrets(run, redactor) if _reads_secrets(run, node, handler) else None
         config = prepare_config(handler, node.config, data, secrets=secrets, on_secret=redactor.add_values)
+        parts = container.current()
         ctx = StepContext(
             run_id=run.run_id, node_id=node.id, tenant_id=run.tenant_id, workspace_id=run.workspace_id,
             attempt=claimed.attempt, mode=run.mode, instance_key=claimed.instance_key, node_name=node.name,
-            template=node.template, credentials_required=required, deadline=deadline, http=ports.http_client(),
-            invoke_action=_action_port(run, deadline), code_runner=ports.code_runner(),
+            template=node.template, credentials_required=required, deadline=deadline, http=parts.http_client(),
+            invoke_action=_action_port(run, deadline), code_runner=parts.code_runner(),
         )
         output = handler.handle({"payload": claimed.input}, config, ctx, credentials)
         if time.time() > deadline:
@@ -284,7 +342,7 @@ def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -
     """Node connection → the template's default → an error when required (the resolver's order)."""
     if not handler.NEEDS_CREDENTIALS or (node.connection_id is None and node.template is None):
         return None, False
-    resolved = ports.credential_resolver().resolve(ports.CredentialRequest(
+    resolved = container.current().credential_resolver().resolve(ports.CredentialRequest(
         tenant_id=run.tenant_id, workspace_id=run.workspace_id, node_type=node.type,
         connection_id=node.connection_id, template=node.template,
     ))
@@ -325,7 +383,7 @@ def _reads_secrets(run: RunContext, node: Any, handler: Any) -> bool:
 def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, ref in run.secret_refs.items():
-        resolved = ports.credential_resolver().resolve(ports.CredentialRequest(
+        resolved = container.current().credential_resolver().resolve(ports.CredentialRequest(
             tenant_id=run.tenant_id, workspace_id=run.workspace_id, node_type="secret",
             connection_id=ref.get("connection_id"),
         ))
@@ -341,7 +399,7 @@ def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:
 
 def _action_port(run: RunContext, deadline: float) -> Any:
     def invoke(template: str, input_: dict[str, Any], credentials: dict | None, key: str) -> dict[str, Any]:
-        return ports.action_invoker().invoke(ports.ActionCall(
+        return container.current().action_invoker().invoke(ports.ActionCall(
             tenant_id=run.tenant_id, workspace_id=run.workspace_id, template=template, input=input_,
             credentials=credentials, idempotency_key=key, deadline=deadline,
         ))

@@ -17,14 +17,14 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func, insert, select, update
 
+from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import parse_graph
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.engine import ports
 from chalicelib.tables.engine import workflow_versions, workflows
 
 STATUSES = ("draft", "test", "production")
@@ -59,9 +59,9 @@ def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None
     templates, connections = _references(data)
     missing_templates, missing_connections = (set(), set())
     if templates or connections:
-        missing_templates, missing_connections = ports.reference_checker().missing(
+        missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
-    parse_graph(data, template_exists=lambda ref: ref not in missing_templates,
+    parse_graph(data, catalog=current().step_catalog, template_exists=lambda ref: ref not in missing_templates,
                 connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
 
 
@@ -102,7 +102,7 @@ def check_settings(tenant_id: str, ws: str, fields: dict[str, Any]) -> None:
             issues.append({"path": f"/secrets/{name}", "issue": f"must match {_NAME.pattern}"})
     if secrets:
         wanted = {ref["connection_id"] for ref in secrets.values()}
-        _, missing = ports.reference_checker().missing(tenant_id, ws, set(), wanted)
+        _, missing = current().reference_checker().missing(tenant_id, ws, set(), wanted)
         issues += [{"path": f"/secrets/{name}/connection_id", "issue": "no such connection in this workspace"}
                    for name, ref in secrets.items() if ref["connection_id"] in missing]
     if issues:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from chalicelib.services.triggers import ports
+from chalicelib.container import current
 from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_rate_buckets
 from chalicelib.triggers.backpressure import (
     HOUR_SECONDS,
@@ -79,7 +79,7 @@ def read_counts(uow: Any, tenant_id: str, now: dt.datetime) -> Counts:
     since = now - dt.timedelta(seconds=HOUR_SECONDS)
     waiting, starting, total, oldest = uow.execute(_COUNTS, {"t": tenant_id, "since": since}).one()
     age = (now - oldest).total_seconds() if oldest is not None else None
-    running = ports.run_ledger().running(uow, tenant_id)
+    running = current().run_ledger().running(uow, tenant_id)
     return Counts(int(running), int(starting), int(waiting), int(total), age)
 
 

@@ -1,6 +1,7 @@
 """One path for every way a trigger fires (webhook, cron slot, manual start): gate, admit, record, start.
 
-In one tenant transaction:
+In one tenant transaction (which, when the engine can start runs inside it,
+also creates the run: one commit per accepted delivery):
 
 1. **duplicate** — an accepted delivery with the same dedupe key exists: record
    ``duplicate`` pointing at it (and its run); no second run;
@@ -36,9 +37,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, engine_adapters, ports
 from chalicelib.services.triggers.settings import trigger_settings
@@ -107,13 +109,10 @@ class FireResult:
         return self.outcome in ("started", "queued", "duplicate")
 
 
-def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
-           status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
-           run_id: str | None = None, delivery_id: str | None = None) -> str | None:
-    """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
+def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status_code: int | None,
+                     accepted: bool, duplicate_of: str | None, run_id: str | None, delivery_id: str) -> dict[str, Any]:
     trigger = firing.trigger
-    delivery_id = delivery_id or new_id()
-    values = dict(
+    return dict(
         id=delivery_id, tenant_id=firing.tenant_id, workspace_id=str(trigger["workspace_id"]),
         trigger_id=str(trigger["id"]), workflow_id=str(trigger["workflow_id"]), kind=firing.kind,
         mode=firing.mode, outcome=outcome, reason=(reason or None) and reason[:REASON_LIMIT],
@@ -124,12 +123,32 @@ def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
         run_id=run_id, duplicate_of=duplicate_of, status_code=status_code, body_bytes=firing.body_bytes,
         actor_id=firing.actor_id,
     )
+
+
+def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
+           status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
+           run_id: str | None = None, delivery_id: str | None = None) -> str | None:
+    """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
+    delivery_id = delivery_id or new_id()
+    values = _delivery_values(firing, outcome, reason=reason, status_code=status_code, accepted=accepted,
+                              duplicate_of=duplicate_of, run_id=run_id, delivery_id=delivery_id)
     if firing.slot is None and not accepted:
         uow.execute(insert(trigger_deliveries).values(**values))
         return delivery_id
     stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing()
     stmt = stmt.returning(trigger_deliveries.c.id)
     return delivery_id if uow.execute(stmt).first() is not None else None
+
+
+def _record_started(uow: Any, firing: Firing, delivery_id: str, run_id: str,
+                    now: dt.datetime) -> dt.datetime | None:
+    """Insert the accepted delivery already ``started`` with its run; its ``created_at``, or ``None``
+    when a concurrent copy claimed the dedupe key (or slot) first."""
+    values = _delivery_values(firing, "started", reason=None, status_code=202, accepted=True, duplicate_of=None,
+                              run_id=run_id, delivery_id=delivery_id)
+    stmt = pg_insert(trigger_deliveries).values(**values, started_at=now).on_conflict_do_nothing()
+    row = uow.execute(stmt.returning(trigger_deliveries.c.created_at)).first()
+    return None if row is None else row[0]
 
 
 def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
@@ -150,7 +169,7 @@ def _duplicate(uow: Any, firing: Firing, original: Mapping[str, Any]) -> FireRes
 
 def _gate(uow: Any, firing: Firing) -> FireResult | None:
     """The recorded refusal when gating forbids a run, else None."""
-    state = ports.workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
+    state = current().workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
     if state is None:
         return FireResult("invalid", reason="The workflow no longer exists.",
                           error=NotFound("The trigger's workflow no longer exists."))
@@ -206,6 +225,23 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
                                      status_code=refused.error.status if refused.error else None)
         uow.commit()
         return Admitted(firing, now, refused)
+    # A start in this very transaction (one commit per delivery, no outbox row): its reads and checks
+    # come first, before the tenant's bucket row is locked, so the lock is held for as little as possible.
+    starter = current().run_starter()
+    prepared: Any = None
+    if not firing.recoverable and isinstance(starter, ports.TransactionalRunStarter):
+        try:
+            prepared = starter.prepare(uow, str(firing.trigger["workspace_id"]), str(firing.trigger["workflow_id"]),
+                                       mode=firing.mode, input=firing.input)
+        except Exception as exc:
+            refusal = _refusal(exc)
+            if refusal is None:
+                raise
+            outcome, error = refusal
+            message = getattr(exc, "message", None) or type(exc).__name__
+            delivery_id = record(uow, firing, outcome, reason=message, status_code=error.status)
+            uow.commit()
+            return Admitted(firing, now, FireResult(outcome, delivery_id, reason=message, error=error))
     state = admission.lock_tenant(uow, firing.tenant_id, policy.webhook_rate_limit, now)
     headers: dict[str, str] = {}
     if firing.rate_limited:
@@ -227,6 +263,8 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
         limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
         return Admitted(firing, now, limited)
     queued = decision.decision is AdmissionDecision.QUEUE
+    if prepared is not None and not queued:
+        return _admit_and_start(uow, firing, now, starter, prepared, headers)
     delivery_id = record(uow, firing, "queued" if queued else "started", status_code=202, accepted=True,
                          reason="Waiting for a free run slot." if queued else None)
     if delivery_id is None:  # a concurrent copy claimed the key or slot: undo this transaction
@@ -241,6 +279,41 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
     uow.commit()
     return Admitted(firing, now, delivery_id=delivery_id, queued=queued, headers=headers,
                     waiting_first=decision.reason == "runs_waiting")
+
+
+def _admit_and_start(uow: Any, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
+                     prepared: Any, headers: dict[str, str]) -> Admitted:
+    """Record the delivery ``started`` and create its run in ``uow``, then commit and ring the doorbell."""
+    delivery_id = new_id()
+    run_id = engine_adapters.run_id_of(delivery_id)
+    received_at = _record_started(uow, firing, delivery_id, run_id, now)
+    if received_at is None:  # a concurrent copy claimed the key: undo this transaction
+        uow.rollback()
+        return Admitted(firing, now, lost_claim=True)
+    admission.count_admitted(uow, firing.tenant_id, now)
+    info = engine_adapters.info_of(str(firing.trigger["id"]), firing.kind, delivery_id, firing.external_id
+                                   and firing.external_id[:200], firing.slot, received_at)
+    try:
+        ring = starter.launch(uow, prepared, run_id=run_id, kind=firing.kind, trigger_info=info)
+        uow.commit()
+    except Exception as exc:  # nothing of this delivery was kept: record why, and let the sender retry
+        uow.rollback()
+        return Admitted(firing, now, _not_started(firing, exc))
+    ring()
+    return Admitted(firing, now, FireResult("started", delivery_id, run_id, headers=headers))
+
+
+def _not_started(firing: Firing, exc: BaseException) -> FireResult:
+    """The run could not be created with its delivery: an ``error`` delivery (not accepted), 503."""
+    if not isinstance(exc, SteplineError):
+        logger.error("run start failed", exc_info=exc, extra={"trigger_id": str(firing.trigger["id"])})
+    error = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
+        "The run could not be started; please retry.")
+    message = getattr(exc, "message", None) or type(exc).__name__
+    with tenant_uow(firing.tenant_id) as uow:
+        delivery_id = record(uow, firing, "error", reason=message, status_code=error.status)
+        uow.commit()
+    return FireResult("error", delivery_id, reason=message, error=error)
 
 
 def follow_through(admitted: Admitted) -> FireResult:
@@ -277,7 +350,7 @@ def _after_lost_claim(firing: Firing) -> FireResult:
 
 def _refusal(exc: BaseException) -> tuple[str, SteplineError] | None:
     """The recorded outcome of an engine refusal that retrying cannot fix, else None."""
-    if isinstance(exc, engine_adapters.not_runnable_errors()):
+    if isinstance(exc, engine_adapters.NOT_RUNNABLE_ERRORS):
         return "not_production", WorkflowNotInProduction(getattr(exc, "message", None))
     if isinstance(exc, NotFound):
         return "invalid", NotFound("The trigger's workflow no longer exists.")
@@ -291,7 +364,7 @@ def start(trigger: Mapping[str, Any], delivery_id: str, mode: str, payload: Any,
     """Start the run of an accepted delivery and settle the delivery and its outbox row."""
     tenant_id = str(trigger["tenant_id"])
     try:
-        run_id = ports.run_starter().start(
+        run_id = current().run_starter().start(
             tenant_id, str(trigger["workspace_id"]), str(trigger["workflow_id"]), mode=mode, input=payload,
             trigger_id=str(trigger["id"]), delivery_id=delivery_id, kind=kind)
     except Exception as exc:  # every failure is settled on the delivery; see _refusal for which are final

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from chalicelib.db.pagination import paginate, parse_time
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, NotFound, SteplineError, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate, parse_time
-from chalicelib.http.responses import dumps
+from chalicelib.ids import new_id
+from chalicelib.json_codec import dumps
 from chalicelib.services import audit
 from chalicelib.services.triggers import secrets
 from chalicelib.services.triggers.models import (

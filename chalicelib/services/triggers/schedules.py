@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from chalicelib.container import current
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.observability import logger
-from chalicelib.services.triggers import ports
 from chalicelib.services.triggers.firing import FireResult, Firing, fire
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.tables.triggers import triggers
@@ -65,7 +65,7 @@ def scan(now: dt.datetime | None = None) -> list[SlotFired]:
 def fire_due(tenant_id: str, trigger_id: str, now: dt.datetime) -> list[SlotFired]:
     with tenant_uow(tenant_id) as uow:
         row = uow.execute(select(triggers).where(triggers.c.id == trigger_id)).mappings().first()
-        if row is not None and ports.workflow_directory().state(uow, str(row["workflow_id"])) is None:
+        if row is not None and current().workflow_directory().state(uow, str(row["workflow_id"])) is None:
             # Its workflow was deleted: stop scheduling instead of recording a refusal every slot.
             uow.execute(update(triggers).where(triggers.c.id == trigger_id)
                         .values(enabled=False, next_fire_at=None))

@@ -6,7 +6,7 @@ wrapped by the KMS key, or the local master key — the same choice as
 connection secrets) and bound to (tenant, ``triggers``, trigger id). The API
 shows it masked (``••••abcd``) and returns a generated secret exactly once.
 
-Decrypting costs a KMS call, so a warm container keeps the opened secrets of
+The cipher is the container's. Decrypting costs a KMS call, so a warm container keeps the opened secrets of
 a trigger for a few minutes, keyed by the trigger's ``secret_version`` (every
 change bumps it, so a rotated or replaced secret is never served stale).
 Whether a rotated-out secret is still valid is decided per request from the
@@ -20,45 +20,26 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.crypto.envelope import EnvelopeCipher
+from chalicelib import container
 
 TABLE = "triggers"
 CACHE_SECONDS = 300.0
 _CACHE_MAX = 2048
 
-_cipher: EnvelopeCipher | None = None
 _LOCK = threading.Lock()
 _cache: dict[tuple[str, int], tuple[float, str | None, str | None]] = {}
 
 
-def cipher() -> EnvelopeCipher:
-    """The envelope cipher, built once per container (KMS when the alias exists, else the local key)."""
-    global _cipher
-    if _cipher is None:
-        with _LOCK:
-            if _cipher is None:
-                from chalicelib.services.connectors.secrets_box import build_cipher
-
-                _cipher = build_cipher()
-    return _cipher
-
-
-def set_cipher(value: EnvelopeCipher | None) -> None:
-    """Replace the cipher (tests); ``None`` rebuilds it from the settings on next use."""
-    global _cipher
-    with _LOCK:
-        _cipher = value
-        _cache.clear()
-
-
 def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
-    return cipher().encrypt({"secret": secret}, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
+    cipher = container.current().cipher()
+    return cipher.encrypt({"secret": secret}, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
 
 
 def _open(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any] | None) -> str | None:
     if envelope is None:
         return None
-    return str(cipher().decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)["secret"])
+    cipher = container.current().cipher()
+    return str(cipher.decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)["secret"])
 
 
 def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -1,6 +1,6 @@
-"""Trigger tunables and the clock, read once and replaceable in tests and benchmarks.
+"""Trigger tunables, read once and replaceable in tests and benchmarks; the clock.
 
-The clock is injectable because every time-dependent decision here — the
+The clock is the container's (tests build it with a fixed one) because every time-dependent decision here — the
 signature tolerance window, the token bucket, the hourly quota, cron slots,
 the overlap of a rotated secret — must be testable without sleeping.
 
@@ -22,13 +22,13 @@ Defaults (also in docs/architecture.md, "Triggers"):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib.container import current
 from chalicelib.services.overridable import Overridable
 from chalicelib.triggers.backpressure import BackpressurePolicy
 from chalicelib.triggers.errors import InvalidTriggerPolicy
@@ -121,28 +121,10 @@ def configure(**changes: Any) -> TriggerSettings:
 
 
 def reset() -> None:
-    """Forget overrides and the test clock; the next use reads the environment again."""
-    global _clock
+    """Forget overrides; the next use reads the environment again."""
     _SETTINGS.reset()
-    _clock = _system_clock
-
-
-# -- the clock ---------------------------------------------------------------------------------
-
-
-def _system_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-_clock: Callable[[], dt.datetime] = _system_clock
 
 
 def now() -> dt.datetime:
-    """The current instant (timezone-aware UTC) as the trigger services see it."""
-    return _clock()
-
-
-def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
-    """Replace the clock (tests); ``None`` restores the system clock."""
-    global _clock
-    _clock = clock or _system_clock
+    """The current instant (timezone-aware UTC) as the trigger services see it: the container's clock."""
+    return current().clock()

@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 
 from chalicelib.db.uow import UnitOfWork
 from chalicelib.errors import BadRequest, NotFound, PayloadTooLarge, SteplineError
-from chalicelib.http.requests import check_value, decode_json
+from chalicelib.json_codec import check_value, decode_json
 from chalicelib.services.triggers import ports, secrets
 from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, admit, follow_through, record
 from chalicelib.services.triggers.settings import now as clock_now

@@ -1,18 +1,8 @@
-"""Fixtures of the connector API tests: the demo tenants, their workspaces, fresh connector wiring."""
+"""Fixtures of the connector API tests: the demo tenants and their workspaces."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_connector_wiring(local_stack):
-    """The cipher and clients are built from the stack's settings (KMS alias in the AWS emulation)."""
-    from chalicelib.services.connectors import wiring
-
-    wiring.reset()
-    yield
-    wiring.reset()
 
 
 @pytest.fixture(scope="session")

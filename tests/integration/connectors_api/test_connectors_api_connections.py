@@ -8,9 +8,10 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from chalicelib import bootstrap
 from chalicelib.crypto.envelope import EnvelopeCipher
 from chalicelib.crypto.key_wrapper import DecryptionFailed, LocalMasterKeyWrapper
-from chalicelib.services.connectors import secrets_box, wiring
+from chalicelib.services.connectors import secrets_box
 from tests.fakes.vendors.slack import DEFAULT_TOKEN, FakeSlack
 from tests.integration.connectors_api.connector_docs import app_fields, orders_document, unique
 
@@ -224,7 +225,7 @@ def test_an_envelope_pasted_into_another_row_or_tenant_does_not_decrypt(api, con
 
 def test_kek_rotation_rewraps_data_keys_without_touching_ciphertexts(connect, owner_engine, tokens):
     conn = connect()
-    original = wiring.cipher()
+    original = bootstrap.container().cipher()
     new_kek = LocalMasterKeyWrapper(os.urandom(32), "2")
     before = _envelope(owner_engine, conn["id"])
     try:

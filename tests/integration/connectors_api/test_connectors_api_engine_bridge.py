@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.container import current
 from chalicelib.errors import SteplineError
 from chalicelib.services.connectors import engine_bridge
 from chalicelib.services.connectors.exceptions import (
@@ -24,17 +26,6 @@ from tests.integration.connectors_api.connector_docs import unique
 
 POST = "builtin:slack:post_message"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(autouse=True)
-def _bridge_installed():
-    """Other areas' tests swap the engine's ports; these tests run with the connector platform plugged in."""
-    saved = (ports.credential_resolver(), ports.action_invoker(), ports.reference_checker())
-    engine_bridge.install()
-    yield
-    ports.set_credential_resolver(saved[0])
-    ports.set_action_invoker(saved[1])
-    ports.set_reference_checker(saved[2])
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +82,9 @@ def env(api, tokens, slack, app_module):
 def test_importing_app_plugs_the_connector_platform_into_the_engine_ports():
     # a fresh interpreter, as a Lambda container starts: importing app.py is enough
     probe = (
-        "import app; from chalicelib.services.engine import ports; "
-        "print(type(ports.credential_resolver()).__name__, type(ports.action_invoker()).__name__, "
-        "type(ports.reference_checker()).__name__)"
+        "import app; from chalicelib.container import current; c = current(); "
+        "print(type(c.credential_resolver()).__name__, type(c.action_invoker()).__name__, "
+        "type(c.reference_checker()).__name__)"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -125,7 +116,7 @@ def test_resolution_order_node_connection_then_template_default(env):
     )
     assert engine_bridge.resolve_credentials(t, env["marketing"], None, env["template"]) is None
     # nothing at all: no credentials, and the port says the action needs some
-    resolved = ports.credential_resolver().resolve(ports.CredentialRequest(t, ops, "action", None, POST))
+    resolved = current().credential_resolver().resolve(ports.CredentialRequest(t, ops, "action", None, POST))
     assert resolved.credentials is None and resolved.required is True
     # a connection of another workspace or another app is refused; unknown templates too
     with pytest.raises(ConnectionNotUsable):
@@ -137,7 +128,7 @@ def test_resolution_order_node_connection_then_template_default(env):
 
 
 def test_http_steps_and_secret_references_get_generic_names(env):
-    resolver = ports.credential_resolver()
+    resolver = current().credential_resolver()
     stripe = resolver.resolve(
         ports.CredentialRequest(env["tenant"], env["ops"], "http_request", env["stripe_ops"])
     )
@@ -154,7 +145,7 @@ def test_http_steps_and_secret_references_get_generic_names(env):
 def test_invoke_action_calls_with_the_idempotency_key_and_the_stored_connection(env, slack):
     t, ops = env["tenant"], env["ops"]
     creds = engine_bridge.resolve_credentials(t, ops, None, env["template"])
-    output = ports.action_invoker().invoke(
+    output = current().action_invoker().invoke(
         ports.ActionCall(
             tenant_id=t,
             workspace_id=ops,
@@ -174,7 +165,7 @@ def test_invoke_action_calls_with_the_idempotency_key_and_the_stored_connection(
 
 
 def test_reference_checker_names_what_is_missing(env):
-    missing_templates, missing_connections = ports.reference_checker().missing(
+    missing_templates, missing_connections = current().reference_checker().missing(
         env["tenant"],
         env["ops"],
         {POST, env["template"], "tpl:nope", "builtin:slack:nope", "not-an-id"},
@@ -195,10 +186,55 @@ def test_an_engine_attempt_sends_exactly_one_request(env, slack):
     # WHEN the engine makes three attempts
     for attempt in (1, 2, 3):
         with pytest.raises(SteplineError):
-            ports.action_invoker().invoke(ports.ActionCall(
+            current().action_invoker().invoke(ports.ActionCall(
                 tenant_id=t, workspace_id=ops, template=env["template"],
                 input={"body": {"channel": "C0123456789", "text": "x"}}, credentials=creds,
                 idempotency_key=f"run-9:node-1:{attempt}", deadline=time.time() + 20))
     # THEN the vendor saw exactly three requests, one per attempt, each with its own idempotency key
     assert [r.headers["idempotency-key"] for r in slack.requests] == [f"run-9:node-1:{n}" for n in (1, 2, 3)]
     slack.clear()
+
+
+STEP_IN_A_FRESH_PROCESS = """
+import json, sys
+assert not any(name.startswith("chalicelib") for name in sys.modules)
+import app
+record = {"messageId": "m-1", "receiptHandle": "r-1", "body": sys.argv[1], "attributes": {},
+          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+          "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:steps"}
+print(json.dumps(app.step({"Records": [record]}, None)))
+"""
+
+
+def test_a_fresh_process_runs_an_action_step_through_the_sqs_handler_after_importing_app_alone(
+    api, tokens, env, slack
+):
+    from chalicelib import bootstrap
+    from chalicelib.adapters.queue import InMemoryStepQueue
+    from tests.integration.engine.engine_harness import edge, node, run_status, steps_by_node
+
+    # GIVEN a workflow whose action posts to Slack through the template's default connection
+    builder, ops = tokens[("acme", "builder")], env["ops"]
+    graph = {"nodes": [node("start", "start"),
+                       {**node("act", "action", input={"body": {"channel": "C0123456789", "text": "hi"}}),
+                        "template": env["template"]},
+                       node("end", "end")],
+             "edges": [edge("start", "act"), edge("act", "end")]}
+    flow = api.post(f"/api/workspaces/{ops}/flows", {"title": "Fresh process", "graph": graph}, token=builder)
+    assert flow.status == 201, flow.body
+    # AND a run whose first doorbell was kept aside instead of sent
+    doorbells = InMemoryStepQueue()
+    with bootstrap.replaced(step_queue=doorbells):
+        run = api.post(f"/api/workspaces/{ops}/flows/{flow.body['id']}/runs", {}, token=builder)
+    assert run.status == 202, run.body
+    [(first, _delay)] = doorbells.sent
+    # WHEN a fresh interpreter imports app.py alone and hands the doorbell to the SQS handler
+    done = subprocess.run([sys.executable, "-c", STEP_IN_A_FRESH_PROCESS, json.dumps(first)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    # THEN the handler reports no failure and the run went through the action to its end
+    assert done.returncode == 0 and json.loads(done.stdout.splitlines()[-1]) == {"batchItemFailures": []}, (
+        done.stderr[-3000:])
+    assert run_status(env["tenant"], run.body["id"]) == "success"
+    [act] = steps_by_node(env["tenant"], run.body["id"])["act"]
+    assert act["status"] == "success" and act["output"]["ok"] is True
+    assert slack.last.headers["idempotency-key"] == f"{run.body['id']}:act:1"

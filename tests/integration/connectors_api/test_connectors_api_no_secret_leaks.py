@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from chalicelib.services.connectors import wiring
+from chalicelib import bootstrap
 from tests.fakes.vendors.httpbin import FakeHttpBin
 from tests.fakes.vendors.hubspot import FakeHubSpot
 from tests.fakes.vendors.oauth_server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeOAuthServer
@@ -174,16 +174,13 @@ def test_no_secret_in_logs_or_answers(api, tokens, debug_logs, capfd):
         callback = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(consent.headers["location"]).query))
         secrets.add(callback["code"])
         assert rec.get("/oauth/callback?" + urllib.parse.urlencode(callback)).status == 200
-        try:
-            wiring.override(clock=lambda: datetime.now(UTC) + timedelta(seconds=590))
+        with bootstrap.replaced(clock=lambda: datetime.now(UTC) + timedelta(seconds=590)):
             assert rec.post(f"{obase}/test", token=builder).body["ok"] is True
             hub.expire_token(idp.access_tokens[-1])
             assert rec.post(f"{obase}/test", token=builder).body["ok"] is True
-            idp.fail_refresh = "invalid_grant"
-            wiring.override(clock=lambda: datetime.now(UTC) + timedelta(seconds=1190))
+        idp.fail_refresh = "invalid_grant"
+        with bootstrap.replaced(clock=lambda: datetime.now(UTC) + timedelta(seconds=1190)):
             assert rec.post(f"{obase}/test", token=builder).body["ok"] is False
-        finally:
-            wiring.reset()
         rec.get(obase, token=builder)
         rec.get("/api/audit?target_type=connection", token=admin)
         secrets |= set(idp.access_tokens) | {

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from chalicelib.services.connectors import wiring
+from chalicelib import bootstrap
 from tests.fakes.vendors.hubspot import FakeHubSpot
 from tests.fakes.vendors.oauth_server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeOAuthServer
 from tests.integration.connectors_api.connector_docs import oauth_document, unique
@@ -31,9 +31,8 @@ def idp(hub):
 def clock():
     """Moves the connector platform's clock (token expiry decisions) without sleeping."""
     offset = {"delta": timedelta()}
-    wiring.override(clock=lambda: datetime.now(UTC) + offset["delta"])
-    yield offset
-    wiring.reset()
+    with bootstrap.replaced(clock=lambda: datetime.now(UTC) + offset["delta"]):
+        yield offset
 
 
 @pytest.fixture(scope="module")

@@ -65,11 +65,9 @@ def memory_queue():
     from chalicelib import bootstrap
     from chalicelib.adapters.queue import InMemoryStepQueue
 
-    original = bootstrap.container().step_queue
     fake = InMemoryStepQueue()
-    bootstrap.override(step_queue=fake)
-    yield fake
-    bootstrap.override(step_queue=original)
+    with bootstrap.replaced(step_queue=fake):
+        yield fake
 
 
 @pytest.fixture

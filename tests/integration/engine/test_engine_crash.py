@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.services.engine import sweep
+from chalicelib.services.engine.sweeper import sweep
 from tests.integration.engine.engine_harness import edge, node, run_status, steps_by_node, wait_for
 
 WORKER = Path(__file__).with_name("engine_worker_process.py")
@@ -30,11 +30,8 @@ def memory_queue(sqs):
 
     name = f"stepline-crash-{uuid.uuid4().hex[:8]}"
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    original = bootstrap.container().step_queue
-    queue = SqsStepQueue(sqs, name)
-    bootstrap.override(step_queue=queue)
-    yield name
-    bootstrap.override(step_queue=original)
+    with bootstrap.replaced(step_queue=SqsStepQueue(sqs, name)):
+        yield name
     sqs.delete_queue(QueueUrl=url)
 
 

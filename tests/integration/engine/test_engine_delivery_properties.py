@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.services.engine import handle_step_message, start_run
+from chalicelib.services.engine.runner import handle_step_message
+from chalicelib.services.engine.runs import start_run
 from tests.integration.engine.engine_harness import edge, node, run_status, steps_by_node
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib import bootstrap
 from chalicelib.services.engine import ports
 from tests.integration.engine.engine_harness import edge, node, steps_by_node
 
@@ -38,9 +39,7 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_reference_checker(Checker())
-    try:
+    with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"
         # GIVEN an http_request whose json (a key where secrets may go) holds a template and an expression
         graph = {"nodes": [node("start", "start"),
@@ -55,9 +54,6 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
         loopback.reset()
         run = start(flow["id"], input={})
         assert drive_run(run["id"]) == "success"
-    finally:
-        ports.set_credential_resolver(None)
-        ports.set_reference_checker(None)
     # THEN the template got the secret, the JSONata expressions got nothing
     sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
     assert sent["body"]["template"] == secret

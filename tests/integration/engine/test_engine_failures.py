@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.retry import RetryPolicy
-from chalicelib.services.engine import rungraph, runner, sweep
+from chalicelib.services.engine import rungraph, runner
+from chalicelib.services.engine.sweeper import sweep
 from tests.integration.engine.engine_harness import (
     edge,
     events,

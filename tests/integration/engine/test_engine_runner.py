@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import text
 
+from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
 from chalicelib.services.engine import metrics, ports
 from tests.integration.engine.engine_harness import (
@@ -102,9 +103,7 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_reference_checker(Checker())
-    try:
+    with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"
         graph = {"nodes": [node("start", "start"),
                            {**node("call", "http_request", method="POST", url=loopback.url + "/echo",
@@ -118,9 +117,6 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         loopback.reset()
         run = start(flow["id"], input={"n": 1})
         assert drive_run(run["id"]) == "success"
-    finally:
-        ports.set_credential_resolver(None)
-        ports.set_reference_checker(None)
     # THEN the remote got the secret, the bearer credential and the environment value
     sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
     assert sent["body"] == {"echo": secret, "region": "eu-west"}
@@ -136,21 +132,22 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
 
 
 def test_connections_need_the_connector_platform(acme, make_flow, start, drive_run):
-    # the default ports refuse clearly, without retrying
+    # GIVEN a container wired without a connector platform (its ports refuse) whose graph check lets
+    # the action through
     class Checker:
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(), set()
 
-    ports.set_reference_checker(Checker())
-    try:
+    without_connectors = {"credential_resolver": ports.NoCredentialResolver(),
+                          "action_invoker": ports.NoActionInvoker(), "reference_checker": Checker()}
+    # WHEN an action step runs, THEN it fails at once, without retrying, saying why
+    with bootstrap.replaced(**without_connectors):
         graph = {"nodes": [node("start", "start"),
                            {**node("act", "action", input={"x": 1}), "template": "acme.orders.create"},
                            node("end", "end")],
                  "edges": [edge("start", "act"), edge("act", "end")]}
         run = start(make_flow(graph)["id"])
         assert drive_run(run["id"]) == "failed"
-    finally:
-        ports.set_reference_checker(None)
     act = steps_by_node(acme["tenant_id"], run["id"])["act"]
     assert len(act) == 1 and act[0]["error"]["code"] == "no_connector_platform"
 
@@ -171,20 +168,13 @@ def test_action_calls_go_through_the_invoker_with_credentials_beside_the_input(a
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_action_invoker(Invoker())
-    ports.set_reference_checker(Checker())
-    try:
+    with bootstrap.replaced(credential_resolver=Resolver(), action_invoker=Invoker(), reference_checker=Checker()):
         graph = {"nodes": [node("start", "start"),
                            {**node("act", "action", input={"sku": "{{ sku }}"}), "template": "acme.orders.create"},
                            node("end", "end")],
                  "edges": [edge("start", "act"), edge("act", "end")]}
         run = start(make_flow(graph)["id"], input={"sku": "X-1"})
         assert drive_run(run["id"]) == "success"
-    finally:
-        ports.set_credential_resolver(None)
-        ports.set_action_invoker(None)
-        ports.set_reference_checker(None)
     assert len(calls) == 1
     call = calls[0]
     assert call.template == "acme.orders.create" and call.input == {"sku": "X-1"}
@@ -217,3 +207,79 @@ def test_metrics_answer_latency_percentiles_and_error_rates(acme, make_flow, sta
 
     nothing = metrics.summary(acme["tenant_id"], since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), workspace_ids=[])
     assert nothing["steps"] == [] and nothing["runs"] == []
+
+
+def _history(tenant_id, run_id):
+    """Steps and events without ids or times: what two runs of one graph must share."""
+    steps = {n: [(a["attempt"], a["status"], json.dumps(a["output"], sort_keys=True)) for a in attempts]
+             for n, attempts in steps_by_node(tenant_id, run_id).items()}
+    return steps, [(e["seq"], e["type"], e["node_id"]) for e in events(tenant_id, run_id)]
+
+
+def test_a_pure_chain_is_claimed_executed_and_completed_in_one_transaction(acme, make_flow, start):
+    from sqlalchemy import event
+
+    from chalicelib.db.engine import get_engine
+    from chalicelib.services.engine import runner
+    from tests.integration.engine.engine_harness import queued_steps, run_status
+
+    flow = make_flow(chain_graph(3))
+    run = start(flow["id"], input={"v": 1})
+    tenant = acme["tenant_id"]
+    [(first, _)] = queued_steps(tenant, run["id"])
+    commits = []
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    event.listen(get_engine(), "commit", listener)
+    try:
+        # WHEN one doorbell for the start step is handled
+        assert runner.process_step(tenant, first) == "done"
+    finally:
+        event.remove(get_engine(), "commit", listener)
+    # THEN the whole run (five pure steps) finished in one commit
+    assert run_status(tenant, run["id"]) == "success" and len(commits) == 1
+    # AND each step is still its own attempt with its own events
+    steps, seen = _history(tenant, run["id"])
+    assert set(steps) == {"start", "t1", "t2", "t3", "end"}
+    assert all(attempts == [attempts[0]] and attempts[0][1] == "success" for attempts in steps.values())
+    for node_id in steps:
+        types = [t for _, t, n in seen if n == node_id]
+        assert types[-2:] == ["step.started", "step.succeeded"], (node_id, types)
+    assert [s for s, _, _ in seen] == list(range(1, len(seen) + 1))
+
+
+def test_a_segment_interrupted_before_its_commit_leaves_nothing_and_replays_the_same(acme, make_flow, start,
+                                                                                     monkeypatch):
+    from chalicelib.services.engine import completion, runner
+    from tests.integration.engine.engine_harness import queued_steps, run_status
+
+    flow = make_flow(chain_graph(3))
+    tenant = acme["tenant_id"]
+    clean = start(flow["id"], input={"v": 1})
+    assert runner.process_step(tenant, queued_steps(tenant, clean["id"])[0][0]) == "done"
+    run = start(flow["id"], input={"v": 1})
+    [(first, _)] = queued_steps(tenant, run["id"])
+    before = _history(tenant, run["id"])
+    # GIVEN a worker that dies (here: fails) while completing the third step of the segment
+    real, calls = completion.record, []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ConnectionError("worker lost mid-segment")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(completion, "record", dying)
+    try:
+        runner.process_step(tenant, first)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the segment did not fail")
+    # THEN nothing of the segment was recorded: the first step is queued again, as before
+    assert _history(tenant, run["id"]) == before and queued_steps(tenant, run["id"])[0][0] == first
+    # WHEN its doorbell is delivered again
+    monkeypatch.setattr(completion, "record", real)
+    assert runner.process_step(tenant, first) == "done"
+    # THEN the run has exactly the history of a run never interrupted
+    assert run_status(tenant, run["id"]) == "success"
+    assert _history(tenant, run["id"]) == _history(tenant, clean["id"])

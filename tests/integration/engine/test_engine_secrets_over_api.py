@@ -13,6 +13,7 @@ import urllib.parse
 import pytest
 from sqlalchemy import text
 
+from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
 from chalicelib.services.engine import ports
 from tests.integration.engine.engine_harness import edge, node
@@ -36,11 +37,8 @@ def connector_platform(acme):
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
-    ports.set_credential_resolver(Resolver())
-    ports.set_reference_checker(Checker())
-    yield
-    ports.set_credential_resolver(None)
-    ports.set_reference_checker(None)
+    with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
+        yield
 
 
 def _graph(middle: dict) -> dict:

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from chalicelib.services import heartbeats, messages
+from chalicelib import bootstrap
+from chalicelib.services import heartbeats
 from devstack.aws import set_visibility_timeout
 from devstack.runtime import LocalRuntime
 
@@ -57,29 +58,31 @@ def test_failing_message_is_redelivered_then_dead_lettered(sqs, local_stack):
         attempts.append(message["id"])
         raise ConnectionError("database unreachable")
 
-    messages.register("test_fault", always_fails)
-    env = local_stack.env
-    set_visibility_timeout(endpoint_url=env["AWS_ENDPOINT_URL"], region=env["AWS_DEFAULT_REGION"],
-                           queue=env["STEP_QUEUE_NAME"], seconds=1, max_receive_count=3, dlq=env["STEP_DLQ_NAME"])
-    # The runtime starts after the change: a receive in flight keeps the visibility timeout it began with.
-    runtime = _runtime(local_stack)
-    try:
-        url = sqs.get_queue_url(QueueName=env["STEP_QUEUE_NAME"])["QueueUrl"]
-        dlq_url = sqs.get_queue_url(QueueName=env["STEP_DLQ_NAME"])["QueueUrl"]
-        marker = uuid.uuid4().hex
-        # WHEN it is sent to the step queue
-        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": "test_fault", "id": marker}))
-
-        # THEN it is redelivered until maxReceiveCount, then lands in the DLQ
-        def in_dlq():
-            got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-            return [m for m in got if marker in m["Body"]]
-
-        dead = _wait_for(in_dlq, timeout=30, interval=0.5)
-        assert dead, f"message should have been moved to the dead-letter queue (attempts={attempts})"
-        assert attempts.count(marker) == 3
-    finally:
-        runtime.stop()
+    kinds = {**bootstrap.container().message_kinds, "test_fault": always_fails}
+    with bootstrap.replaced(message_kinds=kinds):
+        env = local_stack.env
         set_visibility_timeout(endpoint_url=env["AWS_ENDPOINT_URL"], region=env["AWS_DEFAULT_REGION"],
-                               queue=env["STEP_QUEUE_NAME"], seconds=360, max_receive_count=5,
-                               dlq=env["STEP_DLQ_NAME"])
+                               queue=env["STEP_QUEUE_NAME"], seconds=1, max_receive_count=3, dlq=env["STEP_DLQ_NAME"])
+        # The runtime starts after the change: a receive in flight keeps the visibility timeout it began with.
+        runtime = _runtime(local_stack)
+        try:
+            url = sqs.get_queue_url(QueueName=env["STEP_QUEUE_NAME"])["QueueUrl"]
+            dlq_url = sqs.get_queue_url(QueueName=env["STEP_DLQ_NAME"])["QueueUrl"]
+            marker = uuid.uuid4().hex
+            # WHEN it is sent to the step queue
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": "test_fault", "id": marker}))
+
+            # THEN it is redelivered until maxReceiveCount, then lands in the DLQ
+            def in_dlq():
+                got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10,
+                                          WaitTimeSeconds=1).get("Messages", [])
+                return [m for m in got if marker in m["Body"]]
+
+            dead = _wait_for(in_dlq, timeout=30, interval=0.5)
+            assert dead, f"message should have been moved to the dead-letter queue (attempts={attempts})"
+            assert attempts.count(marker) == 3
+        finally:
+            runtime.stop()
+            set_visibility_timeout(endpoint_url=env["AWS_ENDPOINT_URL"], region=env["AWS_DEFAULT_REGION"],
+                                   queue=env["STEP_QUEUE_NAME"], seconds=360, max_receive_count=5,
+                                   dlq=env["STEP_DLQ_NAME"])

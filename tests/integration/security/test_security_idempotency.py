@@ -200,21 +200,17 @@ def test_stored_answers_expire_after_a_day_and_the_tick_deletes_them(scope, owne
 
 
 def test_an_answer_that_cannot_be_sealed_is_returned_but_never_kept(scope, owner_engine):
+    from chalicelib import bootstrap
     from chalicelib.crypto.key_wrapper import KeyServiceUnavailable
-    from chalicelib.services.connectors import wiring
 
     class RefusingCipher:
         def encrypt(self, *args, **kwargs):
             raise KeyServiceUnavailable()
 
     # GIVEN the key service refuses while a request with a key completes
-    original = wiring.cipher()
-    wiring.override(cipher=RefusingCipher())
-    try:
+    with bootstrap.replaced(cipher=RefusingCipher()):
         assert idempotency.begin(scope, b"{}") is None
         idempotency.finish(scope, 201, '{"token": "slk_shown_once"}', {})
-    finally:
-        wiring.override(cipher=original)
     # THEN no plaintext copy was kept instead: the key was released, and a repeat runs afresh
     assert "slk_shown_once" not in json.dumps(_sql(owner_engine, "SELECT * FROM idempotency_keys"), default=str)
     assert idempotency.begin(scope, b"{}") is None

@@ -22,7 +22,7 @@ def trigger_limits(local_stack):
 @pytest.fixture
 def clock():
     """The triggers' clock, frozen at ``T0``; ``clock.set(moment)`` moves it."""
-    from chalicelib.services.triggers import settings
+    from chalicelib import bootstrap
 
     class Clock:
         now = T0
@@ -34,9 +34,8 @@ def clock():
             return self.now
 
     fixed = Clock()
-    settings.set_clock(fixed)
-    yield fixed
-    settings.set_clock(None)
+    with bootstrap.replaced(clock=fixed):
+        yield fixed
 
 
 @pytest.fixture
@@ -45,11 +44,9 @@ def doorbells(local_stack):
     from chalicelib import bootstrap
     from chalicelib.adapters.queue import InMemoryStepQueue
 
-    original = bootstrap.container().step_queue
     queue = InMemoryStepQueue()
-    bootstrap.override(step_queue=queue)
-    yield queue
-    bootstrap.override(step_queue=original)
+    with bootstrap.replaced(step_queue=queue):
+        yield queue
 
 
 @pytest.fixture

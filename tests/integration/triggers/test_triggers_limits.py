@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.errors import DependencyUnavailable
-from chalicelib.services.triggers import ports, release
+from chalicelib.services.triggers import release
 from tests.integration.triggers.trigger_support import T0, deliver, delivery_rows
 
 
@@ -69,9 +70,8 @@ class Ledger:
 @pytest.fixture
 def ledger():
     fake = Ledger(0)
-    ports.set_run_ledger(fake)
-    yield fake
-    ports.set_run_ledger(None)
+    with bootstrap.replaced(run_ledger=fake):
+        yield fake
 
 
 def test_runs_over_the_concurrency_limit_wait_and_start_in_order(
@@ -111,11 +111,8 @@ class FailingStarter:
 
 def test_a_failed_start_is_refused_with_503_and_the_retry_is_not_a_duplicate(acme, clock, doorbells):
     trigger, secret = _webhook(acme)
-    ports.set_run_starter(FailingStarter())
-    try:
+    with bootstrap.replaced(run_starter=FailingStarter()):
         down = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_retry_me")
-    finally:
-        ports.set_run_starter(None)
     assert down.status == 503 and acme.deliveries(trigger)[0]["outcome"] == "error"
     retried = deliver(acme.api, trigger, {"n": 1}, secret, delivery_id="msg_retry_me")
     assert retried.status == 202 and retried.body["status"] == "started"
@@ -143,11 +140,10 @@ def test_restarting_one_delivery_finds_its_first_run(acme, clock, doorbells):
     """A crash between starting a run and settling the delivery must not start a second run on retry."""
     import uuid
 
-    from chalicelib.services.engine import NO_INPUT, start_run
     from chalicelib.services.triggers.engine_adapters import EngineRunStarter
 
     flow = acme.make_flow()
-    starter = EngineRunStarter(start_run, NO_INPUT)
+    starter = EngineRunStarter()
     delivery_id = str(uuid.uuid4())
     # GIVEN the run of a delivery was started once (then, say, the process died)
     first = starter.start(acme.tenant_id, acme.ws, flow["id"], mode="production", input={"n": 1},

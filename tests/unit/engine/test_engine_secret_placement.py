@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import expressions
-from chalicelib.engine.graph import validate_graph
 from chalicelib.engine.node_config import prepare_config
 from step_handlers import STEP_TYPES, get_handler, secret_config_keys, transform
 from step_handlers import http_request as http_step
+from tests.support.graphs import validate_graph
 
 SECRET = "tok_live_4242_abcd"
 FILTERED = [

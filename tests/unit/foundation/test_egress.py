@@ -48,10 +48,10 @@ def test_local_and_test_stages_allow_loopback_unless_told_otherwise(stage):
 
 
 def test_the_outbound_clients_carry_the_guard(stage):
+    from chalicelib import bootstrap
     from chalicelib.connectors.http_transport import HttpxTransport
-    from chalicelib.services.engine import ports
 
     stage("prod")
-    for client in (HttpxTransport().client, ports.http_client()):
+    for client in (HttpxTransport().client, bootstrap.build().http_client()):
         with pytest.raises(egress.EgressDenied):
             client.get("http://127.0.0.1:9/")

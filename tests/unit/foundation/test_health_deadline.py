@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
+from chalicelib import bootstrap
 from chalicelib.services import health
 
 
@@ -24,7 +24,7 @@ class _Hanging:
 def test_a_hanging_database_is_reported_within_the_deadline(monkeypatch):
     monkeypatch.setattr(health, "CHECK_SECONDS", 0.3)
     hanging = _Hanging()
-    container = SimpleNamespace(engine=hanging, step_queue=hanging)
+    container = bootstrap.build(database=hanging, step_queue=hanging)
     started = time.monotonic()
     try:
         healthy, report = health.check(container)
@@ -45,5 +45,5 @@ def test_a_refused_database_says_database_unavailable():
         def ping(self) -> None:
             return None
 
-    healthy, report = health.check(SimpleNamespace(engine=Refusing(), step_queue=Refusing()))
+    healthy, report = health.check(bootstrap.build(database=Refusing(), step_queue=Refusing()))
     assert not healthy and report["checks"]["database"] == {"status": "error", "error": "database_unavailable"}

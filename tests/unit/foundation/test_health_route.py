@@ -28,7 +28,7 @@ def app_client():
 
 def _install(queue, engine=None):
     settings = Settings(database_url="postgresql://x@127.0.0.1/x")
-    bootstrap.override(settings=settings, engine=engine or create_engine("sqlite://"), step_queue=queue)
+    bootstrap.override(settings=settings, database=engine or create_engine("sqlite://"), step_queue=queue)
 
 
 def test_health_ok_when_database_and_queue_answer(app_client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from chalicelib import bootstrap
 from chalicelib.services import messages
 
 
@@ -18,18 +19,18 @@ def test_records_of_a_batch_run_concurrently_and_only_failures_are_redelivered(m
         if message["n"] == 3:
             raise RuntimeError("infrastructure fault")
 
-    monkeypatch.setitem(messages._HANDLERS, "batch-test", handler)
     records = [(f"m{n}", json.dumps({"kind": "batch-test", "n": n})) for n in range(5)]
-    assert messages.handle_batch(records) == ["m3"]
+    with bootstrap.replaced(message_kinds={"batch-test": handler}):
+        assert messages.handle_batch(records) == ["m3"]
 
 
 def test_a_concurrency_of_one_handles_records_in_order(monkeypatch):
     monkeypatch.setenv("STEP_BATCH_CONCURRENCY", "1")
     monkeypatch.setattr(messages, "_pool_capacity", lambda: 15)
     seen: list[int] = []
-    monkeypatch.setitem(messages._HANDLERS, "batch-test", lambda m: seen.append(m["n"]))
     records = [(f"m{n}", json.dumps({"kind": "batch-test", "n": n})) for n in range(4)] + [("bad", "not json")]
-    assert messages.handle_batch(records) == [] and seen == [0, 1, 2, 3]
+    with bootstrap.replaced(message_kinds={"batch-test": lambda m: seen.append(m["n"])}):
+        assert messages.handle_batch(records) == [] and seen == [0, 1, 2, 3]
 
 
 def test_concurrency_never_exceeds_what_the_pool_can_serve(monkeypatch):

@@ -6,9 +6,9 @@ import pytest
 
 from chalicelib.engine.code import CodeError, CodeRequest, CodeResult, CodeRunner, CodeTimeout, source_issues, to_script
 from chalicelib.engine.errors import ConfigInvalid, StepTimeout
-from chalicelib.engine.graph import validate_graph
 from chalicelib.engine.node_config import prepare_config
 from step_handlers import code
+from tests.support.graphs import validate_graph
 
 SOURCE = "export default (payload, ctx) => ({ ...payload, source: 'stepline' })"
 

@@ -10,7 +10,8 @@ from jsonschema import Draft202012Validator
 
 from chalicelib.engine.config_schema import strict_schema
 from chalicelib.engine.errors import UnknownStepType
-from step_handlers import STEP_TYPES, describe_step_types, get_handler, ports_of, secret_config_keys
+from chalicelib.engine.step_types import StepType
+from step_handlers import CATALOG, STEP_TYPES, describe_step_types, get_handler, ports_of, secret_config_keys
 
 EXPECTED = {
     "start", "end", "transform", "condition", "switch", "wait_all",
@@ -24,8 +25,11 @@ def test_registry_holds_every_step_type():
 
 @pytest.mark.parametrize("step_type", sorted(EXPECTED))
 def test_module_contract(step_type):
+    # every member of the engine's StepType protocol, handle() with the protocol's parameters
     handler = get_handler(step_type)
-    assert list(inspect.signature(handler.handle).parameters) == ["msg", "config", "ctx", "credentials"]
+    assert all(hasattr(handler, member) for member in StepType.__annotations__), sorted(StepType.__annotations__)
+    protocol_parameters = list(inspect.signature(StepType.handle).parameters)[1:]  # without self
+    assert list(inspect.signature(handler.handle).parameters) == protocol_parameters
     Draft202012Validator.check_schema(handler.CONFIG_SCHEMA)
     Draft202012Validator.check_schema(strict_schema(handler.CONFIG_SCHEMA))
     assert isinstance(handler.PORTS, list)
@@ -77,4 +81,4 @@ def test_variants_and_default_configs_are_valid_configs_of_their_type():
         Draft202012Validator.check_schema(entry["config_schema"])
         if entry["default_config"] is not None:
             Draft202012Validator(entry["config_schema"]).validate(entry["default_config"])
-            assert config_problems(entry["type"], entry["default_config"], "") == [], entry["title"]
+            assert config_problems(CATALOG, entry["type"], entry["default_config"], "") == [], entry["title"]
