@@ -35,7 +35,7 @@ from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.triggers.views import present_delivery, present_trigger
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
-from chalicelib.triggers.cron import next_fire_at, parse_schedule
+from chalicelib.triggers.cron import next_fire_at, parse_schedule, upcoming_slots
 from chalicelib.triggers.dedupe import validate_correlation_expression
 from chalicelib.triggers.signatures import SignatureScheme, generate_secret, validate_secret
 
@@ -341,3 +341,10 @@ def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, para
         _load(uow, ws, flow_id, trigger_id)
         page = paginate(uow, query, trigger_deliveries, params)
     return {"items": [present_delivery(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+def preview_schedule(expression: str, timezone: str, count: int = 5) -> dict[str, Any]:
+    """The next fire times of a schedule before it is saved (422 with ``/cron`` or ``/timezone`` if invalid)."""
+    schedule = parse_schedule(expression, timezone)
+    return {"cron": schedule.expression, "timezone": timezone,
+            "upcoming": upcoming_slots(schedule.expression, timezone, clock_now(), count)}
