@@ -114,6 +114,7 @@ class StepCatalog:
                 "ports": list(handler.PORTS),
                 "dynamic_ports": callable(getattr(handler, "ports", None)),
                 "needs_credentials": handler.NEEDS_CREDENTIALS,
+                "secret_keys": sorted(getattr(handler, "SECRET_CONFIG_KEYS", ())),
             }
             described.append(base)
             for variant in getattr(handler, "VARIANTS", ()):
