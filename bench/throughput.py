@@ -384,6 +384,8 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
                                          "--nonblocking", "--format", "raw", "--output", profile],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         marks["cpu0"], marks["t0"] = cpu_seconds(roots), time.time()
+        for name, pid in stack.roots().items():
+            marks[f"cpu0_{name}"] = cpu_seconds([pid])
 
     _, results = _in_process(_load_process, stack.base_url, scenario.path, scenario.secret, clients, seconds,
                              on_go=go)
@@ -396,6 +398,7 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
     refused = Counter(str(r[2] or r[3]) for r in results if r[2] != 202)
     state = runs.drain(list(accepted))
     cpu = cpu_seconds(roots) - marks["cpu0"]
+    cpu_by_root = {name: cpu_seconds([pid]) - marks[f"cpu0_{name}"] for name, pid in stack.roots().items()}
     ends = [at for status, at in state.values() if status == "success" and at is not None]
     succeeded = len(ends)
     last = max(ends) if ends else t1
@@ -415,6 +418,8 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
     figure(f"{p}_send_to_finished_p99", percentile(to_finished, 99), "ms")
     figure(f"{p}_runs_lost", len(accepted) - succeeded, "runs")
     figure(f"{p}_cpu_per_run", cpu * 1000 / succeeded if succeeded else float("nan"), "ms")
+    for name, seconds_used in cpu_by_root.items():
+        figure(f"{p}_cpu_per_run_{name}", seconds_used * 1000 / succeeded if succeeded else float("nan"), "ms")
     figure(f"{p}_stack_rss", rss, "MB")
     figure(f"{p}_stack_pss", pss, "MB")
 

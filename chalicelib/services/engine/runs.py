@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -28,6 +29,7 @@ from chalicelib.services.engine.completion import cancel as cancel_in_txn
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import RunTxn
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
@@ -84,30 +86,59 @@ def start_run(
     trigger knows of the start (id, delivery, slot): kept beside the input and
     seen by expressions as ``$trigger``, never mixed into the input.
     """
-    if mode not in MODES:
-        raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
     with tenant_uow(tenant_id) as uow:
         if run_id is not None:
             existing = uow.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
             if existing is not None:
                 return present_run(existing)
-        flow = workflows.load(uow, workspace_id, workflow_id)
-        source = _source(uow, flow, mode, version)
-        payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
-        _check_input(source["input_schema"], payload)
-        run_id = run_id or new_id()
-        txn, row = _insert_run(uow, flow, source, run_id=run_id, mode=mode, payload=payload, trigger=trigger,
-                               actor=actor, trigger_info=trigger_info)
-        txn.queue_step(txn.run.graph.start_id, "", 1, payload)
-        txn.write()
+        prepared = prepare(uow, workspace_id, workflow_id, mode=mode, input=input, version=version)
+        row, txn = launch(uow, prepared, run_id=run_id or new_id(), trigger=trigger, actor=actor,
+                          trigger_info=trigger_info)
         if actor is not None:
-            audit.record(uow, actor, "run.started", "run", run_id, after={"workflow_id": workflow_id, "mode": mode})
+            audit.record(uow, actor, "run.started", "run", row["id"],
+                         after={"workflow_id": workflow_id, "mode": mode})
         uow.commit()
     dispatch.send(txn.doorbells)
     return present_run({**row, "event_seq": txn.seq})
 
 
-def _source(uow: Any, flow: dict[str, Any], mode: str, number: int | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PreparedRun:
+    """What a run will execute, checked: the workflow, its graph source, the input (see :func:`prepare`)."""
+
+    flow: dict[str, Any]
+    source: dict[str, Any]
+    mode: str
+    payload: Any
+
+
+def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any = NO_INPUT,
+            version: int | None = None) -> PreparedRun:
+    """The reads and checks of a start, in ``uow`` (the tenant's), writing nothing.
+
+    Raises what :func:`start_run` raises: ``NotFound``, ``WorkflowNotRunnable``, ``ValidationFailed``.
+    """
+    if mode not in MODES:
+        raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
+    flow = workflows.load(uow, workspace_id, workflow_id)
+    source = _source(uow, flow, mode, version)
+    payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
+    _check_input(source["input_schema"], payload)
+    return PreparedRun(flow, source, mode, payload)
+
+
+def launch(uow: UnitOfWork, prepared: PreparedRun, *, run_id: str, trigger: str, actor: Any = None,
+           trigger_info: dict[str, Any] | None = None) -> tuple[dict[str, Any], RunTxn]:
+    """Insert a prepared run and queue its start step in ``uow``; the caller commits, then sends
+    ``txn.doorbells`` (``dispatch.send``)."""
+    txn, row = _insert_run(uow, prepared.flow, prepared.source, run_id=run_id, mode=prepared.mode,
+                           payload=prepared.payload, trigger=trigger, actor=actor, trigger_info=trigger_info)
+    txn.queue_step(txn.run.graph.start_id, "", 1, prepared.payload)
+    txn.write()
+    return row, txn
+
+
+def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None) -> dict[str, Any]:
     """What a run executes: a published version, or the draft (test mode without a version)."""
     if mode == "production":
         if flow["status"] != "production" or not flow["enabled"]:
@@ -137,7 +168,7 @@ def _check_input(schema: Any, payload: Any) -> None:
                                         for e in errors[:20]])
 
 
-def _insert_run(uow: Any, flow: dict[str, Any], source: dict[str, Any], *, run_id: str, mode: str, payload: Any,
+def _insert_run(uow: UnitOfWork, flow: dict[str, Any], source: dict[str, Any], *, run_id: str, mode: str, payload: Any,
                 trigger: str, actor: Any, rerun_of: str | None = None,
                 trigger_info: dict[str, Any] | None = None) -> tuple[RunTxn, dict[str, Any]]:
     """Insert the run row (running; the insert holds its lock), cache its context, open its transaction."""
@@ -180,7 +211,7 @@ def present_run(row: Any, *, with_graph: bool = False) -> dict[str, Any]:
     return data
 
 
-def _locked_run(uow: Any, ws: str, run_id: str) -> tuple[dict[str, Any], RunTxn]:
+def _locked_run(uow: UnitOfWork, ws: str, run_id: str) -> tuple[dict[str, Any], RunTxn]:
     row = uow.execute(select(runs.c.tenant_id, runs.c.workspace_id).where(
         runs.c.id == run_id, runs.c.workspace_id == ws)).first()
     if row is None:

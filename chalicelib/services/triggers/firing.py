@@ -1,6 +1,7 @@
 """One path for every way a trigger fires (webhook, cron slot, manual start): gate, admit, record, start.
 
-In one tenant transaction:
+In one tenant transaction (which, when the engine can start runs inside it,
+also creates the run: one commit per accepted delivery):
 
 1. **duplicate** — an accepted delivery with the same dedupe key exists: record
    ``duplicate`` pointing at it (and its run); no second run;
@@ -43,6 +44,7 @@ from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, engine_adapters, ports
 from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
 from chalicelib.triggers.dedupe import DedupeKey
@@ -108,13 +110,10 @@ class FireResult:
         return self.outcome in ("started", "queued", "duplicate")
 
 
-def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
-           status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
-           run_id: str | None = None, delivery_id: str | None = None) -> str | None:
-    """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
+def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status_code: int | None,
+                     accepted: bool, duplicate_of: str | None, run_id: str | None, delivery_id: str) -> dict[str, Any]:
     trigger = firing.trigger
-    delivery_id = delivery_id or new_id()
-    values = dict(
+    return dict(
         id=delivery_id, tenant_id=firing.tenant_id, workspace_id=str(trigger["workspace_id"]),
         trigger_id=str(trigger["id"]), workflow_id=str(trigger["workflow_id"]), kind=firing.kind,
         mode=firing.mode, outcome=outcome, reason=(reason or None) and reason[:REASON_LIMIT],
@@ -125,15 +124,34 @@ def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
         run_id=run_id, duplicate_of=duplicate_of, status_code=status_code, body_bytes=firing.body_bytes,
         actor_id=firing.actor_id,
     )
+
+
+def record(uow: UnitOfWork, firing: Firing, outcome: str, *, reason: str | None = None,
+           status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
+           run_id: str | None = None, delivery_id: str | None = None) -> str | None:
+    """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
+    delivery_id = delivery_id or new_id()
+    values = _delivery_values(firing, outcome, reason=reason, status_code=status_code, accepted=accepted,
+                              duplicate_of=duplicate_of, run_id=run_id, delivery_id=delivery_id)
     if firing.slot is None and not accepted:
         uow.execute(insert(trigger_deliveries).values(**values))
         return delivery_id
-    stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing()
-    stmt = stmt.returning(trigger_deliveries.c.id)
+    stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing().returning(trigger_deliveries.c.id)
     return delivery_id if uow.execute(stmt).first() is not None else None
 
 
-def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
+def _record_started(uow: UnitOfWork, firing: Firing, delivery_id: str, run_id: str,
+                    now: dt.datetime) -> dt.datetime | None:
+    """Insert the accepted delivery already ``started`` with its run; its ``created_at``, or ``None``
+    when a concurrent copy claimed the dedupe key (or slot) first."""
+    values = _delivery_values(firing, "started", reason=None, status_code=202, accepted=True, duplicate_of=None,
+                              run_id=run_id, delivery_id=delivery_id)
+    stmt = pg_insert(trigger_deliveries).values(**values, started_at=now).on_conflict_do_nothing()
+    row = uow.execute(stmt.returning(trigger_deliveries.c.created_at)).first()
+    return None if row is None else row[0]
+
+
+def _original(uow: UnitOfWork, firing: Firing) -> Mapping[str, Any] | None:
     if firing.dedupe is None:
         return None
     d = trigger_deliveries.c
@@ -142,14 +160,14 @@ def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
     return uow.execute(query).mappings().first()
 
 
-def _duplicate(uow: Any, firing: Firing, original: Mapping[str, Any]) -> FireResult:
+def _duplicate(uow: UnitOfWork, firing: Firing, original: Mapping[str, Any]) -> FireResult:
     original_id, run_id = str(original["id"]), original["run_id"] and str(original["run_id"])
     delivery_id = record(uow, firing, "duplicate", reason="Already received; no second run.", status_code=200,
                          duplicate_of=original_id, run_id=run_id)
     return FireResult("duplicate", delivery_id, run_id, duplicate_of=original_id)
 
 
-def _gate(uow: Any, firing: Firing) -> FireResult | None:
+def _gate(uow: UnitOfWork, firing: Firing) -> FireResult | None:
     """The recorded refusal when gating forbids a run, else None."""
     state = current().workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
     if state is None:
@@ -188,7 +206,7 @@ def fire(firing: Firing, now: dt.datetime) -> FireResult:
     return follow_through(admitted)
 
 
-def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
+def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     """Steps 1–5 in ``uow`` (the tenant's, open), which is committed or rolled back here.
 
     The caller must close ``uow`` before :func:`follow_through`: starting the
@@ -207,6 +225,24 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
                                      status_code=refused.error.status if refused.error else None)
         uow.commit()
         return Admitted(firing, now, refused)
+    # A start in this very transaction (one commit per delivery, no outbox row): its reads and checks
+    # come first, before the tenant's bucket row is locked, so the lock is held for as little as possible.
+    starter = current().run_starter()
+    transactional = starter if isinstance(starter, ports.TransactionalRunStarter) else None
+    prepared: Any = None
+    if not firing.recoverable and transactional is not None:
+        try:
+            prepared = transactional.prepare(uow, str(firing.trigger["workspace_id"]),
+                                             str(firing.trigger["workflow_id"]), mode=firing.mode, input=firing.input)
+        except Exception as exc:
+            refusal = _refusal(exc)
+            if refusal is None:
+                raise
+            outcome, error = refusal
+            message = getattr(exc, "message", None) or type(exc).__name__
+            delivery_id = record(uow, firing, outcome, reason=message, status_code=error.status)
+            uow.commit()
+            return Admitted(firing, now, FireResult(outcome, delivery_id, reason=message, error=error))
     state = admission.lock_tenant(uow, firing.tenant_id, policy.webhook_rate_limit, now)
     headers: dict[str, str] = {}
     if firing.rate_limited:
@@ -228,6 +264,8 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
         limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
         return Admitted(firing, now, limited)
     queued = decision.decision is AdmissionDecision.QUEUE
+    if transactional is not None and prepared is not None and not queued:
+        return _admit_and_start(uow, firing, now, transactional, prepared, headers)
     delivery_id = record(uow, firing, "queued" if queued else "started", status_code=202, accepted=True,
                          reason="Waiting for a free run slot." if queued else None)
     if delivery_id is None:  # a concurrent copy claimed the key or slot: undo this transaction
@@ -244,6 +282,41 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
                     waiting_first=decision.reason == "runs_waiting")
 
 
+def _admit_and_start(uow: UnitOfWork, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
+                     prepared: Any, headers: dict[str, str]) -> Admitted:
+    """Record the delivery ``started`` and create its run in ``uow``, then commit and ring the doorbell."""
+    delivery_id = new_id()
+    run_id = engine_adapters.run_id_of(delivery_id)
+    received_at = _record_started(uow, firing, delivery_id, run_id, now)
+    if received_at is None:  # a concurrent copy claimed the key: undo this transaction
+        uow.rollback()
+        return Admitted(firing, now, lost_claim=True)
+    admission.count_admitted(uow, firing.tenant_id, now)
+    info = engine_adapters.info_of(str(firing.trigger["id"]), firing.kind, delivery_id, firing.external_id
+                                   and firing.external_id[:200], firing.slot, received_at)
+    try:
+        ring = starter.launch(uow, prepared, run_id=run_id, kind=firing.kind, trigger_info=info)
+        uow.commit()
+    except Exception as exc:  # nothing of this delivery was kept: record why, and let the sender retry
+        uow.rollback()
+        return Admitted(firing, now, _not_started(firing, exc))
+    ring()
+    return Admitted(firing, now, FireResult("started", delivery_id, run_id, headers=headers))
+
+
+def _not_started(firing: Firing, exc: BaseException) -> FireResult:
+    """The run could not be created with its delivery: an ``error`` delivery (not accepted), 503."""
+    if not isinstance(exc, SteplineError):
+        logger.error("run start failed", exc_info=exc, extra={"trigger_id": str(firing.trigger["id"])})
+    error = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
+        "The run could not be started; please retry.")
+    message = getattr(exc, "message", None) or type(exc).__name__
+    with tenant_uow(firing.tenant_id) as uow:
+        delivery_id = record(uow, firing, "error", reason=message, status_code=error.status)
+        uow.commit()
+    return FireResult("error", delivery_id, reason=message, error=error)
+
+
 def follow_through(admitted: Admitted) -> FireResult:
     """After commit: start the run (or let waiting runs go first); no connection may be held here."""
     firing, now = admitted.firing, admitted.now
@@ -258,6 +331,7 @@ def follow_through(admitted: Admitted) -> FireResult:
             release(firing.tenant_id, now)
         return FireResult("queued", admitted.delivery_id, reason="Waiting for a free run slot.",
                           headers=admitted.headers)
+    assert admitted.delivery_id is not None  # admitted and not a lost claim: the delivery was recorded
     result = start(firing.trigger, admitted.delivery_id, firing.mode, firing.input, kind=firing.kind,
                    recoverable=firing.recoverable, now=now)
     result.headers = admitted.headers
@@ -320,7 +394,7 @@ def _start_failed(tenant_id: str, delivery_id: str, exc: BaseException, *, recov
         if refusal is None:
             if not isinstance(exc, SteplineError):
                 logger.error("run start failed", exc_info=exc, extra={"delivery_id": delivery_id})
-            error = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
+            error: SteplineError = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
                 "The run could not be started; please retry.")
             outcome = "error"
         else:

@@ -14,8 +14,11 @@ into the container; tests and benchmarks build the container with fakes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from chalicelib.services.unit_of_work import UnitOfWork
 
 PRODUCTION = "production"
 TEST = "test"
@@ -39,9 +42,23 @@ class RunStarter(Protocol):
               trigger_id: str, delivery_id: str, kind: str = "manual") -> str: ...
 
 
+@runtime_checkable
+class TransactionalRunStarter(Protocol):
+    """A starter that can also start a run inside the trigger's own transaction (one commit per delivery).
+
+    ``prepare`` does the reads and checks (raising the engine's refusals, writing nothing);
+    ``launch`` inserts the run and returns its id and what to do after commit (ring its doorbell).
+    """
+
+    def prepare(self, uow: Any, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any: ...
+
+    def launch(self, uow: Any, prepared: Any, *, run_id: str, kind: str,
+               trigger_info: dict[str, Any]) -> Callable[[], None]: ...
+
+
 class WorkflowDirectory(Protocol):
-    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None: ...
+    def state(self, uow: UnitOfWork, workflow_id: str) -> WorkflowState | None: ...
 
 
 class RunLedger(Protocol):
-    def running(self, uow: Any, tenant_id: str) -> int: ...
+    def running(self, uow: UnitOfWork, tenant_id: str) -> int: ...
