@@ -8,60 +8,26 @@ as read-only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from chalicelib.connectors.exceptions import ActionNotFound
-from chalicelib.errors import ConfigurationError
+from chalicelib.engine.retry import RetryPolicy
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 BodyEncoding = Literal["json", "form", "none"]
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 
-# Older connector documents named the delays after the back-off; read as the engine's names.
-LEGACY_RETRY_NAMES = {"initial_backoff_seconds": "base_delay", "max_backoff_seconds": "max_delay"}
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """An action's retry defaults, in the engine's vocabulary (``chalicelib.engine.retry.RetryPolicy``).
-
-    Inside a workflow they are the defaults of the step's policy (one request per engine
-    attempt; a node's own ``retry`` overrides them key by key). Outside a workflow (action
-    and connection tests) the invoker retries transport-level faults with them itself,
-    within ``max_total_seconds``. Delays are seconds; the back-off before attempt n+1 is
-    full jitter up to ``min(max_delay, base_delay * multiplier**(n-1))``.
-    """
-
-    max_attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    multiplier: float = 2.0
-    max_total_seconds: float = 30.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or not 1 <= self.max_attempts <= 10:
-            raise ConfigurationError("retry.max_attempts must be between 1 and 10.")
-        for name in ("base_delay", "max_delay", "max_total_seconds"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-                raise ConfigurationError(f"retry.{name} must be a non-negative number.")
-        if not isinstance(self.multiplier, (int, float)) or math.isnan(self.multiplier) \
-                or not 1 <= self.multiplier <= 10:
-            raise ConfigurationError("retry.multiplier must be a number from 1 to 10.")
-        if self.base_delay > self.max_delay:
-            raise ConfigurationError("retry.base_delay exceeds retry.max_delay.")
-        if not 0 < self.max_total_seconds <= 900:
-            raise ConfigurationError("retry.max_total_seconds must be in (0, 900].")
-
-    def step_defaults(self) -> dict[str, Any]:
-        """The keys a workflow step's ``retry`` shares with this policy."""
-        return {"max_attempts": self.max_attempts, "base_delay": self.base_delay,
-                "max_delay": self.max_delay, "multiplier": self.multiplier}
+# The connector format's ``retry`` block is the platform's one retry policy, in its words:
+# ``max_attempts``, ``base_delay``, ``max_delay``, ``multiplier`` (older documents' names of the delays,
+# ``initial_backoff_seconds`` and ``max_backoff_seconds``, are still read); its ``max_total_seconds``
+# bounds a whole call made outside a workflow (``ActionDefinition``). Inside a workflow the policy is
+# the default of the action step's own (the node's ``retry`` keys override).
+CONNECTOR_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=8.0, multiplier=2.0)
+CONNECTOR_RETRY_TOTAL_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -176,7 +142,8 @@ class ActionDefinition:
     body_template: Any = None
     output_schema: Mapping[str, Any] | bool = True
     output_template: Any = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = CONNECTOR_RETRY
+    max_total_seconds: float = CONNECTOR_RETRY_TOTAL_SECONDS
     timeout_seconds: float = 30.0
     rate_limit: RateLimitHint | None = None
     error_rule: ErrorRule | None = None

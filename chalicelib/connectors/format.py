@@ -11,6 +11,7 @@ once, each with the JSON pointer of the failing spot.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -21,7 +22,8 @@ from jsonschema import Draft202012Validator
 
 from chalicelib import expressions
 from chalicelib.connectors.definition import (
-    LEGACY_RETRY_NAMES,
+    CONNECTOR_RETRY,
+    CONNECTOR_RETRY_TOTAL_SECONDS,
     ActionDefinition,
     ApiKeyAuth,
     AuthConfig,
@@ -34,7 +36,6 @@ from chalicelib.connectors.definition import (
     NoAuth,
     OAuth2Auth,
     RateLimitHint,
-    RetryPolicy,
 )
 from chalicelib.connectors.exceptions import InvalidConnector
 from chalicelib.connectors.schema_errors import (
@@ -43,6 +44,8 @@ from chalicelib.connectors.schema_errors import (
     schema_problems,
     validate_against,
 )
+from chalicelib.engine.errors import ConfigInvalid
+from chalicelib.engine.retry import RetryPolicy
 from chalicelib.errors import ConfigurationError
 
 SCHEMA_PATH = Path(__file__).with_name("connector.schema.json")
@@ -51,6 +54,14 @@ REQUEST_ROOTS = frozenset({"path", "query", "headers", "body", "input", "setting
 OUTPUT_ROOTS = frozenset({"status", "headers", "body"})
 _SCHEMA_KEYS = ("path_schema", "query_schema", "headers_schema", "body_schema", "output_schema")
 _LITERAL_START = tuple("\"'-0123456789[{")
+
+# A retry block as read: the policy, and the budget of a whole call (``max_total_seconds``).
+_Retry = tuple[RetryPolicy, float]
+_DEFAULT_RETRY: _Retry = (CONNECTOR_RETRY, CONNECTOR_RETRY_TOTAL_SECONDS)
+# A retry block speaks the engine's words (``chalicelib.engine.retry.RetryPolicy``), as a node's
+# ``retry`` does; older documents' names of the delays are still read.
+_RETRY_FIELDS = ("max_attempts", "base_delay", "max_delay", "multiplier")
+LEGACY_RETRY_NAMES = {"initial_backoff_seconds": "base_delay", "max_backoff_seconds": "max_delay"}
 
 
 @lru_cache(maxsize=1)
@@ -99,8 +110,8 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     )
     problems += _error_rule_problems(doc.get("error_rule"), "/error_rule")
     problems += _auth_problems(doc["auth"], auth_fields)
-    problems += _retry_problems(doc.get("retry"), RetryPolicy(), "/retry")
-    inherited = _retry(doc.get("retry"), RetryPolicy()) if not problems else RetryPolicy()
+    problems += _retry_problems(doc.get("retry"), _DEFAULT_RETRY, "/retry")
+    inherited = _retry(doc.get("retry"), _DEFAULT_RETRY) if not problems else _DEFAULT_RETRY
     keys: set[str] = set()
     for index, action in enumerate(doc["actions"]):
         base = f"/actions/{index}"
@@ -189,7 +200,7 @@ def _path_param_problems(action: Mapping[str, Any], base: str) -> list[dict[str,
 
 
 def _retry_problems(
-    raw: Mapping[str, Any] | None, inherited: RetryPolicy, where: str
+    raw: Mapping[str, Any] | None, inherited: _Retry, where: str
 ) -> list[dict[str, str]]:
     try:
         _retry(raw, inherited)
@@ -282,17 +293,24 @@ def input_schema_for(action: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties, "required": required}
 
 
-def _retry(raw: Mapping[str, Any] | None, inherited: RetryPolicy) -> RetryPolicy:
+def _retry(raw: Mapping[str, Any] | None, inherited: _Retry) -> _Retry:
+    """The block's policy over the inherited one, and the whole call's time budget."""
     if not raw:
         return inherited
+    policy, total = inherited
     current = dict(raw)
     for legacy, name in LEGACY_RETRY_NAMES.items():
         if legacy in current:
             if name in current:
                 raise ConfigurationError(f"retry.{legacy} is the older name of retry.{name}: give one.")
             current[name] = current.pop(legacy)
-    merged = {**inherited.__dict__, **current}
-    return RetryPolicy(**merged)
+    changes = {name: value for name, value in current.items() if name in _RETRY_FIELDS}
+    try:
+        policy = dataclasses.replace(policy, **changes)
+    except ConfigInvalid as exc:
+        issues = [f"{d['path'].rsplit('/', 1)[-1]} {d['issue']}" for d in exc.details or []]
+        raise ConfigurationError("; ".join(issues) or exc.message) from None
+    return policy, float(current.get("max_total_seconds", total))
 
 
 def _rate_limit(raw: Mapping[str, Any] | None) -> RateLimitHint | None:
@@ -344,7 +362,7 @@ def _auth(raw: Mapping[str, Any]) -> AuthConfig:
 
 
 def _build(doc: Mapping[str, Any]) -> ConnectorDefinition:
-    retry = _retry(doc.get("retry"), RetryPolicy())
+    retry = _retry(doc.get("retry"), _DEFAULT_RETRY)
     timeout = float(doc.get("timeout_seconds", 30.0))
     rate_limit = _rate_limit(doc.get("rate_limit"))
     error_rule = _error_rule(doc.get("error_rule"))
@@ -365,7 +383,8 @@ def _build(doc: Mapping[str, Any]) -> ConnectorDefinition:
             body_template=a.get("body"),
             output_schema=a.get("output_schema", True),
             output_template=a.get("output"),
-            retry=_retry(a.get("retry"), retry),
+            retry=(action_retry := _retry(a.get("retry"), retry))[0],
+            max_total_seconds=action_retry[1],
             timeout_seconds=float(a.get("timeout_seconds", timeout)),
             rate_limit=_rate_limit(a.get("rate_limit")) or rate_limit,
             error_rule=_error_rule(a.get("error_rule")) or error_rule,

@@ -56,6 +56,7 @@ from chalicelib.services.connectors.ids import is_uuid, template_name
 from chalicelib.services.connectors.live_credentials import TOKEN_FIELDS, LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
 from chalicelib.services.engine.ports import ActionCall, CredentialRequest, ResolvedCredentials
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections, node_templates
 
 
@@ -76,7 +77,7 @@ class Template:
     default_connection_id: str | None
 
 
-def _template(uow: Any, ref: str) -> Template:
+def _template(uow: UnitOfWork, ref: str) -> Template:
     name = template_name(ref)
     if name is None:
         try:
@@ -254,7 +255,9 @@ def action_retry(tenant_id: str, workspace_id: str, template_ref: str) -> dict[s
         return None
     if template.action is None:
         return None
-    return template.action.connector.action(template.action.key).retry.step_defaults()
+    retry = template.action.connector.action(template.action.key).retry
+    return {"max_attempts": retry.max_attempts, "base_delay": retry.base_delay, "max_delay": retry.max_delay,
+            "multiplier": retry.multiplier}
 
 
 def template_presets(uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
