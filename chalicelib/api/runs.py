@@ -22,6 +22,7 @@ from chalicelib.api.flow_models import (
     RunMode,
     RunPage,
     RunStatus,
+    RunTrigger,
     StepAttemptPage,
     StepStatus,
     StreamEvent,
@@ -46,6 +47,7 @@ class RunFilters(SortedListQuery, CreatedRange):
     flow_id: str | None = id_param("Runs of this workflow.")
     status: RunStatus | None = None
     mode: RunMode | None = None
+    trigger: RunTrigger | None = None
 
 
 class StepFilters(Query):
@@ -78,6 +80,8 @@ class QuarantineFilters(SortedListQuery):
 class MetricsQuery(Query):
     since: dt.datetime | None = Field(None, description="RFC 3339; default: 24 hours ago.")
     workspace_id: str | None = id_param("Figures of this workspace only.")
+    bucket_seconds: int | None = Field(None, ge=60, le=86400, description="Width of the `runs_over_time` buckets "
+                                       "(default a minute; widened to keep at most 1,440 buckets).")
 
 
 LAST_EVENT_ID = Header("Last-Event-ID", "Resume after this event seq (sent by browsers' EventSource on reconnect).",
@@ -91,7 +95,7 @@ REDRIVE = Access(Role.BUILDER, ids={"quarantine_id": Ref(quarantined_steps)})
 
 @routes.route(BASE, access=VIEWER, response=RunPage, query=RunFilters)
 def list_runs(call: Call):
-    """Filters: ``flow_id``, ``status``, ``mode``, ``created_after``, ``created_before``."""
+    """Filters: ``flow_id``, ``status``, ``mode``, ``trigger``, ``created_after``, ``created_before``."""
     return run_queries.list_runs(call.principal, call.params["ws"], call.query)
 
 
@@ -176,4 +180,6 @@ def get_metrics(call: Call):
     else:
         # Members of some workspaces see figures of those only; owners, admins and API tokens of all.
         scope = None if principal.sees_all_workspaces else sorted(principal.workspace_ids)
-    return metrics.summary(principal.tenant_id, since=since, workspace_ids=scope)
+    bucket = call.query.get("bucket_seconds")
+    return metrics.summary(principal.tenant_id, since=since, workspace_ids=scope,
+                           bucket_seconds=int(bucket) if bucket else None)
