@@ -31,18 +31,18 @@ if TYPE_CHECKING:
     from chalicelib.connectors.invoker import ActionInvoker as ConnectorInvoker
     from chalicelib.connectors.oauth2 import StateSigner
     from chalicelib.crypto.envelope import EnvelopeCipher
-    from chalicelib.db.uow import UnitOfWork
     from chalicelib.engine.code import CodeRunner
     from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
+    from chalicelib.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
 MessageHandler = Callable[[dict[str, Any]], None]
-TickJob = Callable[[], None]
+TickJob = Callable[[], object]  # what a job returns (a count, a report) is only logged
 RunFinishedListener = Callable[[str, str, str], None]  # (tenant_id, run_id, status)
 DemoSeeder = Callable[[Any, dict[str, Any]], None]  # (uow, {slug: {"tenant_id", "workspaces", "users"}})
 

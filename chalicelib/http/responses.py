@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Response
@@ -13,7 +14,7 @@ from chalicelib.observability import logger
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str | list[str]] | None = None) -> Response:
     return Response(body=dumps(body) if body is not None else "", status_code=status,
                     headers={**JSON_HEADERS, **(headers or {})})
 

@@ -37,9 +37,12 @@ from chalicelib.http.responses import error_response, json_response, unexpected_
 
 
 class StoredAnswer(Protocol):
-    status: int
-    body: Any
-    headers: dict[str, str]
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
 
 
 class IdempotencyStore(Protocol):
@@ -55,7 +58,8 @@ class IdempotencyStore(Protocol):
 class AccessPolicy(Protocol):
     """Decides who may call a route; returns the principal (or None for public routes)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def authorize(self, call: Call) -> Any:
         ...
@@ -93,7 +97,8 @@ class Call:
 
     @property
     def raw_body(self) -> bytes:
-        return self.request.raw_body or b""
+        raw = self.request.raw_body or b""
+        return raw.encode("utf-8") if isinstance(raw, str) else raw
 
     def json(self, *, required: bool = True, max_bytes: int = req.MAX_BODY_BYTES) -> Any:
         if not self._json_read:
@@ -260,7 +265,8 @@ def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Respo
             idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
-    idempotency.finish(scope, response.status_code, body, dict(response.headers))
+    headers = {name: value for name, value in response.headers.items() if isinstance(value, str)}
+    idempotency.finish(scope, response.status_code, body, headers)
     return response
 
 

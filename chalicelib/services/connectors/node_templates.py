@@ -31,6 +31,7 @@ from chalicelib.services.connectors.definitions import definition_of, needs_conn
 from chalicelib.services.connectors.exceptions import DuplicateName
 from chalicelib.services.connectors.ids import TEMPLATE_PREFIX, builtin_app_id, builtin_version_id
 from chalicelib.services.connectors.listing import page_of
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps, connections, node_templates
 
 ACTION_STEP = "action"
@@ -53,7 +54,7 @@ def _provider(
     }
 
 
-def _published(uow: Any) -> list[tuple[dict[str, Any], ConnectorDefinition]]:
+def _published(uow: UnitOfWork) -> list[tuple[dict[str, Any], ConnectorDefinition]]:
     """Each custom app's latest published version (newest apps first)."""
     rows = (
         uow.execute(
@@ -238,6 +239,6 @@ def delete_node_template(principal: Principal, template_id: str) -> None:
         uow.commit()
 
 
-def template_row(uow: Any, name: str) -> dict[str, Any] | None:
+def template_row(uow: UnitOfWork, name: str) -> dict[str, Any] | None:
     row = uow.execute(select(node_templates).where(node_templates.c.name == name)).mappings().first()
     return dict(row) if row else None

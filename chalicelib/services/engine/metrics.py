@@ -50,8 +50,8 @@ def _emit(dimensions: dict[str, str], values: list[tuple[str, Any, float]]) -> N
     # One provider per document: dimensions differ per step, and instances share no state across threads.
     try:
         provider = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=SERVICE)
-        for name, value in dimensions.items():
-            provider.add_dimension(name=name, value=value)
+        for name, dimension in dimensions.items():
+            provider.add_dimension(name=name, value=dimension)
         for name, unit, value in values:
             provider.add_metric(name=name, unit=unit, value=value)
         provider.flush_metrics()

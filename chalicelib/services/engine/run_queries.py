@@ -14,6 +14,7 @@ from chalicelib.engine.context import default_idempotency_key
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.json_codec import dumps
 from chalicelib.services.engine.runs import present_run
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import quarantined_steps, run_events, runs, step_logs, step_runs
 
 RUN_STATUSES = ("running", "success", "failed", "canceled")
@@ -52,7 +53,7 @@ def _uuid_param(value: str, name: str) -> str:
         raise BadRequest(f"{name} must be an id.", code="invalid_filter") from None
 
 
-def _run(uow: Any, ws: str, run_id: str) -> Any:
+def _run(uow: UnitOfWork, ws: str, run_id: str) -> Any:
     row = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
     if row is None:
         raise NotFound("No such run.")

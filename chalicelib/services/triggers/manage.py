@@ -33,6 +33,7 @@ from chalicelib.services.triggers.models import (
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.triggers.views import present_delivery, present_trigger
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
 from chalicelib.triggers.cron import next_fire_at, parse_schedule, upcoming_slots
 from chalicelib.triggers.dedupe import validate_correlation_expression
@@ -112,7 +113,7 @@ def _check_sections(kind: str, webhook: Any, schedule: Any) -> None:
         raise _invalid("/schedule", f"only cron triggers have a schedule (this one is {kind})")
 
 
-def _load(uow: Any, ws: str, flow_id: str, trigger_id: str, *, lock: bool = False) -> dict[str, Any]:
+def _load(uow: UnitOfWork, ws: str, flow_id: str, trigger_id: str, *, lock: bool = False) -> dict[str, Any]:
     query = select(triggers).where(triggers.c.id == trigger_id, triggers.c.workspace_id == ws,
                                    triggers.c.workflow_id == flow_id)
     row = uow.execute(query.with_for_update() if lock else query).mappings().first()
@@ -121,7 +122,7 @@ def _load(uow: Any, ws: str, flow_id: str, trigger_id: str, *, lock: bool = Fals
     return dict(row)
 
 
-def _write(uow: Any, statement: Any) -> Any:
+def _write(uow: UnitOfWork, statement: Any) -> Any:
     try:
         with uow.connection.begin_nested():
             return uow.execute(statement)

@@ -155,7 +155,10 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
                                 tolerance_seconds=settings.tolerance_seconds)
     base = replace(base, external_id=verified.delivery_id)
     if not verified.ok:
-        raise _refuse(uow, base, verified.failure.value, verified.error(), verified.detail)
+        refused = verified.error()
+        if refused is None or verified.failure is None:
+            raise RuntimeError("a failed signature check names no reason")
+        raise _refuse(uow, base, verified.failure.value, refused, verified.detail)
     try:
         body = _parse(call.raw_body, headers.get("content-type", "application/json"))
     except MalformedWebhookBody as exc:

@@ -3347,6 +3347,11 @@ export interface components {
             dynamic_ports: boolean;
             /** Needs Credentials */
             needs_credentials: boolean;
+            /**
+             * Secret Keys
+             * @description Top-level config keys whose `{{ }}` templates may read `$secrets` (where a credential goes); `$secrets` elsewhere is refused on save.
+             */
+            secret_keys: string[];
         };
         /**
          * StreamEvent

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from chalicelib.engine.config_schema import strict_schema
 from chalicelib.engine.errors import UnknownStepType
 from chalicelib.engine.step_types import StepType
-from step_handlers import CATALOG, STEP_TYPES, describe_step_types, get_handler, ports_of
+from step_handlers import CATALOG, STEP_TYPES, describe_step_types, get_handler, ports_of, secret_config_keys
 
 EXPECTED = {
     "start", "end", "transform", "condition", "switch", "wait_all",
@@ -59,6 +59,16 @@ def test_described_types_are_json_for_the_node_template_listing():
     switch = next(d for d in described if d["type"] == "switch")
     assert switch["dynamic_ports"] is True
     assert next(d for d in described if d["type"] == "action")["needs_credentials"] is True
+
+
+def test_described_types_say_where_secrets_may_be_read():
+    # GIVEN the registry WHEN described THEN each type lists the keys the save check lets read $secrets
+    described = {d["type"]: d for d in describe_step_types() if d["variant"] is None}
+    assert described["action"]["secret_keys"] == ["input"]
+    assert described["http_request"]["secret_keys"] == ["form", "headers", "json", "query"]
+    assert described["transform"]["secret_keys"] == []
+    for step_type, entry in described.items():
+        assert set(entry["secret_keys"]) == secret_config_keys(step_type)
 
 
 def test_variants_and_default_configs_are_valid_configs_of_their_type():
