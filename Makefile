@@ -32,7 +32,7 @@ CONSOLE_SOURCES := $(shell find $(CONSOLE)/app $(CONSOLE)/public -type f -not -n
 	$(CONSOLE)/nuxt.config.ts $(CONSOLE)/package-lock.json
 CONSOLE_BUILD := $(CONSOLE)/.output/public/index.html
 
-.PHONY: help venv iac-tools deploy up test test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
+.PHONY: help venv iac-tools deploy up test typecheck test-unit test-integration test-localstack localstack migrate seed reset bench package lint clean \
 	node console console-deps chromium test-console test-console-unit test-console-e2e console-types bench-console bench-throughput
 
 help:
@@ -44,7 +44,7 @@ help:
 	@echo "make bench-throughput the webhook workflow at c=1/8/32 and the API at 32 clients (BENCH_SHORT=1: quick)"
 	@echo "make console          build the web console (served by make up at /)"
 	@echo "make test-console     console tests: Vitest, then Playwright + axe on Chromium against a throwaway stack"
-	@echo "make migrate | seed | reset | package STAGE=dev | lint"
+	@echo "make migrate | seed | reset | package STAGE=dev | lint (ruff, then typecheck: mypy + vulture)"
 	@echo "make deploy STAGE=dev DEPLOY_BUCKET=... MAIL_SENDER=... MAIL_IDENTITY=...   (see docs/deploy.md)"
 
 venv: $(STAMP)
@@ -82,6 +82,7 @@ iac-tools: $(IAC_STAMP)
 
 # The template checks (cfn-lint, checkov) are part of the suite; here they may not be skipped.
 test: venv $(IAC_STAMP) console-deps
+	$(MAKE) --no-print-directory typecheck
 	STEPLINE_REQUIRE_IAC_TOOLS=1 $(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory test-console
 
@@ -169,6 +170,15 @@ deploy: package
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy (mypy.ini: chalicelib, step_handlers, devstack, with the pydantic plugin), then vulture:
+# no dead code at 80 % confidence. The names ignored are parameters a signature requires
+# (__exit__'s exc_type and tb, httpx's follow_redirects, BaseHTTPRequestHandler.send_error's explain).
+typecheck: venv
+	$(VENV)/bin/mypy
+	$(VENV)/bin/vulture chalicelib step_handlers devstack app.py --min-confidence 80 \
+	  --ignore-names exc_type,tb,follow_redirects,explain
 
 clean:
 	rm -rf build vendor .pytest_cache .ruff_cache

@@ -23,10 +23,11 @@ from typing import Any
 
 import httpx
 
+import step_handlers
 from chalicelib import container as registry
 from chalicelib.adapters import aws
 from chalicelib.adapters.code_sandbox import default_runner
-from chalicelib.adapters.egress import EVENT_HOOKS
+from chalicelib.adapters.egress import outbound_client
 from chalicelib.adapters.mail import CapturingMailer, Mailer, SesMailer
 from chalicelib.adapters.queue import SqsStepQueue, StepQueue
 from chalicelib.config import Settings, get_settings
@@ -42,17 +43,18 @@ from chalicelib.container import (
     TickJob,
     UnitsOfWork,
 )
+from chalicelib.crypto.kek import build_cipher
 from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages
+from chalicelib.services.authn import authenticate
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionInvoker,
     ConnectorCredentialResolver,
     ConnectorReferenceChecker,
 )
-from chalicelib.services.connectors.secrets_box import build_cipher
 from chalicelib.services.engine import demo_flows
 from chalicelib.services.engine.dispatch import MESSAGE_KIND
 from chalicelib.services.engine.runner import handle_step_message
@@ -83,12 +85,6 @@ RUN_FINISHED_LISTENERS: tuple[RunFinishedListener, ...] = (
 
 # Each area's demo samples, added by ``demo.seed_if_empty`` / ``demo.reset`` after the tenants.
 DEMO_SEEDERS: tuple[DemoSeeder, ...] = (connector_demo_data.seed, demo_flows.seed)
-
-
-def _http_client() -> httpx.Client:
-    """One pooled client per process (connections reused while the container is warm)."""
-    return httpx.Client(limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-                        event_hooks=EVENT_HOOKS, trust_env=False)
 
 
 def _state_signer(settings: Callable[[], Settings]) -> Callable[[], StateSigner]:
@@ -131,7 +127,7 @@ def build(**parts: Any) -> Container:
     """The container of this process: the given parts (values or :class:`Part`), the rest from the settings."""
     settings: Callable[[], Settings] = _constant(parts.pop("settings")) if "settings" in parts else get_settings
     http_client: Part[httpx.Client] = _as_part(parts.pop("http_client")) if "http_client" in parts \
-        else Part(_http_client)
+        else Part(outbound_client)
     http_transport = Part(default_transport)
     defaults = Container(
         settings=settings,
@@ -152,6 +148,9 @@ def build(**parts: Any) -> Container:
         workflow_directory=Part(engine_adapters.EngineWorkflows),
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
+        step_catalog=step_handlers.CATALOG,
+        authenticator=authenticate,
+        idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
         tick_jobs=TICK_JOBS,
         run_finished_listeners=RUN_FINISHED_LISTENERS,
@@ -164,7 +163,7 @@ def _with(base: Container, parts: dict[str, Any]) -> Container:
     unknown = set(parts) - set(vars(base))
     if unknown:
         raise TypeError(f"unknown container parts: {sorted(unknown)}")
-    wrapped = {name: _as_part(value) if isinstance(getattr(base, name), Part)
+    wrapped: dict[str, Any] = {name: _as_part(value) if isinstance(getattr(base, name), Part)
                else _constant(value) if name in ("settings", "database") else value
                for name, value in parts.items()}
     return replace(base, **wrapped)

@@ -31,15 +31,18 @@ if TYPE_CHECKING:
     from chalicelib.connectors.invoker import ActionInvoker as ConnectorInvoker
     from chalicelib.connectors.oauth2 import StateSigner
     from chalicelib.crypto.envelope import EnvelopeCipher
-    from chalicelib.db.uow import UnitOfWork
     from chalicelib.engine.code import CodeRunner
+    from chalicelib.engine.step_types import StepCatalog
+    from chalicelib.http.routing import IdempotencyStore
+    from chalicelib.identity.principal import Principal
     from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
+    from chalicelib.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
 MessageHandler = Callable[[dict[str, Any]], None]
-TickJob = Callable[[], None]
+TickJob = Callable[[], object]  # what a job returns (a count, a report) is only logged
 RunFinishedListener = Callable[[str, str, str], None]  # (tenant_id, run_id, status)
 DemoSeeder = Callable[[Any, dict[str, Any]], None]  # (uow, {slug: {"tenant_id", "workspaces", "users"}})
 
@@ -107,6 +110,11 @@ class Container:
     workflow_directory: Part[WorkflowDirectory]
     run_ledger: Part[RunLedger]
     clock: Callable[[], datetime]
+    step_catalog: StepCatalog  # the step types the engine runs (``step_handlers.CATALOG``)
+    # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
+    # ``Idempotency-Key`` store.
+    authenticator: Callable[[str | None], Principal]
+    idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
     tick_jobs: Mapping[str, TickJob]
     run_finished_listeners: tuple[RunFinishedListener, ...]

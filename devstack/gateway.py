@@ -133,7 +133,8 @@ class GatewayServer:
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
-        self.host, self.port = self.httpd.server_address[:2]
+        bound, self.port = self.httpd.server_address[:2]
+        self.host = bound if isinstance(bound, str) else bytes(bound).decode()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="gateway", daemon=True)
 
     @property

@@ -23,6 +23,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def _find_bindir() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
-def ensure_binaries(log: callable = print) -> Path:
+def ensure_binaries(log: Callable[[str], object] = print) -> Path:
     """The directory of ``initdb``/``pg_ctl``; installs Debian's package when absent."""
     bindir = _find_bindir()
     if bindir:

@@ -33,7 +33,7 @@ def subscriptions(app_module: ModuleType) -> tuple[list[SqsSubscription], list[S
     for source in app_module.app.event_sources:
         handler = getattr(app_module, source.handler_string.split(".", 1)[1])
         if isinstance(source, SQSEventConfig):
-            sqs_subs.append(SqsSubscription(source.name, source.queue, source.batch_size, handler))
+            sqs_subs.append(SqsSubscription(source.name, str(source.queue), source.batch_size, handler))
         elif isinstance(source, ScheduledEventConfig):
             expr = source.schedule_expression
             text = expr.to_string() if isinstance(expr, ScheduleExpression) else str(expr)

@@ -66,10 +66,8 @@ def local_secrets(path: Path | None) -> dict[str, str]:
 
 
 def _jwt_keys() -> str:
-    try:
-        from chalicelib.identity.tokens import generate_keyset_json
-    except ImportError:  # identity not built yet: no key set
-        return ""
+    from chalicelib.identity.tokens import generate_keyset_json
+
     return generate_keyset_json("local-1")
 
 

@@ -34,10 +34,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from chalicelib.connectors.auth import AuthAdapter, adapter_for
+from chalicelib.connectors.definition import ApiKeyAuth, BasicAuth, BearerAuth
+from chalicelib.connectors.exceptions import InvalidActionInput
 from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError, StepFailed, StepTimeout
 from chalicelib.errors import ConfigurationError
+from chalicelib.masking import SecretMasker
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -141,9 +145,10 @@ def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, creden
     ctx.log("info", "HTTP request sent.", method=method, target=target, status=status, elapsed_ms=elapsed_ms)
     body, encoding = _decode(raw, response_headers.get("content-type", ""))
     # A remote that echoes the request (debug endpoints do) must not leak the credentials into the run.
-    body, response_headers = _redact(body, secrets), _redact(response_headers, secrets)
+    masker = SecretMasker(secrets, show_hint=False)
+    body, response_headers = masker.values(body), masker.values(response_headers)
     if status >= 400 and config.get("fail_on_error_status", True):
-        _raise_for_status(status, response_headers, raw, target, secrets)
+        _raise_for_status(status, response_headers, raw, target, masker)
     result: dict[str, Any] = {"status": status, "headers": response_headers, "body": body}
     if encoding:
         result["body_encoding"] = encoding
@@ -151,31 +156,37 @@ def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, creden
 
 
 def apply_credentials(credentials: dict | None, headers: dict[str, str], params: dict[str, Any]) -> list[str]:
-    """Put the credentials on the request; return the secret values for redaction."""
+    """Put the credentials on the request (through the connectors' auth adapters); return what to mask."""
     if not credentials:
         return []
+    adapter, field_name, what = _auth_of(credentials)
+    try:
+        material = adapter.material(credentials)
+    except InvalidActionInput:
+        raise NonRetryableStepError(f"The connection's credentials lack {what}.", code="credentials_invalid") from None
+    headers.update(material.headers)
+    params.update(material.query)
+    return [str(credentials[field_name]), *material.secret_values()]
+
+
+def _auth_of(credentials: dict) -> tuple[AuthAdapter, str, str]:
+    """The adapter for a generic credential mapping, the field holding the secret, and what it needs."""
     kind = credentials.get("type") or _infer_type(credentials)
     if kind in ("bearer", "oauth2"):
-        token = credentials.get("token") or credentials.get("access_token")
-        _require(token, "a token")
-        headers["Authorization"] = f"Bearer {token}"
-        return [str(token)]
+        field_name = "token" if credentials.get("token") else "access_token"
+        return adapter_for(BearerAuth(field=field_name)), field_name, "a token"
     if kind == "basic":
-        username, password = credentials.get("username"), credentials.get("password")
-        _require(username is not None and password is not None, "a username and a password")
-        encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
-        headers["Authorization"] = f"Basic {encoded}"
-        return [str(password), encoded]
+        _require("username" in credentials and "password" in credentials, "a username and a password")
+        auth = BasicAuth(username_field="username", password_field="password")
+        return adapter_for(auth), "password", "a username and a password"
     if kind in ("api_key", "header"):
-        value = credentials.get("api_key") or credentials.get("value")
-        _require(value, "a key value")
+        field_name = "api_key" if credentials.get("api_key") else "value"
         if credentials.get("in", "header") == "query":
-            params[credentials.get("name") or "api_key"] = str(value)
-        else:
-            name = credentials.get("name") or credentials.get("header") or "X-API-Key"
-            _require(_HEADER_NAME.match(str(name)), "a valid header name")
-            headers[str(name)] = str(value)
-        return [str(value)]
+            name = credentials.get("name") or "api_key"
+            return adapter_for(ApiKeyAuth("query", str(name), field_name)), field_name, "a key value"
+        name = credentials.get("name") or credentials.get("header") or "X-API-Key"
+        _require(_HEADER_NAME.match(str(name)), "a valid header name")
+        return adapter_for(ApiKeyAuth("header", str(name), field_name)), field_name, "a key value"
     raise NonRetryableStepError(
         "The connection's credential type is not supported by HTTP requests.", code="credentials_unsupported"
     )
@@ -283,24 +294,8 @@ def _decode(raw: bytes, content_type: str) -> tuple[Any, str | None]:
     return text, None
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
-    """``value`` with every credential value (4+ characters) replaced by ``••••``."""
-    secrets = [x for x in secrets if len(x) >= 4]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "••••")
-        return value
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
-def _raise_for_status(status: int, headers: dict[str, str], raw: bytes, target: str, secrets: list[str]) -> None:
-    excerpt = _redact(raw.decode("utf-8", errors="replace"), secrets)[:EXCERPT_CHARS]
+def _raise_for_status(status: int, headers: dict[str, str], raw: bytes, target: str, masker: SecretMasker) -> None:
+    excerpt = masker.text(raw.decode("utf-8", errors="replace"))[:EXCERPT_CHARS]
     info = {"status": status, "target": target, "body_excerpt": excerpt}
     message = f"{target} answered HTTP {status}."
     if status == 429:

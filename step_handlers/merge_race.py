@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
-from chalicelib.engine.payloads import as_object
+from chalicelib.engine.payloads import PASS_THROUGH_SCHEMA, pass_through
 
 TITLE = "Merge (first wins)"
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"output": templated({"type": "object"})},
-    "additionalProperties": False,
-}
+CONFIG_SCHEMA: dict[str, Any] = PASS_THROUGH_SCHEMA
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
 # No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
@@ -27,7 +22,4 @@ RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:
-    require_config(CONFIG_SCHEMA, config)
-    if "output" in config:
-        return dict(config["output"])
-    return as_object(msg.get("payload"))
+    return pass_through(msg, config)

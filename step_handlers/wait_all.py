@@ -9,27 +9,11 @@ It returns that payload, or the optional ``output`` template rendered over it.
 
 from __future__ import annotations
 
-from typing import Any
+# A join's step only forwards what the runner hands it; the two joins differ in when the runner
+# calls them (``chalicelib.engine.planner``), not in what they do, so they share one contract
+# (pure too: the runner may execute it inside its run's transaction).
+from step_handlers.merge_race import CONFIG_SCHEMA, NEEDS_CREDENTIALS, PORTS, PURE, RAW_CONFIG_KEYS, handle
 
-from chalicelib.engine.config_schema import require_config, templated
-from chalicelib.engine.context import StepContext
-from chalicelib.engine.payloads import as_object
+__all__ = ["CONFIG_SCHEMA", "NEEDS_CREDENTIALS", "PORTS", "PURE", "RAW_CONFIG_KEYS", "TITLE", "handle"]
 
 TITLE = "Wait for all"
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"output": templated({"type": "object"})},
-    "additionalProperties": False,
-}
-PORTS = ["out"]
-NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
-PURE = True
-RAW_CONFIG_KEYS: frozenset[str] = frozenset()
-
-
-def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:
-    require_config(CONFIG_SCHEMA, config)
-    if "output" in config:
-        return dict(config["output"])
-    return as_object(msg.get("payload"))

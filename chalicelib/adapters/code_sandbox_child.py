@@ -7,22 +7,33 @@ frames on stdin/stdout:
 
 - it writes ``{"ready": true}`` once its first isolate is prepared;
 - it reads one request at a time, runs it in an isolate no execution has
-  used, writes the response and throws the isolate away; a preparer thread
-  keeps the next isolates ready and frees used ones off the request path.
+  used, writes the response and throws the isolate away.
 
 So no state survives from one execution to the next: globals, prototypes and
-pending promises die with their isolate. Limits: V8's hard heap limit and a
-wall-time termination per execution; a watchdog thread ends the process
-(exit status ``MEMORY_EXIT``) if its resident size passes the cap (array
-buffers live outside the V8 heap). Anything V8 cannot stop (a loop in a
-promise continuation, a fatal allocation) ends or stalls this process, never
-the worker: the parent kills and replaces it.
+pending promises die with their isolate. A preparer thread keeps spare
+isolates ready (harness installed, its paths compiled, no tenant code) and
+frees used ones; it works while the process is idle (between a response and
+the next request), so an execution does not share the CPU with the making of
+its successor unless no spare is left.
+
+An execution posts two scripts straight to its isolate's thread, the tenant's
+code and a settle probe queued behind it, and waits for both answers at once
+(see :class:`_Isolate`): the probe runs only after every promise continuation
+the code left queued, so a continuation that never ends is caught by the same
+deadline as a loop in the code itself.
+
+Limits: V8's hard heap limit and a wall-time deadline per execution; a
+watchdog thread ends the process (exit status ``MEMORY_EXIT``) if its resident
+size passes the cap (array buffers live outside the V8 heap). Anything V8
+cannot stop (a loop in a promise continuation, a fatal allocation) ends or
+stalls this process, never the worker: the parent kills and replaces it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import pathlib
 import queue
@@ -35,6 +46,7 @@ import time
 from typing import Any
 
 MEMORY_EXIT = 86
+PREPARE_FAILED_EXIT = 87
 _JS = pathlib.Path(__file__).with_name("sandbox_js")
 FRAME_HEADER = struct.Struct(">I")
 
@@ -45,12 +57,22 @@ FRAME_HEADER = struct.Struct(">I")
 # replaces JSON.stringify only spoils its own result (the parent re-validates).
 HARNESS = (_JS / "harness.js").read_text(encoding="utf-8")
 
-# One execution: build the default export, call it, check the result. A promise
-# result settles into a report string as well.
+# One execution: the tenant's script handed to the harness's ``run`` (compiled
+# and warmed with the harness, so an execution compiles only the tenant's
+# code). It answers the report string, or PENDING when the code returned a
+# promise (the settle probe then answers the report once it settles).
 RUNNER = (_JS / "runner.js").read_text(encoding="utf-8")
 
+# Queued behind the execution: answers only once every continuation the code
+# left queued has run (V8 drains them between scripts), with the settled
+# report of a promise result, or PENDING.
+SETTLE_PROBE = "globalThis.__stepline.settled()"
+PENDING = ""
+POLL_SECONDS = 0.002  # how often a promise still pending after the probe is asked again
+PREPARE_SECONDS = 10.0  # the most preparing one isolate may take (harness, warm-up)
 
-# Runs a harmless function through the same path as tenant code, before any tenant code.
+# Runs a harmless function through the same path as tenant code, before any
+# tenant code, so V8 has compiled the harness's functions.
 WARM_UP = RUNNER % {"script": "((p, c) => ({ ...p, n: [1, 2].map((x) => x * 2), s: `${c.k}` }))",
                     "payload": json.dumps(json.dumps({"a": [1, {"b": True}], "d": None})),
                     "context": json.dumps(json.dumps({"k": "v"}))}
@@ -85,103 +107,207 @@ def _write_frame(stream: Any, message: Any) -> None:
     stream.flush()
 
 
-class _Isolates:
-    """Fresh mini-racer contexts on one shared event loop thread, prepared ahead of use.
+class _Isolate:
+    """One V8 isolate (a mini-racer context), driven synchronously from the calling thread.
 
-    A preparer thread keeps ``SPARE`` isolates ready and disposes of used ones, so
-    an execution never waits for an isolate to be made or freed.
+    mini-racer's ``MiniRacer.eval`` passes every call through an asyncio loop
+    thread and back (four thread hand-offs, each a scheduler wake-up on a
+    loaded machine). Here a script is posted straight to the isolate's own
+    thread, and its answer read from the queue the isolate's callback fills:
+    two hand-offs, and scripts posted back to back are answered in order for
+    one wait. This uses the context internals of the pinned mini-racer
+    (``requirements.txt``); ``tests/unit/adapters/test_code_sandbox_child.py``
+    fails if they change.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, heap_bytes: int) -> None:
+        from py_mini_racer._mini_racer import _make_context
+
+        self._maker = _make_context(loop)
+        self._ctx = self._maker.__enter__()
+        self._answers: queue.Queue[Any] = self._ctx._non_cancelable_mr_task_results_queue
+        self._posted: list[tuple[int, Any]] = []  # (task id, the code's handle, kept alive while V8 may read it)
+        self._ctx.set_hard_memory_limit(heap_bytes)
+        self._ctx.set_soft_memory_limit(heap_bytes * 3 // 4)
+
+    def post(self, code: str) -> None:
+        """Queue ``code`` on the isolate's thread; its answer comes from :meth:`answer`, in posting order."""
+        handle = self._ctx._python_to_value_handle(code)
+        task = self._ctx._dll.mr_eval(self._ctx._ctx, handle.raw, 0)  # 0: answered through the queue
+        self._posted.append((task, handle))
+
+    def answer(self, deadline: float) -> Any:
+        """The value of the oldest unanswered script (its JS error raised); ``TimeoutError`` past ``deadline``."""
+        try:
+            handle = self._answers.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError from None
+        return self._ctx._value_handle_to_python(handle)
+
+    def eval(self, code: str, seconds: float) -> Any:
+        self.post(code)
+        return self.answer(time.monotonic() + seconds)
+
+    def stop(self) -> None:
+        """Terminate whatever script of this isolate is running (not a promise continuation: V8 cannot)."""
+        for task, _handle in self._posted:
+            self._ctx._dll.mr_cancel_task(self._ctx._ctx, task)
+
+    def memory_exhausted(self) -> bool:
+        return bool(self._ctx.was_hard_memory_limit_reached())
+
+    def close(self) -> None:
+        self._posted.clear()
+        self._maker.__exit__(None, None, None)
+
+
+class _Isolates:
+    """Spare isolates, prepared ahead of use by a thread that works while the process is idle.
+
+    ``take`` hands out an isolate no execution has used; ``done`` returns it
+    for disposal once the execution is answered. The preparer keeps ``SPARE``
+    isolates ready and frees used ones (about 3 ms of CPU per execution), but
+    only once the process has been idle for ``QUIET_SECONDS``: right after an
+    answer the worker needs the CPU to record the step, and on a small
+    machine the preparer would take it from the worker. When no spare is left
+    it works at once (the execution waits for one, as on start).
     """
 
     SPARE = 2
+    QUIET_SECONDS = 0.005
 
     def __init__(self, limits: dict[str, Any]) -> None:
-        from py_mini_racer._mini_racer import _make_context  # the only way to share one loop thread
-
-        self._make_context = _make_context
         self.limits = limits
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="v8-loop", daemon=True).start()
-        self.ready: queue.Queue[tuple[Any, Any]] = queue.Queue(maxsize=self.SPARE)
-        self.used: queue.Queue[tuple[Any, Any]] = queue.Queue()
+        # mini-racer binds each context to an event loop for its asynchronous callbacks;
+        # nothing here uses them (every script is answered through the queue), so it never runs.
+        self._loop = asyncio.new_event_loop()
+        self._state = threading.Condition()
+        self._ready: list[_Isolate] = []
+        self._used: list[_Isolate] = []
+        self._busy = False
+        self._answered_at = 0.0
         threading.Thread(target=self._prepare, name="v8-preparer", daemon=True).start()
 
-    def take(self) -> tuple[Any, Any]:
-        return self.ready.get()
+    def take(self) -> _Isolate:
+        with self._state:
+            self._busy = True
+            while not self._ready:
+                self._state.notify_all()  # no spare left: the preparer works even now
+                self._state.wait()
+            isolate = self._ready.pop(0)
+            self._state.notify_all()
+            return isolate
 
-    def discard(self, pair: tuple[Any, Any]) -> None:
-        self.used.put(pair)
+    def done(self, used: _Isolate | None) -> None:
+        """The execution is answered: dispose of ``used`` and top up the spares while idle."""
+        with self._state:
+            if used is not None:
+                self._used.append(used)
+            self._busy = False
+            self._answered_at = time.monotonic()
+            self._state.notify_all()
+
+    def wait_ready(self) -> None:
+        with self._state:
+            while not self._ready:
+                self._state.wait()
 
     def _prepare(self) -> None:
-        while True:
-            while not self.used.empty():
-                racer, maker = self.used.get()
-                racer.close()
-                maker.__exit__(None, None, None)
-            pair = self.fresh(self.limits)
+        try:
             while True:
-                try:
-                    self.ready.put(pair, timeout=0.05)
-                    break
-                except queue.Full:
-                    while not self.used.empty():  # keep freeing used isolates while the spares wait
-                        racer, maker = self.used.get()
-                        racer.close()
-                        maker.__exit__(None, None, None)
+                with self._state:
+                    while (wait := self._until_work()) > 0:
+                        self._state.wait(None if wait == math.inf else wait)
+                    starving = not self._ready
+                    used = self._used.pop() if self._used and not starving else None
+                if used is not None:
+                    used.close()
+                    continue
+                fresh = self.fresh()
+                with self._state:
+                    self._ready.append(fresh)
+                    self._state.notify_all()
+        except BaseException:  # an isolate that cannot be prepared: the parent replaces this process
+            os._exit(PREPARE_FAILED_EXIT)
 
-    def fresh(self, limits: dict[str, Any]) -> tuple[Any, Any]:
-        from py_mini_racer import MiniRacer
+    def _until_work(self) -> float:
+        """How long the preparer should wait before working (``0``: work now, ``inf``: until notified)."""
+        if not self._ready:
+            return 0.0  # starving: an execution waits, or will
+        if self._busy or not (self._used or len(self._ready) < self.SPARE):
+            return math.inf
+        return max(0.0, self._answered_at + self.QUIET_SECONDS - time.monotonic())
 
-        maker = self._make_context(self.loop)
-        racer = MiniRacer(maker.__enter__())
-        racer.set_hard_memory_limit(int(limits["heap_bytes"]))
-        racer.set_soft_memory_limit(int(limits["heap_bytes"] * 3 // 4))
-        racer.eval(HARNESS % {"max_lines": int(limits["max_log_lines"]), "max_chars": int(limits["max_log_chars"])})
+    def fresh(self) -> _Isolate:
+        limits = self.limits
+        isolate = _Isolate(self._loop, int(limits["heap_bytes"]))
+        isolate.eval(HARNESS % {"max_lines": int(limits["max_log_lines"]),
+                                "max_chars": int(limits["max_log_chars"])}, PREPARE_SECONDS)
         # Compile the harness's paths now (V8 compiles a function on its first call), so the
-        # execution pays only for the tenant's code. Nothing of the tenant exists yet.
-        racer.eval(WARM_UP)
-        return racer, maker
+        # execution pays only for the tenant's code. Nothing of the tenant exists yet, and the
+        # warm-up leaves nothing behind: no console lines, no settled report.
+        report = isolate.eval(WARM_UP, PREPARE_SECONDS)
+        if not isinstance(report, str) or not json.loads(report).get("ok") or \
+                isolate.eval(SETTLE_PROBE, PREPARE_SECONDS) != PENDING:
+            raise RuntimeError("the sandbox harness did not prepare")
+        return isolate
 
 
-def _run(racer: Any, request: dict[str, Any]) -> dict[str, Any]:
-    from py_mini_racer import JSOOMException, JSPromise, JSTimeoutException
+def _run(isolate: _Isolate, request: dict[str, Any]) -> dict[str, Any]:
+    from py_mini_racer import JSEvalException, JSOOMException
 
-    started = time.monotonic()
     timeout = float(request["timeout"])
+    deadline = time.monotonic() + timeout
     lines = int(request.get("source_lines") or 0)
     code = RUNNER % {
         "script": request["script"],
         "payload": json.dumps(request["payload_json"]),
         "context": json.dumps(request["context_json"]),
     }
+    isolate.post(code)
+    isolate.post(SETTLE_PROBE)
     try:
-        result = racer.eval(code, timeout_sec=timeout)
-        # Promise continuations (the code's own, or ones it left queued) run after eval
-        # returns, outside its termination timer. A second, empty script queues behind
-        # them: if it cannot run within the time left, the code is still busy and the
-        # execution has timed out (the parent then replaces this process).
-        racer.eval("0", timeout_sec=max(0.001, timeout - (time.monotonic() - started)))
-        if isinstance(result, JSPromise):
-            result = result.get(timeout=max(0.001, timeout - (time.monotonic() - started)))
-    except JSTimeoutException:
-        return {"ok": False, "kind": "timeout"}
-    except (JSOOMException, MemoryError):
-        return {"ok": False, "kind": "memory"}
+        try:
+            result = isolate.answer(deadline)
+        except JSEvalException as exc:  # the script did not compile, or V8 stopped it
+            result = exc
+        # The probe answers after every continuation the code left queued has run: an
+        # execution is over only when it has answered, within the same deadline.
+        settled = _settled(isolate, deadline)
+        while result == PENDING and settled == PENDING:  # a promise not settled yet
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+            isolate.post(SETTLE_PROBE)
+            settled = _settled(isolate, deadline)
     except TimeoutError:
+        isolate.stop()
         return {"ok": False, "kind": "timeout"}
-    except Exception as exc:  # mini-racer reports parse errors and the like as exceptions
-        if racer.was_hard_memory_limit_reached():
+    if isinstance(settled, JSEvalException) and not isinstance(result, JSEvalException):
+        result = settled  # a continuation the code left behind broke the isolate after its result
+    if isinstance(result, JSEvalException) or isolate.memory_exhausted():
+        if isinstance(result, JSOOMException) or isolate.memory_exhausted():
             return {"ok": False, "kind": "memory"}
-        text = _tenant_positions(str(exc), lines)
-        name = "SyntaxError" if "SyntaxError" in text else type(exc).__name__
+        text = _tenant_positions(str(result), lines)
+        name = "SyntaxError" if "SyntaxError" in text else type(result).__name__
         first, _, rest = text.partition("\n")
         return {"ok": False, "kind": "error", "name": name, "message": first[:2000], "stack": rest[:4000]}
-    if not isinstance(result, str):
+    if result == PENDING:
+        result = settled
+    if not isinstance(result, str) or not result:
         return {"ok": False, "kind": "error", "name": "Error", "message": "the sandbox produced no report"}
     report = json.loads(result)
     if not report.get("ok"):
         report["stack"] = _tenant_positions(str(report.get("stack") or ""), lines)
         return {"ok": False, "kind": "output" if report.get("name") == "OutputError" else "error", **report}
     return report
+
+
+def _settled(isolate: _Isolate, deadline: float) -> Any:
+    from py_mini_racer import JSEvalException
+
+    try:
+        return isolate.answer(deadline)
+    except JSEvalException as exc:
+        return exc
 
 
 def _watch_memory(cap: int) -> None:
@@ -196,6 +322,8 @@ def _watch_memory(cap: int) -> None:
 
 def main() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Short GIL turns: a thread woken by V8 or the pipe does not wait out another's 5 ms slice.
+    sys.setswitchinterval(0.0005)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     # Nothing the tenant's code causes may write to the protocol stream.
     sys.stdout = sys.stderr
@@ -205,18 +333,18 @@ def main() -> None:
     if os.path.exists("/proc/self/statm"):
         threading.Thread(target=_watch_memory, args=(int(settings["max_process_bytes"]),), daemon=True).start()
     isolates = _Isolates(settings)
-    isolates.ready.put(isolates.ready.get())  # the first isolate exists before "ready"
+    isolates.wait_ready()  # the first isolate exists before "ready"
     _write_frame(stdout, {"ready": True})
     while True:
         request = _read_frame(stdin)
         if request is None:
             return
-        pair = isolates.take()
-        response = _run(pair[0], request)
+        isolate = isolates.take()
+        response = _run(isolate, request)
         _write_frame(stdout, response)
         if response.get("kind") in ("timeout", "memory"):
             return  # a terminated or exhausted isolate may never free: the parent starts a new process
-        isolates.discard(pair)
+        isolates.done(isolate)
 
 
 if __name__ == "__main__":

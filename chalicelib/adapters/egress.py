@@ -6,6 +6,8 @@ private VPC addresses, loopback. Every outbound client gets :func:`guard` as a
 request hook: the destination host is resolved and refused when any address
 is private, loopback, link-local, reserved, multicast or unspecified.
 
+:func:`outbound_client` is the one factory of those clients.
+
 ``OUTBOUND_ALLOW_PRIVATE`` lifts the guard; it defaults to on only for the
 ``local`` and ``test`` stages, where the vendor fakes live on 127.0.0.1.
 """
@@ -49,7 +51,7 @@ def check_host(host: str) -> None:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
         return  # the request itself will fail with a connection error, reported as such
-    if any(_forbidden(info[4][0]) for info in infos):
+    if any(_forbidden(str(info[4][0])) for info in infos):
         raise EgressDenied(f"Outbound calls to {host} are not allowed (private or internal address).")
 
 
@@ -60,3 +62,16 @@ def guard(request: httpx.Request) -> None:
 
 
 EVENT_HOOKS = {"request": [guard]}
+
+
+def outbound_client(*, headers: dict[str, str] | None = None) -> httpx.Client:
+    """A pooled client for calls on a tenant's behalf: the guard as request hook, no redirects
+    followed (a redirect could carry credentials to another host), no proxy or CA settings taken
+    from the environment. Built once per process by its owner and reused while warm."""
+    return httpx.Client(
+        event_hooks=EVENT_HOOKS,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30),
+        headers=headers,
+        trust_env=False,
+    )

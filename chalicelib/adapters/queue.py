@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import json
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ class StepQueue(abc.ABC):
 
 
 def clamp_delay(seconds: float) -> int:
-    return max(0, min(MAX_DELAY_SECONDS, int(seconds)))
+    """``DelaySeconds`` for a wait: rounded up (never early), at most the queue's maximum."""
+    return max(0, min(MAX_DELAY_SECONDS, math.ceil(seconds - 1e-6))) if seconds > 0 else 0
 
 
 class SqsStepQueue(StepQueue):

@@ -49,7 +49,7 @@ def refresh(call: Call):
     raw = call.json(required=False)
     token = req.parse(RefreshBody, raw).refresh_token if raw is not None else None
     from_cookie = token is None
-    if from_cookie:
+    if token is None:
         token = session_cookies.refresh_from_cookie(call.headers)
         if token is None:
             raise Unauthenticated("Give the refresh token (in the body, or the session cookie).",

@@ -249,6 +249,8 @@ class StepTypeTemplate(Out):
     ports: list[str]
     dynamic_ports: bool
     needs_credentials: bool
+    secret_keys: list[str] = Field(description="Top-level config keys whose `{{ }}` templates may read `$secrets` "
+                                   "(where a credential goes); `$secrets` elsewhere is refused on save.")
 
 
 class ActionTemplate(Out):

@@ -151,6 +151,7 @@ class StepAttempt(Out):
     node_id: str
     instance_key: str
     attempt: int
+    idempotency_key: str = Field(description="What this attempt's action calls carry (`run:node[@instance]:attempt`).")
     node_type: str
     template: str | None
     status: StepStatus
@@ -242,11 +243,21 @@ class RunFigures(Out):
     duration_p95_ms: float | None
 
 
+class RunBucket(Out):
+    at: Timestamp = Field(description="The bucket's start.")
+    status: RunStatus
+    count: int
+
+
 class Metrics(Out):
     since: Timestamp
     workspace_ids: list[str] | None = Field(description="The workspaces counted; null: all of the tenant.")
     steps: list[StepFigures]
     runs: list[RunFigures]
+    bucket_seconds: int = Field(description="The width of each `runs_over_time` bucket.")
+    runs_over_time: list[RunBucket] = Field(description="Runs per bucket and status, oldest first, empty buckets "
+                                            "left out: a finished run counts when it finished, a running one "
+                                            "when it started.")
     queue_depth: int | None
 
 

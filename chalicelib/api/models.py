@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 
@@ -20,7 +21,8 @@ class Body(BaseModel):
 
 
 # The password policy (identity/passwords) answers 422 ``password_policy_violation``; documented here.
-NEW_PASSWORD = {"minLength": 10, "maxLength": 256, "description": "10 to 256 characters, not only whitespace."}
+NEW_PASSWORD: JsonDict = {"minLength": 10, "maxLength": 256,
+                          "description": "10 to 256 characters, not only whitespace."}
 
 
 class LoginBody(Body):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from chalice import Response
 from pydantic import Field
-from sqlalchemy import select
 
 from chalicelib.api.contract import CreatedRange, Query, SortedListQuery, id_param
 from chalicelib.api.flow_models import (
@@ -23,25 +22,24 @@ from chalicelib.api.flow_models import (
     RunMode,
     RunPage,
     RunStatus,
+    RunTrigger,
     StepAttemptPage,
     StepStatus,
     StreamEvent,
 )
-from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.db.pagination import parse_time
+from chalicelib.errors import BadRequest
 from chalicelib.http.access import VIEWER, Access, Ref
-from chalicelib.http.pagination import parse_time
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Header, Routes
 from chalicelib.identity.roles import Role
+from chalicelib.services import tenancy
 from chalicelib.services.engine import metrics, run_queries
 from chalicelib.services.engine import runs as run_service
 from chalicelib.tables.engine import quarantined_steps, runs
-from chalicelib.tables.identity import workspaces
 
 routes = Routes("runs")
 _EVENT_ID = re.compile(r"^[0-9]{1,18}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 
@@ -49,6 +47,7 @@ class RunFilters(SortedListQuery, CreatedRange):
     flow_id: str | None = id_param("Runs of this workflow.")
     status: RunStatus | None = None
     mode: RunMode | None = None
+    trigger: RunTrigger | None = None
 
 
 class StepFilters(Query):
@@ -81,6 +80,8 @@ class QuarantineFilters(SortedListQuery):
 class MetricsQuery(Query):
     since: dt.datetime | None = Field(None, description="RFC 3339; default: 24 hours ago.")
     workspace_id: str | None = id_param("Figures of this workspace only.")
+    bucket_seconds: int | None = Field(None, ge=60, le=86400, description="Width of the `runs_over_time` buckets "
+                                       "(default a minute; widened to keep at most 1,440 buckets).")
 
 
 LAST_EVENT_ID = Header("Last-Event-ID", "Resume after this event seq (sent by browsers' EventSource on reconnect).",
@@ -94,7 +95,7 @@ REDRIVE = Access(Role.BUILDER, ids={"quarantine_id": Ref(quarantined_steps)})
 
 @routes.route(BASE, access=VIEWER, response=RunPage, query=RunFilters)
 def list_runs(call: Call):
-    """Filters: ``flow_id``, ``status``, ``mode``, ``created_after``, ``created_before``."""
+    """Filters: ``flow_id``, ``status``, ``mode``, ``trigger``, ``created_after``, ``created_before``."""
     return run_queries.list_runs(call.principal, call.params["ws"], call.query)
 
 
@@ -174,17 +175,11 @@ def get_metrics(call: Call):
     principal = call.principal
     ws = call.query.get("workspace_id")
     if ws:
-        _check_visible(principal, ws)
+        tenancy.check_workspace_visible(principal, ws)
         scope: list[str] | None = [ws]
     else:
         # Members of some workspaces see figures of those only; owners, admins and API tokens of all.
         scope = None if principal.sees_all_workspaces else sorted(principal.workspace_ids)
-    return metrics.summary(principal.tenant_id, since=since, workspace_ids=scope)
-
-
-def _check_visible(principal: Any, ws: str) -> None:
-    if not _UUID.match(ws) or not (principal.sees_all_workspaces or ws in principal.workspace_ids):
-        raise NotFound("No such workspace.")
-    with tenant_uow(principal.tenant_id) as uow:
-        if uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
-            raise NotFound("No such workspace.")
+    bucket = call.query.get("bucket_seconds")
+    return metrics.summary(principal.tenant_id, since=since, workspace_ids=scope,
+                           bucket_seconds=int(bucket) if bucket else None)

@@ -34,6 +34,12 @@ class ScheduleView(Out):
     upcoming: list[Timestamp] | None = Field(None, description="The next fire times (one trigger read by id).")
 
 
+class SchedulePreview(Out):
+    cron: str = Field(description="The expression, normalised.")
+    timezone: str
+    upcoming: list[Timestamp] = Field(description="The next fire times (UTC), as the scheduler will fire them.")
+
+
 class Trigger(Out):
     id: str
     workspace_id: str

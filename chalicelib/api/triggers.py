@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chalicelib.api.contract import CreatedRange, SortedListQuery, id_param
-from chalicelib.api.trigger_models import DeliveryPage, Fired, Outcome, Trigger, TriggerDetail, TriggerPage
+from pydantic import Field
+
+from chalicelib.api.contract import CreatedRange, Query, SortedListQuery, id_param
+from chalicelib.api.trigger_models import (
+    DeliveryPage,
+    Fired,
+    Outcome,
+    SchedulePreview,
+    Trigger,
+    TriggerDetail,
+    TriggerPage,
+)
 from chalicelib.http.access import VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
@@ -33,6 +43,12 @@ class DeliveryFilters(SortedListQuery, CreatedRange):
     mode: Literal["production", "test"] | None = None
 
 
+class PreviewQuery(Query):
+    cron: str = Field(min_length=1, max_length=200, description="A cron expression (five fields or an alias).")
+    timezone: str = Field("UTC", min_length=1, max_length=64, description="An IANA timezone.")
+    count: int | None = Field(None, ge=1, le=20, description="How many fire times (default 5).")
+
+
 BASE = "/api/workspaces/{ws}/flows/{flow_id}/triggers"
 ONE = BASE + "/{trigger_id}"
 FLOW = {"flow_id": Ref(workflows)}
@@ -49,6 +65,14 @@ def _ids(call: Call) -> tuple[str, str, str]:
 def list_workspace_triggers(call: Call):
     """Every trigger of the workspace (filters: flow_id, kind, enabled)."""
     return manage.list_for_workspace(call.principal, call.params["ws"], call.query)
+
+
+@routes.route("/api/cron-preview", access=VIEWER, response=SchedulePreview, query=PreviewQuery)
+def preview_cron(call: Call):
+    """The next fire times of a cron expression in a timezone, computed as the scheduler does (DST included)."""
+    count = call.query.get("count")
+    return manage.preview_schedule(call.query.get("cron", ""), call.query.get("timezone") or "UTC",
+                                   int(count) if count else 5)
 
 
 @routes.route(BASE, access=VIEW_FLOW, response=TriggerPage, query=TriggerFilters)

@@ -30,6 +30,15 @@ class AuthMaterial:
     headers: Mapping[str, str] = field(default_factory=dict)
     query: tuple[tuple[str, str], ...] = ()
 
+    def secret_values(self) -> list[str]:
+        """Everything it sends that must be masked: header values, the token behind a scheme, query values."""
+        values: list[str] = []
+        for value in self.headers.values():
+            values.append(value)
+            values.append(value.partition(" ")[2])  # the token behind "Bearer "/"Basic "
+        values.extend(value for _, value in self.query)
+        return [value for value in values if value]
+
 
 class AuthAdapter(ABC):
     """Applies one auth type."""

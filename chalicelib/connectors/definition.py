@@ -8,40 +8,24 @@ as read-only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from chalicelib.connectors.exceptions import ActionNotFound
-from chalicelib.errors import ConfigurationError
+from chalicelib.engine.retry import RetryPolicy
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 BodyEncoding = Literal["json", "form", "none"]
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How one action call is retried inside the invoker (transport-level faults only)."""
-
-    max_attempts: int = 3
-    initial_backoff_seconds: float = 0.5
-    max_backoff_seconds: float = 8.0
-    max_total_seconds: float = 30.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_attempts <= 10:
-            raise ConfigurationError("RetryPolicy.max_attempts must be between 1 and 10.")
-        for name in ("initial_backoff_seconds", "max_backoff_seconds", "max_total_seconds"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-                raise ConfigurationError(f"RetryPolicy.{name} must be a non-negative number.")
-        if self.initial_backoff_seconds > self.max_backoff_seconds:
-            raise ConfigurationError("RetryPolicy.initial_backoff_seconds exceeds max_backoff_seconds.")
-        if not 0 < self.max_total_seconds <= 900:
-            raise ConfigurationError("RetryPolicy.max_total_seconds must be in (0, 900].")
+# The connector format's ``retry`` block is the platform's one retry policy: ``max_attempts``,
+# ``initial_backoff_seconds`` (``base_delay``) and ``max_backoff_seconds`` (``max_delay``), with the
+# backoff doubling per attempt; its ``max_total_seconds`` bounds a whole call (``ActionDefinition``).
+CONNECTOR_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=8.0, multiplier=2.0)
+CONNECTOR_RETRY_TOTAL_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -156,7 +140,8 @@ class ActionDefinition:
     body_template: Any = None
     output_schema: Mapping[str, Any] | bool = True
     output_template: Any = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = CONNECTOR_RETRY
+    max_total_seconds: float = CONNECTOR_RETRY_TOTAL_SECONDS
     timeout_seconds: float = 30.0
     rate_limit: RateLimitHint | None = None
     error_rule: ErrorRule | None = None

@@ -11,6 +11,7 @@ once, each with the JSON pointer of the failing spot.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -21,6 +22,8 @@ from jsonschema import Draft202012Validator
 
 from chalicelib import expressions
 from chalicelib.connectors.definition import (
+    CONNECTOR_RETRY,
+    CONNECTOR_RETRY_TOTAL_SECONDS,
     ActionDefinition,
     ApiKeyAuth,
     AuthConfig,
@@ -33,7 +36,6 @@ from chalicelib.connectors.definition import (
     NoAuth,
     OAuth2Auth,
     RateLimitHint,
-    RetryPolicy,
 )
 from chalicelib.connectors.exceptions import InvalidConnector
 from chalicelib.connectors.schema_errors import (
@@ -42,6 +44,8 @@ from chalicelib.connectors.schema_errors import (
     schema_problems,
     validate_against,
 )
+from chalicelib.engine.errors import ConfigInvalid
+from chalicelib.engine.retry import RetryPolicy
 from chalicelib.errors import ConfigurationError
 
 SCHEMA_PATH = Path(__file__).with_name("connector.schema.json")
@@ -50,6 +54,13 @@ REQUEST_ROOTS = frozenset({"path", "query", "headers", "body", "input", "setting
 OUTPUT_ROOTS = frozenset({"status", "headers", "body"})
 _SCHEMA_KEYS = ("path_schema", "query_schema", "headers_schema", "body_schema", "output_schema")
 _LITERAL_START = tuple("\"'-0123456789[{")
+
+# A retry block as read: the policy, and the budget of a whole call (``max_total_seconds``).
+_Retry = tuple[RetryPolicy, float]
+_DEFAULT_RETRY: _Retry = (CONNECTOR_RETRY, CONNECTOR_RETRY_TOTAL_SECONDS)
+# The format's names of the policy's fields.
+_RETRY_FIELDS = {"max_attempts": "max_attempts", "initial_backoff_seconds": "base_delay",
+                 "max_backoff_seconds": "max_delay"}
 
 
 @lru_cache(maxsize=1)
@@ -98,8 +109,8 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     )
     problems += _error_rule_problems(doc.get("error_rule"), "/error_rule")
     problems += _auth_problems(doc["auth"], auth_fields)
-    problems += _retry_problems(doc.get("retry"), RetryPolicy(), "/retry")
-    inherited = _retry(doc.get("retry"), RetryPolicy()) if not problems else RetryPolicy()
+    problems += _retry_problems(doc.get("retry"), _DEFAULT_RETRY, "/retry")
+    inherited = _retry(doc.get("retry"), _DEFAULT_RETRY) if not problems else _DEFAULT_RETRY
     keys: set[str] = set()
     for index, action in enumerate(doc["actions"]):
         base = f"/actions/{index}"
@@ -188,7 +199,7 @@ def _path_param_problems(action: Mapping[str, Any], base: str) -> list[dict[str,
 
 
 def _retry_problems(
-    raw: Mapping[str, Any] | None, inherited: RetryPolicy, where: str
+    raw: Mapping[str, Any] | None, inherited: _Retry, where: str
 ) -> list[dict[str, str]]:
     try:
         _retry(raw, inherited)
@@ -281,11 +292,23 @@ def input_schema_for(action: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties, "required": required}
 
 
-def _retry(raw: Mapping[str, Any] | None, inherited: RetryPolicy) -> RetryPolicy:
+def _retry(raw: Mapping[str, Any] | None, inherited: _Retry) -> _Retry:
+    """The block's policy over the inherited one, and the whole call's time budget."""
     if not raw:
         return inherited
-    merged = {**inherited.__dict__, **raw}
-    return RetryPolicy(**merged)
+    policy, total = inherited
+    changes = {_RETRY_FIELDS[name]: value for name, value in raw.items() if name in _RETRY_FIELDS}
+    try:
+        policy = dataclasses.replace(policy, **changes)
+    except ConfigInvalid as exc:
+        issues = []
+        for detail in exc.details or []:
+            text = f"{detail['path'].rsplit('/', 1)[-1]} {detail['issue']}"
+            for name, field in _RETRY_FIELDS.items():
+                text = text.replace(field, name)  # in the format's words
+            issues.append(text)
+        raise ConfigurationError("; ".join(issues) or exc.message) from None
+    return policy, float(raw.get("max_total_seconds", total))
 
 
 def _rate_limit(raw: Mapping[str, Any] | None) -> RateLimitHint | None:
@@ -337,7 +360,7 @@ def _auth(raw: Mapping[str, Any]) -> AuthConfig:
 
 
 def _build(doc: Mapping[str, Any]) -> ConnectorDefinition:
-    retry = _retry(doc.get("retry"), RetryPolicy())
+    retry = _retry(doc.get("retry"), _DEFAULT_RETRY)
     timeout = float(doc.get("timeout_seconds", 30.0))
     rate_limit = _rate_limit(doc.get("rate_limit"))
     error_rule = _error_rule(doc.get("error_rule"))
@@ -358,7 +381,8 @@ def _build(doc: Mapping[str, Any]) -> ConnectorDefinition:
             body_template=a.get("body"),
             output_schema=a.get("output_schema", True),
             output_template=a.get("output"),
-            retry=_retry(a.get("retry"), retry),
+            retry=(action_retry := _retry(a.get("retry"), retry))[0],
+            max_total_seconds=action_retry[1],
             timeout_seconds=float(a.get("timeout_seconds", timeout)),
             rate_limit=_rate_limit(a.get("rate_limit")) or rate_limit,
             error_rule=_error_rule(a.get("error_rule")) or error_rule,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from chalicelib.adapters.egress import EVENT_HOOKS
+from chalicelib.adapters.egress import outbound_client
 from chalicelib.connectors.exceptions import ResponseTooLarge, UpstreamConnectionFailed, UpstreamTimeout
 from chalicelib.errors import ConfigurationError
 
@@ -90,12 +90,7 @@ class HttpxTransport(HttpTransport):
 
     def __init__(self, client: httpx.Client | None = None) -> None:
         self._owns_client = client is None
-        self._client = client or httpx.Client(
-            event_hooks=EVENT_HOOKS,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._client = client or outbound_client(headers={"User-Agent": USER_AGENT})
 
     @property
     def client(self) -> httpx.Client:

@@ -21,7 +21,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
-    wait_random_exponential,
 )
 
 from chalicelib.connectors.auth import AuthAdapter, adapter_for
@@ -40,7 +39,6 @@ from chalicelib.connectors.http_transport import (
     Timeouts,
     default_transport,
 )
-from chalicelib.connectors.masking import SENSITIVE_KEYS, SecretMasker
 from chalicelib.connectors.request_builder import BuiltRequest, build_request, check_call, effective_settings
 from chalicelib.connectors.response_mapping import DecodedResponse, decode, error_for, output_for
 from chalicelib.connectors.trace import (
@@ -52,6 +50,7 @@ from chalicelib.connectors.trace import (
     trace_body,
 )
 from chalicelib.errors import SteplineError
+from chalicelib.masking import SecretMasker, is_secret_key
 
 logger = logging.getLogger(__name__)
 Credentials = Mapping[str, Any]
@@ -82,7 +81,7 @@ def _masker_for(
         if (
             name in connector.secret_fields
             or name not in connector.declared_credential_fields
-            or name.lower() in SENSITIVE_KEYS
+            or is_secret_key(name)
         ):
             secrets.append(value)
     try:
@@ -90,10 +89,7 @@ def _masker_for(
     except SteplineError:
         material = None
     if material is not None:
-        for value in material.headers.values():
-            secrets.append(value)
-            secrets.append(value.partition(" ")[2])  # the token behind "Bearer "/"Basic "
-        secrets.extend(value for _, value in material.query)
+        secrets.extend(material.secret_values())
     return SecretMasker(
         [s for s in secrets if s],
         header_names=adapter.sensitive_headers,
@@ -166,7 +162,7 @@ class ActionInvoker:
         call.masker = _masker_for(connector, adapter, call.credentials)
         check_call(connector, action, input=input, settings=settings, credentials=call.credentials)
         budget = (
-            timeout if timeout is not None else max(action.timeout_seconds, action.retry.max_total_seconds)
+            timeout if timeout is not None else max(action.timeout_seconds, action.max_total_seconds)
         )
         deadline = started + budget
 
@@ -295,15 +291,11 @@ class ActionInvoker:
 
     @staticmethod
     def _wait_strategy(action: ActionDefinition) -> Callable[[Any], float]:
-        backoff = wait_random_exponential(
-            multiplier=action.retry.initial_backoff_seconds, max=action.retry.max_backoff_seconds
-        )
-
         def wait(state: Any) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, UpstreamRateLimited) and exc.retry_after_seconds is not None:
                 return exc.retry_after_seconds
-            return backoff(state)
+            return action.retry.backoff(state.attempt_number)
 
         return wait
 
@@ -339,8 +331,9 @@ class ActionInvoker:
     ) -> None:
         exc.message = call.masker.text(exc.message)
         exc.args = (exc.message,)
-        if getattr(exc, "vendor_code", None):
-            exc.vendor_code = call.masker.text(exc.vendor_code)
+        vendor_code = getattr(exc, "vendor_code", None)
+        if vendor_code:
+            exc.vendor_code = call.masker.text(vendor_code)  # type: ignore[attr-defined]
         exc.trace = self._trace(call)  # type: ignore[attr-defined]
         logger.warning(
             "connector action failed",

@@ -31,8 +31,8 @@ from typing import Any
 
 from chalicelib.connectors.definition import ConnectorDefinition, OAuth2Auth
 from chalicelib.connectors.http_transport import HttpTransport, OutboundRequest, Timeouts, default_transport
-from chalicelib.connectors.masking import SecretMasker
 from chalicelib.errors import BadRequest, ConfigurationError, DependencyUnavailable, SteplineError
+from chalicelib.masking import SecretMasker
 
 DEFAULT_STATE_TTL = 600
 DEFAULT_REFRESH_SKEW = timedelta(seconds=60)

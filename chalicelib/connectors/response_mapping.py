@@ -126,7 +126,7 @@ def error_for(action: ActionDefinition, response: DecodedResponse) -> UpstreamEr
     if 200 <= status < 300:
         if not _matches(rule, response.body):
             return None
-        kind = UpstreamActionFailed
+        kind: type[UpstreamError] = UpstreamActionFailed
         if vendor_code in rule.auth_error_codes:
             kind = UpstreamUnauthorized
         return kind(
@@ -136,7 +136,7 @@ def error_for(action: ActionDefinition, response: DecodedResponse) -> UpstreamEr
             retryable=vendor_code in rule.retryable_codes,
         )
     detail = f": {vendor_message}" if vendor_message else "."
-    common = {"upstream_status": status, "vendor_code": vendor_code}
+    common: dict[str, Any] = {"upstream_status": status, "vendor_code": vendor_code}
     wait = _rate_limit_wait(response)
     if wait is not None:
         error = UpstreamRateLimited(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib.connectors.masking import SecretMasker
+from chalicelib.masking import SecretMasker
 
 TRACE_BODY_LIMIT = 16 * 1024
 

@@ -6,7 +6,9 @@ here with ``set_config(name, value, true)`` — transaction-local, bound as
 parameters, never formatted into SQL — so a forgotten ``WHERE tenant_id`` can
 still never leak another tenant's rows.
 
-The transaction rolls back unless :meth:`UnitOfWork.commit` was called.
+The transaction rolls back unless :meth:`UnitOfWork.commit` was called. This is
+the PostgreSQL adapter of the service layer's port (``services/unit_of_work.py``):
+its repositories (``idempotency_keys``, ``sessions``) work in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from chalicelib.db.engine import get_engine
+from chalicelib.db.idempotency_keys import SqlIdempotencyKeys
+from chalicelib.db.sessions import SqlSessions
 
 SYSTEM_SCOPE = "system"
 _SET_SCOPE = text(
@@ -48,6 +52,14 @@ class UnitOfWork:
             {"tenant_id": self.tenant_id or "", "scope": SYSTEM_SCOPE if self.system else ""},
         )
         return self
+
+    @property
+    def idempotency_keys(self) -> SqlIdempotencyKeys:
+        return SqlIdempotencyKeys(self.connection)
+
+    @property
+    def sessions(self) -> SqlSessions:
+        return SqlSessions(self.connection)
 
     def set_tenant(self, tenant_id: str) -> None:
         """Narrow a system transaction to one tenant (e.g. once a message names its tenant)."""

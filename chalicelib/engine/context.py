@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import abc
 import math
-import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chalicelib.engine.code import CodeRunner
 from chalicelib.engine.errors import StepTimeout
+from chalicelib.masking import is_secret_key, mask_value
 
 ActionInvoker = Callable[[str, dict[str, Any], "dict[str, Any] | None", str], dict[str, Any]]
 """``invoke_action(template, input, credentials, idempotency_key) -> output``."""
@@ -26,7 +27,6 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MODES = ("test", "production")
 
 # Field names whose values are masked in step logs, whatever a handler passes.
-_SENSITIVE_FIELD = re.compile(r"(?i)(authorization|password|secret|token|api[_-]?key|credential|cookie)")
 
 
 class Clock(abc.ABC):
@@ -47,13 +47,8 @@ class SystemClock(Clock):
 class HttpClient(Protocol):
     """The part of ``httpx.Client`` the HTTP step uses (streamed responses)."""
 
-    def stream(self, method: str, url: str, **kwargs: Any) -> Any: ...
-
-
-def mask_secret(value: Any) -> str:
-    """``"••••abcd"``: at most the last 4 characters, nothing for short secrets."""
-    text = str(value)
-    return "••••" + text[-4:] if len(text) >= 12 else "••••"
+    def stream(self, method: str, url: str, *, params: Any = ..., json: Any = ..., data: Any = ...,
+               headers: Any = ..., timeout: Any = ..., follow_redirects: Any = ...) -> AbstractContextManager[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -147,7 +142,7 @@ class StepContext:
         """Collect a step log line; fields named like secrets are masked."""
         if level not in LOG_LEVELS:
             raise ValueError(f"level must be one of {LOG_LEVELS}")
-        safe = {k: (mask_secret(v) if _SENSITIVE_FIELD.search(k) else v) for k, v in fields.items()}
+        safe = {k: (mask_value(v) if is_secret_key(k) else v) for k, v in fields.items()}
         self._logs.append({"at": self.clock.now().isoformat(), "level": level, "message": message, "fields": safe})
 
     @property

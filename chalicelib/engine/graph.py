@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.engine.graph_checks import check_graph
 from chalicelib.engine.graph_model import DEFAULT_PORT, Edge, Graph, Node, topological_order
+from chalicelib.engine.step_types import StepCatalog
 from chalicelib.errors import ValidationFailed
 
 __all__ = ["DEFAULT_PORT", "Edge", "Graph", "Node", "parse_graph", "topological_order", "validate_graph"]
@@ -26,6 +27,7 @@ __all__ = ["DEFAULT_PORT", "Edge", "Graph", "Node", "parse_graph", "topological_
 def parse_graph(
     data: Any,
     *,
+    catalog: StepCatalog,
     template_exists: Callable[[str], bool] | None = None,
     connection_ok: Callable[[str], bool] | None = None,
     pointer_prefix: str = "",
@@ -33,6 +35,8 @@ def parse_graph(
 ) -> Graph:
     """Validate a graph document and return the indexed :class:`Graph`.
 
+    ``catalog`` is the step types the graph may use (``step_handlers.CATALOG``,
+    handed over by the composition root).
     ``template_exists(ref)`` says whether an action template exists;
     ``connection_ok(connection_id)`` whether a connection exists in the
     workspace. Either may be ``None`` to skip that check (re-reading a graph
@@ -41,7 +45,7 @@ def parse_graph(
     ``secret_placement=False`` only when re-reading a stored graph (see
     ``graph_checks.check_graph``). Raises ``ValidationFailed`` listing every problem.
     """
-    graph, issues = check_graph(data, template_exists=template_exists, connection_ok=connection_ok,
+    graph, issues = check_graph(data, catalog=catalog, template_exists=template_exists, connection_ok=connection_ok,
                                 secret_placement=secret_placement)
     if issues or graph is None:
         details = [{"path": pointer_prefix + i["path"], "issue": i["issue"]} for i in issues]
@@ -52,8 +56,9 @@ def parse_graph(
 def validate_graph(
     data: Any,
     *,
+    catalog: StepCatalog,
     template_exists: Callable[[str], bool] | None = None,
     connection_ok: Callable[[str], bool] | None = None,
 ) -> list[dict[str, str]]:
     """The problems :func:`parse_graph` would raise, as ``{"path", "issue"}`` details."""
-    return check_graph(data, template_exists=template_exists, connection_ok=connection_ok)[1]
+    return check_graph(data, catalog=catalog, template_exists=template_exists, connection_ok=connection_ok)[1]

@@ -22,7 +22,7 @@ from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph_model import DEFAULT_PORT, Edge, Graph, Node
 from chalicelib.engine.node_config import RUNNER_CONFIG_SCHEMA, literal_keys, split_config, step_policies
 from chalicelib.engine.scopes import compute_scopes
-from step_handlers import JOIN_TYPES, STEP_TYPES, check_config, get_handler, ports_of, secret_config_keys
+from chalicelib.engine.step_types import StepCatalog
 
 SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_NODES = 500
@@ -80,6 +80,7 @@ Issues = list[dict[str, str]]
 def check_graph(
     data: Any,
     *,
+    catalog: StepCatalog,
     template_exists: Callable[[str], bool] | None = None,
     connection_ok: Callable[[str], bool] | None = None,
     secret_placement: bool = True,
@@ -107,15 +108,15 @@ def check_graph(
         for i, n in enumerate(data["nodes"])
     ]
     edges = [Edge(e["from"], e["to"], e.get("port", DEFAULT_PORT), i) for i, e in enumerate(data["edges"])]
-    issues = _node_issues(nodes, template_exists, connection_ok)
+    issues = _node_issues(catalog, nodes, template_exists, connection_ok)
     if secret_placement:
-        issues += [i for node in nodes if node.type in STEP_TYPES for i in secret_placement_issues(node)]
+        issues += [i for node in nodes if node.type in catalog for i in secret_placement_issues(catalog, node)]
     if issues:
         return None, issues
-    issues = _edge_issues(nodes, edges)
+    issues = _edge_issues(catalog, nodes, edges)
     if issues:
         return None, issues
-    graph = Graph(nodes, edges)
+    graph = Graph(nodes, edges, catalog)
     issues = _structure_issues(graph)
     if issues:
         return None, issues
@@ -126,6 +127,7 @@ def check_graph(
 
 
 def _node_issues(
+    catalog: StepCatalog,
     nodes: list[Node],
     template_exists: Callable[[str], bool] | None,
     connection_ok: Callable[[str], bool] | None,
@@ -143,8 +145,8 @@ def _node_issues(
         elif node.name in names:
             issues.append({"path": f"{at}/name", "issue": f"duplicate name (also /nodes/{names[node.name]})"})
         names.setdefault(node.name, node.index)
-        if node.type not in STEP_TYPES:
-            issues.append({"path": f"{at}/type", "issue": f"unknown step type; one of {', '.join(STEP_TYPES)}"})
+        if node.type not in catalog:
+            issues.append({"path": f"{at}/type", "issue": f"unknown step type; one of {', '.join(catalog.names)}"})
             continue
         if node.type == "action":
             if not node.template:
@@ -152,15 +154,16 @@ def _node_issues(
             elif template_exists is not None and not template_exists(node.template):
                 issues.append({"path": f"{at}/template", "issue": "no such action template"})
         if node.connection_id is not None:
-            if not get_handler(node.type).NEEDS_CREDENTIALS:
+            if not catalog.get(node.type).NEEDS_CREDENTIALS:
                 issues.append({"path": f"{at}/connection_id", "issue": f"a {node.type} node takes no connection"})
             elif connection_ok is not None and not connection_ok(node.connection_id):
                 issues.append({"path": f"{at}/connection_id", "issue": "no such connection in this workspace"})
-        issues.extend(config_problems(node.type, dict(node.config), f"{at}/config", node_name=node.name))
+        issues.extend(config_problems(catalog, node.type, dict(node.config), f"{at}/config", node_name=node.name))
     return issues
 
 
-def config_problems(step_type: str, config: dict[str, Any], prefix: str, *, node_name: str | None = None) -> Issues:
+def config_problems(catalog: StepCatalog, step_type: str, config: dict[str, Any], prefix: str, *,
+                    node_name: str | None = None) -> Issues:
     """Schema, runner settings, handler checks and expression syntax of one node's config.
 
     Every JSONata expression is compiled; a problem names the node, so the
@@ -173,12 +176,13 @@ def config_problems(step_type: str, config: dict[str, Any], prefix: str, *, node
             step_policies(runner_config)
         except ConfigInvalid as exc:
             issues.extend({"path": prefix + d["path"], "issue": d["issue"]} for d in exc.details)
-    handler = get_handler(step_type)
+    handler = catalog.get(step_type)
     schema_issues = config_issues(handler.CONFIG_SCHEMA, handler_config, rendered=False, prefix=prefix)
     issues.extend(schema_issues)
     if not schema_issues:
         issues.extend(
-            {"path": prefix + i["path"], "issue": i["issue"]} for i in check_config(step_type, handler_config)
+            {"path": prefix + i["path"], "issue": i["issue"]}
+            for i in catalog.check_config(step_type, handler_config)
         )
     literal = literal_keys(handler)
     expression_config = {k: v for k, v in handler_config.items() if k not in literal}
@@ -186,20 +190,20 @@ def config_problems(step_type: str, config: dict[str, Any], prefix: str, *, node
     return issues
 
 
-def secret_placement_issues(node: Node) -> Issues:
+def secret_placement_issues(catalog: StepCatalog, node: Node) -> Issues:
     """``$secrets`` read anywhere but where a credential goes (the step type's ``SECRET_CONFIG_KEYS``).
 
     A secret's value must only leave in an outbound request; in any other key
     it would flow into a payload, an output, a port decision, a log or an
     event, transformed by a filter beyond what masking can recognise.
     """
-    return misplaced_secrets(node.type, dict(node.config or {}), f"/nodes/{node.index}/config", node.name)
+    return misplaced_secrets(catalog, node.type, dict(node.config or {}), f"/nodes/{node.index}/config", node.name)
 
 
-def misplaced_secrets(step_type: str, config: dict[str, Any], prefix: str, name: str) -> Issues:
+def misplaced_secrets(catalog: StepCatalog, step_type: str, config: dict[str, Any], prefix: str, name: str) -> Issues:
     """The ``$secrets`` placement rule for one config of ``step_type`` (a node's or a node template's)."""
-    allowed = secret_config_keys(step_type)
-    literal = literal_keys(get_handler(step_type))  # never rendered: ``{{ $secrets.x }}`` there is just text
+    allowed = catalog.secret_config_keys(step_type)
+    literal = literal_keys(catalog.get(step_type))  # never rendered: ``{{ $secrets.x }}`` there is just text
     where = ", ".join(sorted(allowed)) if allowed else "no key of this step type"
     issue = (f"node {name!r} ({step_type}) reads $secrets here; secrets may only be used where a "
              f"credential goes: {where}")
@@ -238,7 +242,7 @@ def _expression_issues(value: Any, at: str, node_name: str | None = None) -> Iss
     return []
 
 
-def _edge_issues(nodes: list[Node], edges: list[Edge]) -> Issues:
+def _edge_issues(catalog: StepCatalog, nodes: list[Node], edges: list[Edge]) -> Issues:
     issues: Issues = []
     by_id = {n.id: n for n in nodes}
     seen: dict[tuple[str, str, str], int] = {}
@@ -254,7 +258,7 @@ def _edge_issues(nodes: list[Node], edges: list[Edge]) -> Issues:
         if edge.from_node == edge.to_node:
             issues.append({"path": at, "issue": "an edge cannot connect a node to itself"})
             continue
-        ports = ports_of(source.type, dict(source.config))
+        ports = catalog.ports_of(source.type, dict(source.config))
         if edge.port not in ports:
             offered = ", ".join(ports) if ports else "none"
             issues.append(
@@ -282,7 +286,7 @@ def _structure_issues(graph: Graph) -> Issues:
     if not graph.end_ids:
         issues.append({"path": "/nodes", "issue": "a graph needs at least one end node"})
     for node in graph.nodes.values():
-        if node.type in JOIN_TYPES:
+        if graph.is_join(node.id):
             continue
         seen_from: set[str] = set()
         for edge in graph.incoming(node.id):

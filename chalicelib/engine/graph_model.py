@@ -8,8 +8,8 @@ from types import MappingProxyType
 from typing import Any
 
 from chalicelib.engine.scopes import Scopes, compute_scopes
+from chalicelib.engine.step_types import StepCatalog
 from chalicelib.errors import ValidationFailed
-from step_handlers import JOIN_TYPES, ports_of
 
 DEFAULT_PORT = "out"
 
@@ -56,7 +56,8 @@ class Graph:
     Built by :func:`parse_graph`; the constructor indexes without validating.
     """
 
-    def __init__(self, nodes: list[Node], edges: list[Edge]) -> None:
+    def __init__(self, nodes: list[Node], edges: list[Edge], catalog: StepCatalog) -> None:
+        self.catalog = catalog
         self._nodes = MappingProxyType({n.id: n for n in nodes})
         self._by_name = {n.name: n for n in nodes}
         self.edges: tuple[Edge, ...] = tuple(edges)
@@ -107,10 +108,10 @@ class Graph:
 
     def ports(self, node_id: str) -> list[str]:
         node = self._nodes[node_id]
-        return ports_of(node.type, dict(node.config))
+        return self.catalog.ports_of(node.type, dict(node.config))
 
     def is_join(self, node_id: str) -> bool:
-        return self._nodes[node_id].type in JOIN_TYPES
+        return self.catalog.is_join(self._nodes[node_id].type)
 
     # -- order and scopes -----------------------------------------------------
 

@@ -12,12 +12,12 @@ step's JavaScript, which may well contain ``{{``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import ModuleType
 from typing import Any
 
 from chalicelib import expressions, jsonata_expressions
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.retry import MAX_STEP_SECONDS, RETRY_CONFIG_SCHEMA, RetryPolicy, StepTimeouts
+from chalicelib.engine.step_types import StepType
 
 RUNNER_CONFIG_KEYS = frozenset({"retry", "timeout_seconds"})
 
@@ -38,21 +38,21 @@ def split_config(config: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict
     return handler, runner
 
 
-def raw_keys(handler: ModuleType) -> frozenset[str]:
+def raw_keys(handler: StepType) -> frozenset[str]:
     return frozenset(getattr(handler, "RAW_CONFIG_KEYS", ())) | literal_keys(handler)
 
 
-def literal_keys(handler: ModuleType) -> frozenset[str]:
+def literal_keys(handler: StepType) -> frozenset[str]:
     """Config keys whose values are never rendered nor checked as expressions."""
     return frozenset(getattr(handler, "LITERAL_CONFIG_KEYS", ()))
 
 
-def secret_keys(handler: ModuleType) -> frozenset[str]:
+def secret_keys(handler: StepType) -> frozenset[str]:
     return frozenset(getattr(handler, "SECRET_CONFIG_KEYS", ()))
 
 
 def prepare_config(
-    handler: ModuleType,
+    handler: StepType,
     node_config: Mapping[str, Any] | None,
     payload: Mapping[str, Any],
     *,

@@ -97,7 +97,7 @@ class RetryPolicy:
         """Backoff, but no sooner than the remote's own ``retry_after`` hint, capped at max_delay."""
         delay = self.backoff(attempt, rng)
         hint = getattr(error, "retry_after", None)
-        if _is_number(hint) and hint > 0:
+        if isinstance(hint, (int, float)) and _is_number(hint) and hint > 0:
             delay = max(delay, min(float(hint), self.max_delay))
         return delay
 
@@ -137,10 +137,6 @@ class StepTimeouts:
             raise ConfigInvalid(
                 "Invalid timeouts.", details=[{"path": f"/timeouts/{k}", "issue": v} for k, v in issues]
             )
-
-    def step_deadline(self, started_at: float, run_started_at: float) -> float:
-        """Epoch seconds the attempt must finish by: its own limit or the run's, whichever is first."""
-        return min(started_at + self.step_seconds, run_started_at + self.run_seconds)
 
     @classmethod
     def from_config(

@@ -7,8 +7,8 @@ A route declares its policy, e.g.::
 
 Before the view runs, the policy
 
-1. authenticates the bearer credentials (401 ``unauthenticated`` /
-   ``invalid_token``);
+1. authenticates the bearer credentials with the container's authenticator
+   (``services/authn.py``; 401 ``unauthenticated`` / ``invalid_token``);
 2. checks the caller's role against the route's (403 ``forbidden``);
 3. resolves every id in the path within the caller's tenant: ``{ws}`` must be
    a workspace of the tenant that the caller may see (owner and admin users
@@ -24,21 +24,22 @@ tenant set on its transaction.
 
 from __future__ import annotations
 
-import re
-import uuid
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, select
 
+from chalicelib.config import get_settings
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import Forbidden, NotFound, Unauthenticated
+from chalicelib.identity.principal import Principal
 from chalicelib.identity.roles import Role
-from chalicelib.services.authn import Principal, authenticate
+from chalicelib.ids import is_uuid
 from chalicelib.tables.identity import workspaces
 
 WORKSPACE_PARAM = "ws"
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,6 @@ class Ref:
     table: Table
     in_workspace: bool = True
     column: str = "id"
-
-
-def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value or ""))
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class Access:
         return self.role.value
 
     def authorize(self, call: Any) -> Principal:
-        principal = authenticate(call.headers.get("authorization"))
+        principal = current().authenticator(call.headers.get("authorization"))
         if not principal.role >= self.role:
             raise Forbidden(f"This operation needs the {self.role.value} role or higher.")
         self._resolve_ids(principal, call.params)
@@ -100,11 +97,6 @@ ADMIN = Access(Role.ADMIN)
 OWNER = Access(Role.OWNER)
 
 
-def new_id() -> str:
-    """Random ids (UUIDv4), never sequential."""
-    return str(uuid.uuid4())
-
-
 @dataclass(frozen=True)
 class OperatorAccess:
     """Platform operators only: a separate credential (``OPERATOR_TOKEN``), never a tenant's token."""
@@ -112,11 +104,6 @@ class OperatorAccess:
     name: str = "operator"
 
     def authorize(self, call: Any) -> None:
-        import hmac
-
-        from chalicelib.config import get_settings
-        from chalicelib.errors import Unauthenticated
-
         expected = get_settings().operator_token
         given = call.headers.get("x-operator-token") or ""
         if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):

@@ -98,7 +98,7 @@ class _Schemas:
         if _is_model(model) and (model, mode) not in self.wanted:
             self.wanted.append((model, mode))
 
-    def build(self) -> tuple[dict[tuple[type, str], dict[str, Any]], dict[str, Any]]:
+    def build(self) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
         refs, top = models_json_schema(self.wanted, ref_template=_REF)  # type: ignore[arg-type]
         return refs, top.get("$defs", {})
 
@@ -184,18 +184,18 @@ def _operation(route: RouteInfo, method: str, refs: dict[tuple[type, str], dict[
             entry["headers"] = {name: {"schema": {"type": "string"}} for name in answer.headers}
         responses[str(status)] = entry
     error = {"$ref": _REF.format(model="Error")}
-    for status, text in COMMON_ERRORS.items():
-        if route.path in _NO_INPUT and status != "503":
+    for code, text in COMMON_ERRORS.items():
+        if route.path in _NO_INPUT and code != "503":
             continue
-        if route.access.name == "public" and status == "403":
+        if route.access.name == "public" and code == "403":
             continue
-        if status == "415" and route.body is None:
+        if code == "415" and route.body is None:
             continue
         entry = {"description": text, "content": _content(error, "application/json")}
-        if status == "429":
+        if code == "429":
             entry["headers"] = {name: {"schema": {"type": "string"}} for name in
                                 ("Retry-After", "RateLimit", "RateLimit-Policy")}
-        responses.setdefault(status, entry)
+        responses.setdefault(code, entry)
     op["responses"] = responses
     return op
 

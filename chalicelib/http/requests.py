@@ -1,30 +1,22 @@
 """Reading request bodies and query parameters into validated pydantic models.
 
-One JSON policy for everything a client sends (API bodies and webhook bodies
-alike), decided here once so that no bad input reaches the database as a 500:
-
-- nesting deeper than :data:`MAX_DEPTH` → 400 ``too_deep``;
-- ``NaN``, ``Infinity`` and numbers beyond a double (``1e400``) → 400 ``invalid_number``;
-  integers beyond 64 bits → 400 ``invalid_number`` (they fit no column and lose
-  precision in JavaScript anyway);
-- the NUL character (``\u0000``) in any string or key → 400 ``invalid_character``
-  (PostgreSQL refuses it in text and jsonb);
-- ids are validated by the models (UUID patterns), so a malformed id is a 422, never a query.
+Bodies are decoded under the one JSON policy of ``chalicelib.json_codec``
+(depth, numbers, NUL characters), so no bad input reaches the database as a
+500; ids are validated by the models (UUID patterns), so a malformed id is a
+422, never a query.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from chalicelib.json_codec import decode_json
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 1_000_000
-MAX_DEPTH = 64
-MAX_INT = 2**63 - 1
 
 
 def pointer(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -45,60 +37,6 @@ def json_body(raw: bytes | None, *, max_bytes: int = MAX_BODY_BYTES, required: b
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"Body exceeds {max_bytes} bytes.")
     return decode_json(raw)
-
-
-class _BadNumber(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _BadNumber(f"{name} is not a JSON number this API accepts.")
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _BadNumber(f"The number {text[:40]} is out of range.")
-    return value
-
-
-def _int(text: str) -> int:
-    if len(text) > 20 or abs(int(text)) > MAX_INT:
-        raise _BadNumber(f"The integer {text[:40]}… is out of range." if len(text) > 40
-                         else f"The integer {text} is out of range.")
-    return int(text)
-
-
-def decode_json(raw: bytes | str) -> Any:
-    """Parse JSON under the policy above; :class:`BadRequest` with a stable code otherwise."""
-    try:
-        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
-    except _BadNumber as exc:
-        raise BadRequest(str(exc), code="invalid_number") from None
-    except RecursionError:
-        raise BadRequest(f"JSON nests deeper than {MAX_DEPTH} levels.", code="too_deep") from None
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not valid JSON.", code="malformed_json") from None
-    check_value(value)
-    return value
-
-
-def check_value(value: Any) -> None:
-    """Depth and NUL checks over a parsed value (iterative: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise BadRequest("Text may not contain the NUL character (\\u0000).", code="invalid_character")
-        elif isinstance(item, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise BadRequest(f"JSON nests deeper than {MAX_DEPTH} levels.", code="too_deep")
-            if isinstance(item, dict):
-                stack.extend((key, depth) for key in item)
-                stack.extend((child, depth + 1) for child in item.values())
-            else:
-                stack.extend((child, depth + 1) for child in item)
 
 
 def parse(model: type[M], data: Any) -> M:

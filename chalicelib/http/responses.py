@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import json
-import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.errors import SteplineError
+from chalicelib.json_codec import dumps
 from chalicelib.observability import logger
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(body: Any) -> str:
-    return json.dumps(body, default=_default, separators=(",", ":"))
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str | list[str]] | None = None) -> Response:
     return Response(body=dumps(body) if body is not None else "", status_code=status,
                     headers={**JSON_HEADERS, **(headers or {})})
 

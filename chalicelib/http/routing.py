@@ -28,6 +28,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import observability
+from chalicelib.container import current
 from chalicelib.db import faults as db_faults
 from chalicelib.errors import SteplineError
 from chalicelib.http import contract_check as contract
@@ -35,10 +36,30 @@ from chalicelib.http import requests as req
 from chalicelib.http.responses import error_response, json_response, unexpected_error_response
 
 
+class StoredAnswer(Protocol):
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+
+class IdempotencyStore(Protocol):
+    """Where ``Idempotency-Key`` answers are kept (``services/idempotency.py``, given by the container)."""
+
+    def scope(self, principal: Any, route: str, key: str) -> Any | None: ...
+
+    def begin(self, scope: Any, raw_body: bytes) -> StoredAnswer | None: ...
+
+    def finish(self, scope: Any, status: int, body: str, headers: dict[str, str]) -> None: ...
+
+
 class AccessPolicy(Protocol):
     """Decides who may call a route; returns the principal (or None for public routes)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def authorize(self, call: Call) -> Any:
         ...
@@ -76,7 +97,8 @@ class Call:
 
     @property
     def raw_body(self) -> bytes:
-        return self.request.raw_body or b""
+        raw = self.request.raw_body or b""
+        return raw.encode("utf-8") if isinstance(raw, str) else raw
 
     def json(self, *, required: bool = True, max_bytes: int = req.MAX_BODY_BYTES) -> Any:
         if not self._json_read:
@@ -228,14 +250,11 @@ def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Respo
     key = call.headers.get("idempotency-key")
     if call.request.method != "POST" or key is None:
         return respond()
-    from chalicelib.services import idempotency
-
-    tenant_id = getattr(call.principal, "tenant_id", None)
-    principal = idempotency.principal_of(call.principal)
-    if tenant_id is None or principal is None:
-        return respond()
+    idempotency: IdempotencyStore = current().idempotency
     route = f"POST {path}:{json.dumps(call.params, sort_keys=True)}"
-    scope = idempotency.Scope(tenant_id=tenant_id, principal=principal, route=route, key=key)
+    scope = idempotency.scope(call.principal, route, key)
+    if scope is None:
+        return respond()
     stored = idempotency.begin(scope, call.raw_body)
     if stored is not None:
         return json_response(stored.body, status=stored.status, headers={**stored.headers, "Idempotent-Replay": "true"})
@@ -246,7 +265,8 @@ def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Respo
             idempotency.finish(scope, 500, "", {})
         raise
     body = response.body if isinstance(response.body, str) else ""
-    idempotency.finish(scope, response.status_code, body, dict(response.headers))
+    headers = {name: value for name, value in response.headers.items() if isinstance(value, str)}
+    idempotency.finish(scope, response.status_code, body, headers)
     return response
 
 

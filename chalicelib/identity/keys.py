@@ -134,8 +134,9 @@ class KeySet:
         for key in self._keys.values():
             if not key.verifies_at(moment):
                 continue
-            to_jwk = OKPAlgorithm.to_jwk if key.algorithm == "EdDSA" else ECAlgorithm.to_jwk
-            document = to_jwk(key.public_key, as_dict=True)
+            public = key.public_key
+            document = (OKPAlgorithm.to_jwk(public, as_dict=True) if isinstance(public, ed25519.Ed25519PublicKey)
+                        else ECAlgorithm.to_jwk(public, as_dict=True))
             document.update({"kid": key.kid, "alg": key.algorithm, "use": "sig"})
             documents.append(document)
         return {"keys": documents}
@@ -185,7 +186,7 @@ def _key_from_entry(index: int, entry: object) -> SigningKey:
         raise ConfigurationError(f"{where} needs a kid.")
     where = f"Signing key {kid!r}"
     try:
-        status = KeyStatus(entry.get("status"))
+        status = KeyStatus(str(entry.get("status")))
     except ValueError:
         raise ConfigurationError(f"{where}: status must be active, retiring or retired.") from None
     public_key = _load_public(entry.get("public_key"), where)

@@ -2,7 +2,7 @@
 
 One mechanism for every area: ``record(uow, actor, action, target_type,
 target_id, before=…, after=…)``. The stored change set is the field-level
-diff with secrets masked (``identity.masking.diff``), so nothing secret ever
+diff with secrets masked (``chalicelib.masking.diff``), so nothing secret ever
 reaches the log.
 """
 
@@ -13,14 +13,16 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from chalicelib import observability
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate, parse_time
-from chalicelib.identity.masking import diff, mask_secrets
+from chalicelib.db.pagination import paginate, parse_time
+from chalicelib.db.uow import tenant_uow
+from chalicelib.ids import new_id
+from chalicelib.masking import diff, mask_secrets
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import audit_events
 
 
 def record(
-    uow: Any,
+    uow: UnitOfWork,
     actor: Any,
     action: str,
     target_type: str,
@@ -46,7 +48,13 @@ def record(
     ))
 
 
-def query(uow: Any, params: dict[str, str]) -> dict[str, Any]:
+def list_events(tenant_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """One page of the tenant's audit events (see :func:`query`)."""
+    with tenant_uow(tenant_id) as uow:
+        return query(uow, params)
+
+
+def query(uow: UnitOfWork, params: dict[str, str]) -> dict[str, Any]:
     """Audit events of the current tenant, filtered by actor, action, target and time."""
     q = select(audit_events)
     for field in ("actor_id", "action", "target_type", "target_id"):

@@ -20,17 +20,19 @@ from sqlalchemy import func, insert, select, text, update
 from chalicelib import container
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
+from chalicelib.db.sessions import SessionRecord
 from chalicelib.db.uow import system_uow
 from chalicelib.errors import NotFound, Unauthenticated, ValidationFailed
-from chalicelib.http.access import new_id
 from chalicelib.identity import passwords
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash_token
 from chalicelib.identity.passwords import FAST_TEST_PROFILE, PRODUCTION_PROFILE, HashingProfile
 from chalicelib.identity.roles import parse_role
 from chalicelib.identity.throttle import ThrottlePolicy, decide_login
 from chalicelib.identity.tokens import issue_access_token
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import GLOBAL_RESET_KEY, Principal, keyset
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     login_failures,
     memberships,
@@ -72,7 +74,7 @@ def profile() -> HashingProfile:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return container.current().clock()
 
 
 def normalise_email(email: str) -> str:
@@ -80,17 +82,15 @@ def normalise_email(email: str) -> str:
 
 
 # -- issuing -------------------------------------------------------------------
-def _issue(uow: Any, *, user_id: str, tenant_id: str, role: str, family_id: str | None = None,
+def _issue(uow: UnitOfWork, *, user_id: str, tenant_id: str, role: str, family_id: str | None = None,
            client_ip: str | None = None) -> dict[str, Any]:
     """A new session row (refresh token) and an access token bound to it."""
     settings = get_settings()
     refresh = generate_token(TokenPurpose.REFRESH)
     session_id = new_id()
     moment = now()
-    uow.execute(insert(sessions).values(
-        id=session_id, tenant_id=tenant_id, user_id=user_id, family_id=family_id or session_id,
-        token_hash=refresh.token_hash, expires_at=moment + REFRESH_TTL, client_ip=client_ip,
-    ))
+    uow.sessions.add(id=session_id, tenant_id=tenant_id, user_id=user_id, family_id=family_id or session_id,
+                     token_hash=refresh.token_hash, expires_at=moment + REFRESH_TTL, client_ip=client_ip)
     access = issue_access_token(
         keyset(), user_id=user_id, tenant_id=tenant_id, role=role, session_id=session_id,
         ttl=int(ACCESS_TTL.total_seconds()), now=moment, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
@@ -99,7 +99,7 @@ def _issue(uow: Any, *, user_id: str, tenant_id: str, role: str, family_id: str 
             "refresh_token": refresh.value, "tenant_id": tenant_id, "role": role, "user_id": user_id}
 
 
-def _memberships(uow: Any, user_id: str) -> list[dict[str, Any]]:
+def _memberships(uow: UnitOfWork, user_id: str) -> list[dict[str, Any]]:
     rows = uow.execute(
         select(memberships.c.tenant_id, memberships.c.role, tenants.c.name, tenants.c.slug)
         .join(tenants, tenants.c.id == memberships.c.tenant_id)
@@ -155,34 +155,30 @@ BROWSER_REUSE_LEEWAY = dt.timedelta(seconds=30)
 
 def refresh(refresh_token: str, *, client_ip: str, reuse_leeway: dt.timedelta = dt.timedelta(0)) -> dict[str, Any]:
     token_hash = hash_token(refresh_token or "")
-    with system_uow() as uow:
-        row = uow.execute(select(sessions).where(sessions.c.token_hash == token_hash).with_for_update()) \
-            .mappings().first()
-        if row is None:
+    with container.current().units_of_work.system() as uow:
+        session = uow.sessions.by_token_for_update(token_hash)
+        if session is None:
             raise InvalidRefreshToken()
-        if row["revoked_at"] is not None:
-            raise InvalidRefreshToken(_ENDED.get(row["revoked_reason"] or "", _ENDED["default"]), code="session_ended")
-        if row["rotated_at"] is not None and row["rotated_at"] <= now() - reuse_leeway:
+        if session.revoked_at is not None:
+            raise InvalidRefreshToken(_ENDED.get(session.revoked_reason or "", _ENDED["default"]),
+                                      code="session_ended")
+        if session.rotated_at is not None and session.rotated_at <= now() - reuse_leeway:
             # Reuse of a spent token: someone holds a copy. End the whole family.
-            uow.execute(update(sessions).where(sessions.c.family_id == row["family_id"],
-                                               sessions.c.revoked_at.is_(None))
-                        .values(revoked_at=func.now(), revoked_reason="reuse_detected"))
+            uow.sessions.revoke_family(session.family_id, "reuse_detected")
             uow.commit()
             raise InvalidRefreshToken("The refresh token was already used; every session of its family is revoked.",
                                       code="refresh_token_reused")
-        if row["expires_at"] <= now():
+        if session.expires_at <= now():
             raise InvalidRefreshToken("The session expired: sign in again.", code="session_ended")
-        cutoff = _cutoff_reason(uow, row)
+        cutoff = _cutoff_reason(uow, session)
         if cutoff:
             raise InvalidRefreshToken(_ENDED[cutoff], code="session_ended")
-        membership = uow.execute(select(memberships.c.role).where(
-            memberships.c.tenant_id == row["tenant_id"], memberships.c.user_id == row["user_id"])).first()
-        if membership is None:
+        role = uow.sessions.role_in(session.tenant_id, session.user_id)
+        if role is None:
             raise InvalidRefreshToken()
-        uow.execute(update(sessions).where(sessions.c.id == row["id"])
-                    .values(rotated_at=func.coalesce(sessions.c.rotated_at, func.now())))
-        result = _issue(uow, user_id=row["user_id"], tenant_id=row["tenant_id"], role=membership.role,
-                        family_id=row["family_id"], client_ip=client_ip)
+        uow.sessions.mark_rotated(session.id)
+        result = _issue(uow, user_id=session.user_id, tenant_id=session.tenant_id, role=role,
+                        family_id=session.family_id, client_ip=client_ip)
         uow.commit()
     return result
 
@@ -199,32 +195,27 @@ _ENDED = {
 }
 
 
-def _cutoff_reason(uow: Any, session: Any) -> str | None:
+def _cutoff_reason(uow: UnitOfWork, session: SessionRecord) -> str | None:
     """Whether a cut-off (the user's, or the platform reset's) ended this session, and which."""
-    cutoffs = uow.execute(text(
-        "SELECT u.sessions_valid_after, (SELECT (value #>> '{}')::timestamptz FROM platform_state "
-        "WHERE key = :k) FROM users u WHERE u.id = :uid"), {"k": GLOBAL_RESET_KEY, "uid": session["user_id"]}).first()
-    user_cutoff, platform_cutoff = cutoffs or (None, None)
-    if platform_cutoff is not None and session["created_at"] < platform_cutoff:
+    user_cutoff, platform_cutoff = uow.sessions.cutoffs(session.user_id, reset_key=GLOBAL_RESET_KEY)
+    if platform_cutoff is not None and session.created_at < platform_cutoff:
         return "platform_reset"
-    if user_cutoff is not None and session["created_at"] < user_cutoff:
+    if user_cutoff is not None and session.created_at < user_cutoff:
         return "user_cutoff"
     return None
 
 
 def logout(principal: Principal | None, refresh_token: str | None) -> None:
     """Revoke the caller's session family (from the access token's session, or a refresh token)."""
-    with system_uow() as uow:
+    with container.current().units_of_work.system() as uow:
         family = None
         if principal is not None and principal.session_id:
-            family = uow.execute(select(sessions.c.family_id).where(sessions.c.id == principal.session_id)).scalar()
+            family = uow.sessions.family_of(session_id=principal.session_id)
         if family is None and refresh_token:
-            family = uow.execute(select(sessions.c.family_id).where(
-                sessions.c.token_hash == hash_token(refresh_token))).scalar()
+            family = uow.sessions.family_of(token_hash=hash_token(refresh_token))
         if family is None:
             raise InvalidRefreshToken()
-        uow.execute(update(sessions).where(sessions.c.family_id == family, sessions.c.revoked_at.is_(None))
-                    .values(revoked_at=func.now(), revoked_reason="logout"))
+        uow.sessions.revoke_family(family, "logout")
         uow.commit()
 
 
@@ -247,7 +238,7 @@ def forgot(email: str) -> None:
                                                 f"Reset token: {token.value}\n"))
 
 
-def _revoke_user_sessions(uow: Any, user_id: str, reason: str) -> None:
+def _revoke_user_sessions(uow: UnitOfWork, user_id: str, reason: str) -> None:
     uow.execute(update(users).where(users.c.id == user_id).values(sessions_valid_after=func.now()))
     uow.execute(update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=func.now(), revoked_reason=reason))
@@ -313,7 +304,7 @@ def switch_tenant(principal: Principal, tenant_id: str, *, client_ip: str) -> di
     return result
 
 
-def global_reset_marker(uow: Any) -> None:
+def global_reset_marker(uow: UnitOfWork) -> None:
     """Every token and session issued before now stops working."""
     stmt = text("INSERT INTO platform_state (key, value, updated_at) VALUES (:k, to_jsonb(CAST(now() AS text)), now()) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()")

@@ -18,41 +18,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
 from chalicelib.config import get_settings
 from chalicelib.db.uow import system_uow, tenant_uow
-from chalicelib.errors import Unauthenticated
+from chalicelib.errors import ConfigurationError, Unauthenticated
 from chalicelib.identity import opaque_tokens
 from chalicelib.identity.exceptions import InvalidToken
-from chalicelib.identity.roles import Role, parse_role
+from chalicelib.identity.principal import Principal
+from chalicelib.identity.roles import parse_role
 from chalicelib.identity.tokens import KeySet, verify_access_token
 
 GLOBAL_RESET_KEY = "sessions_valid_after"
 
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller. Tenant and role come only from verified credentials."""
-
-    user_id: str | None
-    tenant_id: str
-    role: Role
-    kind: str  # "user" | "api"
-    session_id: str | None = None
-    token_id: str | None = None
-    workspace_ids: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def actor_id(self) -> str | None:
-        return self.user_id or self.token_id
-
-    @property
-    def sees_all_workspaces(self) -> bool:
-        # One rule for users and API tokens: below admin, only the workspaces in ``workspace_ids``.
-        return self.role >= Role.ADMIN
+__all__ = ["GLOBAL_RESET_KEY", "Principal", "authenticate", "keyset"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,8 +43,6 @@ def _keyset(raw: str) -> KeySet:
 def keyset() -> KeySet:
     raw = get_settings().jwt_keys
     if not raw:
-        from chalicelib.errors import ConfigurationError
-
         raise ConfigurationError("JWT_KEYS is not configured.")
     return _keyset(raw)
 

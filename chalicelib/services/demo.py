@@ -17,9 +17,10 @@ from sqlalchemy import delete, insert, select
 
 from chalicelib.container import current
 from chalicelib.db.uow import system_uow
-from chalicelib.http.access import new_id
 from chalicelib.identity import passwords
+from chalicelib.ids import new_id
 from chalicelib.services import auth
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     login_failures,
     memberships,
@@ -49,7 +50,7 @@ def seed_if_empty() -> bool:
     return True
 
 
-def _seed(uow: Any) -> dict[str, Any]:
+def _seed(uow: UnitOfWork) -> dict[str, Any]:
     hashed = passwords.hash_password(DEMO_PASSWORD, profile=auth.profile())
     seeded: dict[str, Any] = {}
     for slug, name in DEMO_TENANTS.items():

@@ -34,18 +34,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 
 from chalicelib.container import current
 from chalicelib.crypto.key_wrapper import DecryptionFailed
-from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import BadRequest, ConfigurationError, Conflict
 from chalicelib.observability import logger
-from chalicelib.tables.platform import idempotency_keys
 
 MAX_KEY_LENGTH = 200
 IN_FLIGHT_SECONDS = 60  # the API function times out after 30 s (.chalice/config.json)
@@ -81,11 +75,6 @@ class Scope:
         # what the sealed answer is bound to: moving it to another caller's key breaks it
         return json.dumps([self.principal, self.route, self.key], separators=(",", ":"))
 
-    def where(self) -> tuple[Any, ...]:
-        c = idempotency_keys.c
-        return (c.tenant_id == self.tenant_id, c.principal == self.principal, c.route == self.route,
-                c.key == self.key)
-
 
 def principal_of(principal: Any) -> str | None:
     """The scope string of an authenticated principal (None when there is no identifiable caller)."""
@@ -106,42 +95,26 @@ def begin(scope: Scope, raw_body: bytes, *, in_flight_seconds: int = IN_FLIGHT_S
     if not scope.key or len(scope.key) > MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key")
     digest = body_hash(raw_body)
-    c = idempotency_keys.c
-    lease = func.now() + timedelta(seconds=in_flight_seconds)
-    claim = insert(idempotency_keys).values(
-        tenant_id=scope.tenant_id, principal=scope.principal, key=scope.key, route=scope.route,
-        body_hash=digest, expires_at=lease)
-    # One conditional write: a new key is inserted; a row whose time is up (a stale in-flight
-    # claim or an answer older than KEEP_SECONDS) is taken over; a live row is left alone.
-    claim = claim.on_conflict_do_update(
-        index_elements=[c.tenant_id, c.principal, c.route, c.key],
-        set_={"body_hash": claim.excluded.body_hash, "status": None, "sealed_response": None,
-              "created_at": func.now(), "expires_at": claim.excluded.expires_at},
-        where=c.expires_at <= func.now(),
-    ).returning(c.key)
-    with tenant_uow(scope.tenant_id) as uow:
-        claimed = uow.execute(claim).first()
-        if claimed is not None:
+    with current().units_of_work.tenant(scope.tenant_id) as uow:
+        if uow.idempotency_keys.claim(scope, digest, lease_seconds=in_flight_seconds):
             uow.commit()
             return None
-        row = uow.execute(select(idempotency_keys).where(*scope.where())).mappings().first()
-    if row is None or row["body_hash"] != digest:
+        record = uow.idempotency_keys.get(scope)
+    if record is None or record.body_hash != digest:
         raise IdempotencyConflict("This Idempotency-Key was used with a different request body.")
-    if row["status"] is None:
+    if record.status is None:
         raise IdempotencyConflict("A request with this Idempotency-Key is still in progress.")
-    return _open(scope, row["status"], row["sealed_response"])
+    return _open(scope, record.status, record.sealed_response)
 
 
 def finish(scope: Scope, status: int, body: str, headers: dict[str, str]) -> None:
     """Store a 2xx answer (sealed) for :data:`KEEP_SECONDS`; release the key for anything else."""
     sealed = _seal(scope, body, headers) if 200 <= status < 300 else None
-    with tenant_uow(scope.tenant_id) as uow:
+    with current().units_of_work.tenant(scope.tenant_id) as uow:
         if sealed is not None:
-            keep = func.now() + timedelta(seconds=KEEP_SECONDS)
-            uow.execute(update(idempotency_keys).where(*scope.where()).values(
-                status=status, sealed_response=sealed, expires_at=keep))
+            uow.idempotency_keys.keep(scope, status, sealed, keep_seconds=KEEP_SECONDS)
         else:
-            uow.execute(delete(idempotency_keys).where(*scope.where()))
+            uow.idempotency_keys.release(scope)
         uow.commit()
 
 
@@ -169,10 +142,27 @@ def _open(scope: Scope, status: int, sealed: Any) -> StoredResponse:
 
 def purge_expired() -> int:
     """Delete keys whose time is up (the tick); returns how many went."""
-    with system_uow() as uow:
-        gone = uow.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= func.now())).rowcount
+    with current().units_of_work.system() as uow:
+        gone = uow.idempotency_keys.purge_expired()
         uow.commit()
-    return int(gone or 0)
+    return gone
+
+
+class IdempotencyKeys:
+    """The ``Idempotency-Key`` store the HTTP layer is given (``http.routing.IdempotencyStore``)."""
+
+    def scope(self, principal: Any, route: str, key: str) -> Scope | None:
+        """The key's scope for this caller; ``None`` when the caller has no tenant or identity."""
+        tenant_id, who = getattr(principal, "tenant_id", None), principal_of(principal)
+        if tenant_id is None or who is None:
+            return None
+        return Scope(tenant_id=tenant_id, principal=who, route=route, key=key)
+
+    def begin(self, scope: Scope, raw_body: bytes) -> StoredResponse | None:
+        return begin(scope, raw_body)
+
+    def finish(self, scope: Scope, status: int, body: str, headers: dict[str, str]) -> None:
+        finish(scope, status, body, headers)
 
 
 def purge_job() -> None:

@@ -98,7 +98,7 @@ def _handle_unlimited(record: tuple[str, str]) -> bool:
         logger.error("dropping unknown step-queue message", extra={"message_id": message_id})
         return True
     try:
-        handler(message)  # type: ignore[arg-type]
+        handler(message)
     except Exception:
         logger.exception("message handling failed; it will be redelivered",
                          extra={"message_id": message_id, "kind": kind})

@@ -15,16 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from chalicelib.adapters.mail import Mail
 from chalicelib.config import get_settings
 from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import is_uuid, new_id
-from chalicelib.http.pagination import paginate
 from chalicelib.identity import passwords
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash_token
 from chalicelib.identity.roles import Role, check_can_grant, check_member_removal, check_role_change, parse_role
+from chalicelib.ids import is_uuid, new_id
 from chalicelib.services import audit
 from chalicelib.services.auth import InvalidCredentials, InvalidResetToken, _issue, normalise_email, profile
 from chalicelib.services.authn import Principal
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     api_tokens,
     invites,
@@ -63,7 +64,7 @@ def me(principal: Principal) -> dict[str, Any]:
 
 
 # -- workspaces ---------------------------------------------------------------------
-def _visible_workspaces(uow: Any, principal: Principal, params: dict[str, str] | None = None) -> Any:
+def _visible_workspaces(uow: UnitOfWork, principal: Principal, params: dict[str, str] | None = None) -> Any:
     q = select(workspaces.c.id, workspaces.c.name, workspaces.c.created_at)
     if not principal.sees_all_workspaces:
         # a user's memberships or a token's scope, as authentication read them
@@ -73,12 +74,21 @@ def _visible_workspaces(uow: Any, principal: Principal, params: dict[str, str] |
     return paginate(uow, q, workspaces, params)
 
 
+def check_workspace_visible(principal: Principal, ws: str) -> None:
+    """``NotFound`` unless ``ws`` is a workspace of the caller's tenant that the caller may see."""
+    if not is_uuid(ws) or not (principal.sees_all_workspaces or ws in principal.workspace_ids):
+        raise NotFound("No such workspace.")
+    with tenant_uow(principal.tenant_id) as uow:
+        if uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first() is None:
+            raise NotFound("No such workspace.")
+
+
 def list_workspaces(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
     with tenant_uow(principal.tenant_id) as uow:
         return _visible_workspaces(uow, principal, params)
 
 
-def _workspace(uow: Any, ws: str) -> dict[str, Any]:
+def _workspace(uow: UnitOfWork, ws: str) -> dict[str, Any]:
     row = uow.execute(select(workspaces.c.id, workspaces.c.name, workspaces.c.created_at)
                       .where(workspaces.c.id == ws)).mappings().first()
     if row is None:
@@ -91,7 +101,7 @@ def get_workspace(principal: Principal, ws: str) -> dict[str, Any]:
         return _workspace(uow, ws)
 
 
-def _name_taken(uow: Any, name: str, exclude: str | None = None) -> bool:
+def _name_taken(uow: UnitOfWork, name: str, exclude: str | None = None) -> bool:
     q = select(workspaces.c.id).where(func.lower(workspaces.c.name) == name.lower())
     if exclude:
         q = q.where(workspaces.c.id != exclude)
@@ -170,7 +180,7 @@ def remove_workspace_member(principal: Principal, ws: str, user_id: str) -> None
 
 
 # -- users ------------------------------------------------------------------------------
-def _user_row(uow: Any, user_id: str) -> dict[str, Any]:
+def _user_row(uow: UnitOfWork, user_id: str) -> dict[str, Any]:
     row = uow.execute(select(users.c.id.label("user_id"), users.c.email, users.c.name, memberships.c.role,
                              memberships.c.created_at)
                       .join(memberships, memberships.c.user_id == users.c.id)
@@ -189,7 +199,7 @@ def list_users(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
         return paginate(uow, q, memberships, params, key="user_id")
 
 
-def _owner_count(uow: Any) -> int:
+def _owner_count(uow: UnitOfWork) -> int:
     # Locks the tenant's owner rows so two concurrent demotions cannot both pass the last-owner rule.
     return len(uow.execute(select(memberships.c.user_id).where(memberships.c.role == Role.OWNER.value)
                            .with_for_update()).all())
@@ -199,7 +209,7 @@ def change_role(principal: Principal, user_id: str, role: str) -> dict[str, Any]
     with tenant_uow(principal.tenant_id) as uow:
         owners = _owner_count(uow)
         before = _user_row(uow, user_id)
-        check_role_change(actor_id=principal.actor_id, actor_role=principal.role, target_id=user_id,
+        check_role_change(actor_id=principal.actor_id or "", actor_role=principal.role, target_id=user_id,
                           current_role=before["role"], new_role=role, owner_count=owners)
         uow.execute(update(memberships).where(memberships.c.user_id == user_id).values(role=parse_role(role).value))
         audit.record(uow, principal, "user.role_changed", "user", user_id, before={"role": before["role"]},
@@ -213,7 +223,7 @@ def remove_user(principal: Principal, user_id: str) -> None:
     with tenant_uow(principal.tenant_id) as uow:
         owners = _owner_count(uow)
         before = _user_row(uow, user_id)
-        check_member_removal(actor_id=principal.actor_id, actor_role=principal.role, target_id=user_id,
+        check_member_removal(actor_id=principal.actor_id or "", actor_role=principal.role, target_id=user_id,
                              target_role=before["role"], owner_count=owners)
         uow.execute(delete(workspace_members).where(workspace_members.c.user_id == user_id))
         uow.execute(delete(memberships).where(memberships.c.user_id == user_id))
@@ -321,7 +331,7 @@ _TOKEN_COLUMNS = (api_tokens.c.id, api_tokens.c.name, api_tokens.c.role, api_tok
                   api_tokens.c.created_at)
 
 
-def _token_scope(uow: Any, principal: Principal, role: str, workspace_ids: list[str] | None) -> list[str] | None:
+def _token_scope(uow: UnitOfWork, principal: Principal, role: str, workspace_ids: list[str] | None) -> list[str] | None:
     """The workspace scope of a new token: all (``None``) for owner/admin, a chosen list below (422 otherwise)."""
     if parse_role(role) >= Role.ADMIN:
         if workspace_ids is not None:

@@ -178,7 +178,7 @@ def add(template: dict[str, Any], stage: Stage, *, release: str) -> None:
         resources[ROLES[logical]] = _role(stage, logical)
         resources[f"{logical}LogGroup"] = _log_group(stage, short)
         function = resources[logical]
-        props = function["Properties"]
+        props: dict[str, Any] = function["Properties"]
         props["FunctionName"] = function_name(stage, short)
         props["Role"] = att(ROLES[logical], "Arn")
         props["Environment"]["Variables"].update(_environment(stage, logical))
@@ -234,7 +234,7 @@ def add(template: dict[str, Any], stage: Stage, *, release: str) -> None:
                         "/openapi.json are public by design."))
     # API Gateway's own answers (no route, throttled, too large) in the API's one error shape, with a request id
     for logical, kind, status, code, message in GATEWAY_RESPONSES:
-        props: dict[str, Any] = {
+        props = {
             "RestApiId": ref("RestAPI"), "ResponseType": kind,
             "ResponseTemplates": {"application/json": json.dumps(
                 {"error": {"code": code, "message": message, "details": [], "request_id": "$context.requestId"}})}}

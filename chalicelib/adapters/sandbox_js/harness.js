@@ -8,6 +8,8 @@
   // Array.prototype.push or JSON.stringify must not break the output check or the console.
   const apply = Reflect.apply, toText = String, push = Array.prototype.push, pop = Array.prototype.pop;
   const includes = Array.prototype.includes, slice = String.prototype.slice;
+  const PromiseCtor = Promise, resolve = Promise.resolve, then = Promise.prototype.then;
+  const parse = JSON.parse, freeze = Object.freeze;
   const state = { lines: [], chars: 0, dropped: 0 };
   const show = (value) => {
     if (typeof value === "string") return value;
@@ -68,5 +70,33 @@
     return report(false, { name: toText(name), message: apply(slice, message, [0, 2000]),
                            stack: apply(slice, stack, [0, 4000]) });
   };
-  Object.defineProperty(globalThis, "__stepline", { value: Object.freeze({ finish, report, failure }) });
+  // A promise result: its report is kept here once it settles, for the settle probe
+  // (the Python side queues "__stepline.settled()" behind the execution).
+  let settledReport = "";
+  const settle = (value) => {
+    const promise = apply(resolve, PromiseCtor, [value]);
+    apply(then, promise, [
+      (v) => { try { settledReport = report(true, { output: finish(v) }); } catch (e) { settledReport = failure(e); } },
+      (e) => { settledReport = failure(e); },
+    ]);
+  };
+  // One execution (runner.js calls it): build the default export, call it, check the result.
+  // Answers the report, or "" when the code returned a promise (settled() answers it later).
+  const run = (load, payloadText, contextText) => {
+    try {
+      const main = load();
+      if (typeof main !== "function") throw new TypeError("the code must 'export default' a function (payload, ctx) => ({ ... })");
+      const result = main(parse(payloadText), freeze(parse(contextText)));
+      if (result !== null && typeof result === "object" && typeof result.then === "function") {
+        settle(result);
+        return "";
+      }
+      return report(true, { output: finish(result) });
+    } catch (e) {
+      return failure(e);
+    }
+  };
+  const settled = () => settledReport;
+  Object.defineProperty(globalThis, "__stepline", { value: freeze({ run, settled }) });
 })();
+//# sourceURL=stepline-sandbox.js

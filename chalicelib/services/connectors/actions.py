@@ -27,10 +27,11 @@ from chalicelib.services.connectors.exceptions import DuplicateActionKey
 from chalicelib.services.connectors.ids import builtin_action_id, builtin_version_id, is_uuid
 from chalicelib.services.connectors.listing import page_of
 from chalicelib.services.connectors.versions import editable_app, require_draft, sync_action_rows, version_row
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions
 
 
-def _ids_by_key(uow: Any, version_id: str) -> dict[str, str]:
+def _ids_by_key(uow: UnitOfWork, version_id: str) -> dict[str, str]:
     rows = uow.execute(
         select(app_actions.c.key, app_actions.c.id).where(app_actions.c.version_id == version_id)
     )
@@ -52,7 +53,7 @@ def _custom_views(connector: ConnectorDefinition, ids: dict[str, str], row: Mapp
     ]
 
 
-def _version_actions(uow: Any, app_id: str, version_id: str) -> list[dict[str, Any]]:
+def _version_actions(uow: UnitOfWork, app_id: str, version_id: str) -> list[dict[str, Any]]:
     ref = app_ref(uow, app_id)
     if ref.builtin:
         if version_id != builtin_version_id(ref.slug):
@@ -97,7 +98,7 @@ def describe_action(principal: Principal, action_id: str) -> dict[str, Any]:
     return view
 
 
-def _draft(uow: Any, app_id: str, version_id: str) -> dict[str, Any]:
+def _draft(uow: UnitOfWork, app_id: str, version_id: str) -> dict[str, Any]:
     editable_app(uow, app_id)
     row = version_row(uow, app_id, version_id, lock=True)
     require_draft(row)
@@ -105,7 +106,7 @@ def _draft(uow: Any, app_id: str, version_id: str) -> dict[str, Any]:
 
 
 def _save(
-    uow: Any, row: dict[str, Any], document: dict[str, Any], index: int, renamed: dict[str, str] | None = None
+    uow: UnitOfWork, row: dict[str, Any], document: dict[str, Any], index: int, renamed: dict[str, str] | None = None
 ) -> ConnectorDefinition:
     connector = validated_with_action(document, index)
     uow.execute(
@@ -117,7 +118,7 @@ def _save(
     return connector
 
 
-def _view_of(uow: Any, connector: ConnectorDefinition, row: dict[str, Any], key: str) -> dict[str, Any]:
+def _view_of(uow: UnitOfWork, connector: ConnectorDefinition, row: dict[str, Any], key: str) -> dict[str, Any]:
     ids = _ids_by_key(uow, str(row["id"]))
     return views.action(
         connector,
@@ -153,7 +154,7 @@ def create_action(principal: Principal, app_id: str, version_id: str, body: dict
     return view
 
 
-def _locate(uow: Any, row: dict[str, Any], action_id: str) -> tuple[int, str]:
+def _locate(uow: UnitOfWork, row: dict[str, Any], action_id: str) -> tuple[int, str]:
     if not is_uuid(action_id):
         raise NotFound("No such action.")
     key = uow.execute(

@@ -13,9 +13,9 @@ from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.connectors.catalog import load_catalog
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors import views
@@ -23,6 +23,7 @@ from chalicelib.services.connectors.definitions import app_ref
 from chalicelib.services.connectors.exceptions import AppInUse, BuiltinReadOnly, DuplicateSlug
 from chalicelib.services.connectors.listing import catalog_then_rows
 from chalicelib.services.connectors.versions import insert_version, refold_draft
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_versions, apps, connections
 
 SOURCES = ("all", "builtin", "custom")
@@ -55,7 +56,7 @@ def list_apps(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
         return catalog_then_rows(catalog, rows_page if source in ("all", "custom") else None, params)
 
 
-def _row(uow: Any, app_id: str) -> dict[str, Any]:
+def _row(uow: UnitOfWork, app_id: str) -> dict[str, Any]:
     return dict(uow.execute(select(apps).where(apps.c.id == app_id)).mappings().one())
 
 
@@ -75,7 +76,7 @@ def get_app(principal: Principal, app_id: str) -> dict[str, Any]:
     return view
 
 
-def _check_slug_free(uow: Any, slug: str) -> None:
+def _check_slug_free(uow: UnitOfWork, slug: str) -> None:
     if slug in load_catalog() or uow.execute(select(apps.c.id).where(apps.c.slug == slug)).first():
         raise DuplicateSlug(f"An app with slug {slug!r} exists.")
 

@@ -20,20 +20,20 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.connectors.definition import ConnectorDefinition
-from chalicelib.connectors.masking import SENSITIVE_KEYS, mask_secret
 from chalicelib.connectors.request_builder import effective_settings
 from chalicelib.connectors.schema_errors import validate_against
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
-from chalicelib.identity.masking import is_secret_key
+from chalicelib.ids import new_id
+from chalicelib.masking import is_secret_key, mask_secret
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source
 from chalicelib.services.connectors.exceptions import ConnectionInUse, DuplicateName, SecretsRequired
 from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections
 
 OK, EXPIRED, REFRESH_FAILED, INVALID = "ok", "expired", "refresh_failed", "invalid"
@@ -48,7 +48,6 @@ def is_secret_field(connector: ConnectorDefinition, name: str) -> bool:
     return (
         name in connector.secret_fields
         or name not in connector.declared_credential_fields
-        or name.lower() in SENSITIVE_KEYS
         or is_secret_key(name)
     )
 
@@ -134,7 +133,7 @@ def merged_secrets(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
 
 
 def row_of(
-    uow: Any, connection_id: str, *, workspace_id: str | None = None, lock: bool = False
+    uow: UnitOfWork, connection_id: str, *, workspace_id: str | None = None, lock: bool = False
 ) -> dict[str, Any]:
     query = select(connections).where(connections.c.id == connection_id)
     if workspace_id is not None:
@@ -152,7 +151,7 @@ def app_ref_of_row(row: Mapping[str, Any]) -> AppRef:
 
 
 def store_secrets(
-    uow: Any,
+    uow: UnitOfWork,
     row: Mapping[str, Any],
     connector: ConnectorDefinition,
     secrets: Mapping[str, Any],
@@ -346,7 +345,7 @@ def _key_label(row: Mapping[str, Any]) -> str | None:
     return f"{envelope['kek']}#{envelope['kv']}" if envelope else None
 
 
-def workflows_using(uow: Any, connection_id: str) -> list[dict[str, str]]:
+def workflows_using(uow: UnitOfWork, connection_id: str) -> list[dict[str, str]]:
     """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
     from sqlalchemy import Text, cast, or_
 

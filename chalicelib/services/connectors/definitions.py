@@ -9,14 +9,13 @@ versions never change, a draft's cache entry dies with its next save.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, select
 
+from chalicelib.cache import BoundedCache
 from chalicelib.connectors.catalog import get_builtin, load_catalog
 from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.connectors.exceptions import ActionNotFound
@@ -30,11 +29,10 @@ from chalicelib.services.connectors.ids import (
     is_uuid,
     parse_builtin,
 )
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps
 
-_CACHE_SIZE = 256
-_cache: OrderedDict[tuple[str, str], ConnectorDefinition] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: BoundedCache[tuple[str, str], ConnectorDefinition] = BoundedCache(256)
 
 
 @dataclass(frozen=True)
@@ -81,17 +79,11 @@ class ResolvedAction:
 def definition_of(version_id: str, changed: Any, document: Mapping[str, Any]) -> ConnectorDefinition:
     """The validated definition of a stored version (cached by id and last change)."""
     key = (str(version_id), str(changed))
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    built = validate_connector(document)
-    with _cache_lock:
-        _cache[key] = built
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return built
+    found = _cache.get(key)
+    if found is None:
+        found = validate_connector(document)
+        _cache.put(key, found)
+    return found
 
 
 def builtin_source(slug: str) -> VersionedConnector:
@@ -101,7 +93,7 @@ def builtin_source(slug: str) -> VersionedConnector:
     )
 
 
-def app_ref(uow: Any, app_id: str) -> AppRef:
+def app_ref(uow: UnitOfWork, app_id: str) -> AppRef:
     """The app named by ``app_id``; ``NotFound`` when it is neither built-in nor the tenant's."""
     ref = parse_builtin(app_id)
     if ref is not None:
@@ -119,7 +111,7 @@ def app_ref(uow: Any, app_id: str) -> AppRef:
 _PREFERENCE = case((app_versions.c.status == "published", 0), (app_versions.c.status == "draft", 1), else_=2)
 
 
-def current_source(uow: Any, app: AppRef) -> VersionedConnector:
+def current_source(uow: UnitOfWork, app: AppRef) -> VersionedConnector:
     """The version connections of ``app`` use: latest published, else the draft, else latest deprecated."""
     if app.builtin:
         return builtin_source(app.slug)
@@ -142,7 +134,7 @@ def current_source(uow: Any, app: AppRef) -> VersionedConnector:
     )
 
 
-def resolve_action(uow: Any, action_id: str) -> ResolvedAction:
+def resolve_action(uow: UnitOfWork, action_id: str) -> ResolvedAction:
     """The action named by ``action_id`` (built-in or the tenant's); ``ActionNotFound`` otherwise."""
     ref = parse_builtin(action_id)
     if ref is not None:

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import func, insert, update
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services.connectors.connections import preview
 from chalicelib.services.connectors.documents import validated, with_metadata
 from chalicelib.services.connectors.secrets_box import seal
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps, connections
 
 
@@ -65,7 +66,7 @@ def _orders_api(slug: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return app, document
 
 
-def _app(uow: Any, tenant_id: str, slug: str, name: str) -> None:
+def _app(uow: UnitOfWork, tenant_id: str, slug: str, name: str) -> None:
     fields, document = _orders_api(slug, name)
     app_id = new_id()
     uow.execute(insert(apps).values(id=app_id, tenant_id=tenant_id, status="published", **fields))
@@ -96,7 +97,7 @@ def _app(uow: Any, tenant_id: str, slug: str, name: str) -> None:
 
 
 def _connection(
-    uow: Any,
+    uow: UnitOfWork,
     tenant_id: str,
     workspace_id: str,
     slug: str,
@@ -126,7 +127,7 @@ def _connection(
     )
 
 
-def seed(uow: Any, seeded: dict[str, Any]) -> None:
+def seed(uow: UnitOfWork, seeded: dict[str, Any]) -> None:
     acme, beta = seeded.get("acme"), seeded.get("beta")
     if acme:
         uow.set_tenant(acme["tenant_id"])

@@ -55,6 +55,7 @@ from chalicelib.services.connectors.ids import is_uuid, template_name
 from chalicelib.services.connectors.live_credentials import LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
 from chalicelib.services.engine.ports import ActionCall, CredentialRequest, ResolvedCredentials
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections
 
 
@@ -75,7 +76,7 @@ class Template:
     default_connection_id: str | None
 
 
-def _template(uow: Any, ref: str) -> Template:
+def _template(uow: UnitOfWork, ref: str) -> Template:
     name = template_name(ref)
     if name is None:
         try:

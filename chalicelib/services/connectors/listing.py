@@ -1,6 +1,6 @@
 """Paging for lists that are not one SQL query: the built-in catalog, and the catalog followed by rows.
 
-Same contract as ``chalicelib.http.pagination`` (``limit`` default 50, max 200,
+Same contract as ``chalicelib.db.pagination`` (``limit`` default 50, max 200,
 an opaque ``cursor``, ``{"items", "next_cursor"}``). Catalog items are a fixed,
 ordered list, so an offset is a stable position in them.
 """
@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chalicelib.db.pagination import parse_limit
 from chalicelib.errors import BadRequest
-from chalicelib.http.pagination import parse_limit
 
 
 def encode_cursor(state: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 - ``GET /api/providers``: every app a workflow can use — built-in, and the
   tenant's apps with a published version — with what a connection form needs.
-- ``GET /api/node-templates``: the built-in step types (``step_handlers``),
+- ``GET /api/node-templates``: the built-in step types (the container's step catalog),
   every usable app action with its argument schemas, and the tenant's own
   templates (``POST /api/node-templates``, admins): a saved preset of a step
   type or an action, with default config and optionally a default connection,
@@ -17,13 +17,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import IntegrityError
 
-import step_handlers
 from chalicelib.connectors.catalog import load_catalog
 from chalicelib.connectors.definition import ConnectorDefinition
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.graph_checks import SAFE_NAME, misplaced_secrets
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors import views
@@ -31,6 +31,7 @@ from chalicelib.services.connectors.definitions import definition_of, needs_conn
 from chalicelib.services.connectors.exceptions import DuplicateName
 from chalicelib.services.connectors.ids import TEMPLATE_PREFIX, builtin_app_id, builtin_version_id
 from chalicelib.services.connectors.listing import page_of
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps, connections, node_templates
 
 ACTION_STEP = "action"
@@ -53,7 +54,7 @@ def _provider(
     }
 
 
-def _published(uow: Any) -> list[tuple[dict[str, Any], ConnectorDefinition]]:
+def _published(uow: UnitOfWork) -> list[tuple[dict[str, Any], ConnectorDefinition]]:
     """Each custom app's latest published version (newest apps first)."""
     rows = (
         uow.execute(
@@ -89,7 +90,7 @@ def list_providers(principal: Principal, params: dict[str, str]) -> dict[str, An
 
 def _step_type_templates() -> list[dict[str, Any]]:
     return [
-        {"kind": "step_type", "ref": None, **described} for described in step_handlers.describe_step_types()
+        {"kind": "step_type", "ref": None, **described} for described in current().step_catalog.describe()
     ]
 
 
@@ -169,18 +170,18 @@ def list_node_templates(principal: Principal, params: dict[str, str]) -> dict[st
 
 def create_node_template(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Save a named preset (admins). The name must be safe and must not shadow a step type."""
-    name = body["name"]
+    name, catalog = body["name"], current().step_catalog
     details = []
     if not SAFE_NAME.match(name):
         details.append({"path": "/name", "issue": f"must match {SAFE_NAME.pattern}"})
-    if name in step_handlers.STEP_TYPES:
+    if name in catalog:
         details.append({"path": "/name", "issue": "is the name of a built-in step type"})
-    if body["step_type"] not in step_handlers.STEP_TYPES:
+    if body["step_type"] not in catalog:
         details.append({"path": "/step_type", "issue": "is not a built-in step type"})
-    issues = step_handlers.check_config(body["step_type"], body["config"]) if not details else []
+    issues = catalog.check_config(body["step_type"], body["config"]) if not details else []
     details += [{"path": "/config" + i["path"], "issue": i["issue"]} for i in issues]
     if not details:  # a preset copied into a node must not carry a secret where a node may not
-        details += misplaced_secrets(body["step_type"], dict(body["config"] or {}), "/config", name)
+        details += misplaced_secrets(catalog, body["step_type"], dict(body["config"] or {}), "/config", name)
     if body["step_type"] == ACTION_STEP and not body.get("action_ref"):
         details.append({"path": "/action_ref", "issue": "is required for an action template"})
     if details:
@@ -238,6 +239,6 @@ def delete_node_template(principal: Principal, template_id: str) -> None:
         uow.commit()
 
 
-def template_row(uow: Any, name: str) -> dict[str, Any] | None:
+def template_row(uow: UnitOfWork, name: str) -> dict[str, Any] | None:
     row = uow.execute(select(node_templates).where(node_templates.c.name == name)).mappings().first()
     return dict(row) if row else None

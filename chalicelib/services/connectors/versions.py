@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.authn import Principal
 from chalicelib.services.connectors import views
@@ -32,6 +32,7 @@ from chalicelib.services.connectors.exceptions import (
 )
 from chalicelib.services.connectors.ids import builtin_version_id, is_uuid
 from chalicelib.services.connectors.listing import page_of
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import app_actions, app_versions, apps
 
 DRAFT, PUBLISHED, DEPRECATED = "draft", "published", "deprecated"
@@ -40,7 +41,7 @@ DRAFT, PUBLISHED, DEPRECATED = "draft", "published", "deprecated"
 # --- shared with apps and actions -----------------------------------------------------------------
 
 
-def version_row(uow: Any, app_id: str, version_id: str, *, lock: bool = False) -> dict[str, Any]:
+def version_row(uow: UnitOfWork, app_id: str, version_id: str, *, lock: bool = False) -> dict[str, Any]:
     """The version ``version_id`` of custom app ``app_id``; ``NotFound`` otherwise."""
     if not is_uuid(version_id):
         raise NotFound("No such version.")
@@ -51,7 +52,7 @@ def version_row(uow: Any, app_id: str, version_id: str, *, lock: bool = False) -
     return dict(row)
 
 
-def editable_app(uow: Any, app_id: str) -> AppRef:
+def editable_app(uow: UnitOfWork, app_id: str) -> AppRef:
     """The custom app ``app_id``; built-in apps are read-only (403)."""
     ref = app_ref(uow, app_id)
     if ref.builtin:
@@ -67,7 +68,7 @@ def require_draft(row: dict[str, Any]) -> None:
 
 
 def sync_action_rows(
-    uow: Any, row: dict[str, Any], keys: list[str], renamed: dict[str, str] | None = None
+    uow: UnitOfWork, row: dict[str, Any], keys: list[str], renamed: dict[str, str] | None = None
 ) -> None:
     """Keep one ``app_actions`` row (a stable action id) per action key of the version."""
     renamed = renamed or {}
@@ -99,7 +100,7 @@ def sync_action_rows(
 
 
 def insert_version(
-    uow: Any, principal: Principal, app: dict[str, Any], definition: dict[str, Any], *, notes: str = ""
+    uow: UnitOfWork, principal: Principal, app: dict[str, Any], definition: dict[str, Any], *, notes: str = ""
 ) -> dict[str, Any]:
     """Open the app's draft with ``definition`` (validated, metadata folded in)."""
     document = with_metadata(definition, app)
@@ -132,7 +133,7 @@ def insert_version(
     return row
 
 
-def refold_draft(uow: Any, app: dict[str, Any]) -> None:
+def refold_draft(uow: UnitOfWork, app: dict[str, Any]) -> None:
     """After a metadata change, fold it into the draft's document (published ones keep theirs)."""
     draft = (
         uow.execute(
@@ -152,7 +153,7 @@ def refold_draft(uow: Any, app: dict[str, Any]) -> None:
     )
 
 
-def refresh_app_status(uow: Any, app_id: str) -> None:
+def refresh_app_status(uow: UnitOfWork, app_id: str) -> None:
     """``published`` while any version is, else ``deprecated`` if any is, else ``draft``."""
 
     def having(status: str) -> Any:
@@ -163,7 +164,7 @@ def refresh_app_status(uow: Any, app_id: str) -> None:
     uow.execute(update(apps).where(apps.c.id == app_id).values(status=value, updated_at=func.now()))
 
 
-def _app_row(uow: Any, app_id: str) -> dict[str, Any]:
+def _app_row(uow: UnitOfWork, app_id: str) -> dict[str, Any]:
     return dict(uow.execute(select(apps).where(apps.c.id == app_id)).mappings().one())
 
 

@@ -86,7 +86,7 @@ def action(
 ) -> dict[str, Any]:
     """An action with its argument schemas (what a flow editor needs to build a node's input)."""
     definition = connector.action(key)
-    raw = next((a for a in connector.raw.get("actions", []) if a.get("key") == key), {})
+    raw: dict[str, Any] = next((a for a in connector.raw.get("actions", []) if a.get("key") == key), {})
     return {
         "id": action_id,
         "app_id": app_id,
@@ -100,7 +100,12 @@ def action(
         "input_schema": definition.input_schema,
         "output_schema": definition.output_schema,
         "sample_input": definition.sample_input,
-        "retry": dict(definition.retry.__dict__),
+        "retry": {
+            "max_attempts": definition.retry.max_attempts,
+            "initial_backoff_seconds": definition.retry.base_delay,
+            "max_backoff_seconds": definition.retry.max_delay,
+            "max_total_seconds": definition.max_total_seconds,
+        },
         "timeout_seconds": definition.timeout_seconds,
         "is_test_action": key == connector.test_action,
         "definition": raw,

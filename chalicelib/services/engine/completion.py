@@ -32,6 +32,7 @@ from chalicelib.engine.retry import RetryPolicy, is_retryable
 from chalicelib.services.engine.dispatch import Doorbell
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.txn import RunMissing, RunTxn
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import fan_ins, join_arrivals, quarantined_steps, step_runs
 
 # The run row is locked first (as in every transaction on a run), then the attempt is recorded only if
@@ -85,7 +86,7 @@ class Outcome:
         return self.error is None
 
 
-def begin(uow: Any, run: RunContext, outcome: Outcome, *, claim_next: bool = False) -> RunTxn | None:
+def begin(uow: UnitOfWork, run: RunContext, outcome: Outcome, *, claim_next: bool = False) -> RunTxn | None:
     """Lock the run and record the attempt; ``None`` when the claim was lost (a stale result)."""
     row = uow.execute(_LOCK_AND_RECORD, {
         "status": "success" if outcome.succeeded else "failed",

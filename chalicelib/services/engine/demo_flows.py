@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import workflow_versions, workflows
 
 SAMPLE_GRAPH: dict[str, Any] = {
@@ -30,7 +31,7 @@ SAMPLE_GRAPH: dict[str, Any] = {
 SAMPLE_INPUT_SCHEMA = {"type": "object", "required": ["total"], "properties": {"total": {"type": "number"}}}
 
 
-def seed(uow: Any, seeded: dict[str, Any]) -> None:
+def seed(uow: UnitOfWork, seeded: dict[str, Any]) -> None:
     """One published sample workflow in each demo tenant's first workspace."""
     for data in seeded.values():
         uow.set_tenant(data["tenant_id"])

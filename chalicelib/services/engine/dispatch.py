@@ -8,12 +8,12 @@ left to the sweeper, which re-dispatches queued rows whose doorbell is stale.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib.adapters.queue import MAX_DELAY_SECONDS
+from chalicelib.adapters.queue import MAX_DELAY_SECONDS as MAX_DELAY_SECONDS  # the runner reads it here
+from chalicelib.adapters.queue import clamp_delay
 from chalicelib.container import current
 from chalicelib.observability import logger
 
@@ -31,16 +31,11 @@ class Doorbell:
         return {"kind": MESSAGE_KIND, "tenant_id": self.tenant_id, "run_id": self.run_id, "step_id": self.step_id}
 
 
-def queue_delay(seconds: float) -> int:
-    """``DelaySeconds`` for a wait: rounded up (never early), at most the queue's maximum."""
-    return max(0, min(MAX_DELAY_SECONDS, math.ceil(seconds - 1e-6))) if seconds > 0 else 0
-
-
 def send(doorbells: Iterable[Doorbell]) -> int:
     """Send the doorbells (one batch call per 10 with the same delay); return how many were accepted."""
     groups: dict[int, list[dict[str, str]]] = defaultdict(list)
     for bell in doorbells:
-        groups[queue_delay(bell.delay)].append(bell.body())
+        groups[clamp_delay(bell.delay)].append(bell.body())
     sent = 0
     for delay, bodies in groups.items():
         try:

@@ -50,8 +50,8 @@ def _emit(dimensions: dict[str, str], values: list[tuple[str, Any, float]]) -> N
     # One provider per document: dimensions differ per step, and instances share no state across threads.
     try:
         provider = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=SERVICE)
-        for name, value in dimensions.items():
-            provider.add_dimension(name=name, value=value)
+        for name, dimension in dimensions.items():
+            provider.add_dimension(name=name, value=dimension)
         for name, unit, value in values:
             provider.add_metric(name=name, unit=unit, value=value)
         provider.flush_metrics()
@@ -86,12 +86,38 @@ _RUN_SUMMARY = text(
 )
 
 
-def summary(tenant_id: str, *, since: dt.datetime, workspace_ids: list[str] | None = None) -> dict[str, Any]:
+# Runs per time bucket and status: a finished run counts at its finish, a running one at its start.
+_RUN_TIMELINE = text(
+    """
+    SELECT to_timestamp(floor(EXTRACT(EPOCH FROM coalesce(finished_at, started_at)) / :bucket) * :bucket) AS at,
+           status, count(*) AS runs
+    FROM runs WHERE created_at >= :since AND (CAST(:all AS boolean) OR workspace_id = ANY(CAST(:wss AS uuid[])))
+    GROUP BY 1, 2 ORDER BY 1, 2
+    """
+)
+BUCKETS = (60, 300, 900, 3600, 21600, 86400)
+MAX_BUCKETS = 1440
+
+
+def bucket_for(since: dt.datetime, now: dt.datetime, requested: int | None = None) -> int:
+    """The time-series step: ``requested`` (or a minute) widened until the span holds at most 1,440 whole
+    buckets (and the partial one at either end): a day by the minute."""
+    span = max(0.0, (now - since).total_seconds())
+    for size in BUCKETS:
+        if size >= (requested or 60) and span <= size * (MAX_BUCKETS + 1):
+            return size
+    return BUCKETS[-1] * max(1, int(span // (BUCKETS[-1] * MAX_BUCKETS)) + 1)
+
+
+def summary(tenant_id: str, *, since: dt.datetime, workspace_ids: list[str] | None = None,
+            bucket_seconds: int | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Figures since ``since`` over ``workspace_ids`` (``None``: every workspace of the tenant)."""
-    params = {"since": since, "all": workspace_ids is None, "wss": list(workspace_ids or [])}
+    bucket = bucket_for(since, now or dt.datetime.now(dt.UTC), bucket_seconds)
+    params = {"since": since, "all": workspace_ids is None, "wss": list(workspace_ids or []), "bucket": bucket}
     with tenant_uow(tenant_id) as uow:
         steps = uow.execute(_STEP_SUMMARY, params).mappings().all()
         run_rows = uow.execute(_RUN_SUMMARY, params).mappings().all()
+        timeline = uow.execute(_RUN_TIMELINE, params).mappings().all()
     try:
         depth: int | None = current().step_queue().depth()
     except Exception:
@@ -110,6 +136,8 @@ def summary(tenant_id: str, *, since: dt.datetime, workspace_ids: list[str] | No
              "duration_p95_ms": _ms(r["p95_ms"])}
             for r in run_rows
         ],
+        "bucket_seconds": bucket,
+        "runs_over_time": [{"at": r["at"], "status": r["status"], "count": int(r["runs"])} for r in timeline],
         "queue_depth": depth,
     }
 

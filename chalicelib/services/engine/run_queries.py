@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chalicelib.db.pagination import paginate, parse_limit, parse_time
 from chalicelib.db.uow import tenant_uow
+from chalicelib.engine.context import default_idempotency_key
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.http.pagination import paginate, parse_limit, parse_time
-from chalicelib.http.responses import dumps
+from chalicelib.json_codec import dumps
 from chalicelib.services.engine.runs import present_run
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import quarantined_steps, run_events, runs, step_logs, step_runs
 
 RUN_STATUSES = ("running", "success", "failed", "canceled")
@@ -31,6 +33,8 @@ def list_runs(principal: Any, ws: str, params: dict[str, str]) -> dict[str, Any]
         query = query.where(runs.c.status == params["status"])
     if params.get("mode"):
         query = query.where(runs.c.mode == params["mode"])
+    if params.get("trigger"):
+        query = query.where(runs.c.trigger == params["trigger"])
     after, before = parse_time(params, "created_after"), parse_time(params, "created_before")
     if after:
         query = query.where(runs.c.created_at >= after)
@@ -49,7 +53,7 @@ def _uuid_param(value: str, name: str) -> str:
         raise BadRequest(f"{name} must be an id.", code="invalid_filter") from None
 
 
-def _run(uow: Any, ws: str, run_id: str) -> Any:
+def _run(uow: UnitOfWork, ws: str, run_id: str) -> Any:
     row = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
     if row is None:
         raise NotFound("No such run.")
@@ -63,8 +67,16 @@ def get_run(principal: Any, ws: str, run_id: str) -> dict[str, Any]:
         steps = uow.execute(select(*_STEP_COLUMNS).where(step_runs.c.run_id == run_id)
                             .order_by(step_runs.c.created_at, step_runs.c.attempt)).mappings().all()
     result = present_run(row, with_graph=True)
-    result["steps"] = [dict(s) for s in steps]
+    result["steps"] = [_step(s) for s in steps]
     return result
+
+
+def _step(row: Any) -> dict[str, Any]:
+    """A step attempt as answered, with the idempotency key its action calls carry."""
+    step = dict(row)
+    step["idempotency_key"] = default_idempotency_key(str(step["run_id"]), step["node_id"], step["attempt"],
+                                                      step["instance_key"])
+    return step
 
 
 def list_steps(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> dict[str, Any]:
@@ -75,7 +87,7 @@ def list_steps(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> 
     with tenant_uow(principal.tenant_id) as uow:
         _run(uow, ws, run_id)
         rows = uow.execute(query.order_by(step_runs.c.created_at, step_runs.c.attempt)).mappings().all()
-    return {"items": [dict(r) for r in rows], "next_cursor": None}
+    return {"items": [_step(r) for r in rows], "next_cursor": None}
 
 
 def list_logs(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> dict[str, Any]:

@@ -10,19 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
+from chalicelib.cache import BoundedCache
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph import Graph, parse_graph
 from chalicelib.engine.node_config import step_policies
 from chalicelib.engine.retry import RetryPolicy, StepTimeouts
 from chalicelib.services.engine.settings import engine_settings
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import runs
 
 
@@ -70,9 +71,12 @@ class RunContext:
         return self.policies(node_id)[1].step_seconds + engine_settings().lease_grace_seconds
 
 
-_CACHE: OrderedDict[str, RunContext] = OrderedDict()
-_GRAPHS: OrderedDict[str, Graph] = OrderedDict()
-_LOCK = threading.Lock()
+def _cache_size() -> int:
+    return engine_settings().graph_cache_size
+
+
+_CONTEXTS: BoundedCache[str, RunContext] = BoundedCache(_cache_size)
+_GRAPHS: BoundedCache[str, Graph] = BoundedCache(_cache_size)
 
 
 def graph_of(document: Any) -> Graph:
@@ -83,28 +87,21 @@ def graph_of(document: Any) -> Graph:
     once per process and found again by the document's digest.
     """
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    with _LOCK:
-        found = _GRAPHS.get(digest)
-        if found is not None:
-            _GRAPHS.move_to_end(digest)
-            return found
+    found = _GRAPHS.get(digest)
+    if found is not None:
+        return found
     # A stored graph saved before the $secrets placement rule still runs; the runner never renders
     # a misplaced reference, so skipping that one rule here leaks nothing.
-    graph = parse_graph(document, secret_placement=False)
-    with _LOCK:
-        _GRAPHS[digest] = graph
-        while len(_GRAPHS) > engine_settings().graph_cache_size:
-            _GRAPHS.popitem(last=False)
+    graph = parse_graph(document, catalog=current().step_catalog, secret_placement=False)
+    _GRAPHS.put(digest, graph)
     return graph
 
 
-def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
+def load(tenant_id: str, run_id: str, uow: UnitOfWork | None = None) -> RunContext:
     """The run's context, from the cache or (once) from its row (in ``uow``, else a new unit of work)."""
-    with _LOCK:
-        found = _CACHE.get(run_id)
-        if found is not None:
-            _CACHE.move_to_end(run_id)
-            return found
+    found = _CONTEXTS.get(run_id)
+    if found is not None:
+        return found
     if uow is None:
         with tenant_uow(tenant_id) as own:
             return load(tenant_id, run_id, own)
@@ -122,26 +119,10 @@ def load(tenant_id: str, run_id: str, uow: Any = None) -> RunContext:
         started_at=row["started_at"], trigger=row["trigger"], version_number=row["version_number"],
         input=row["input"], trigger_info=row["trigger_info"],
     )
-    with _LOCK:
-        _CACHE[run_id] = context
-        while len(_CACHE) > engine_settings().graph_cache_size:
-            _CACHE.popitem(last=False)
+    _CONTEXTS.put(run_id, context)
     return context
 
 
 def remember(context: RunContext) -> None:
     """Cache a run's context made by its starter (the worker in this process then skips loading it)."""
-    with _LOCK:
-        _CACHE[context.run_id] = context
-        while len(_CACHE) > engine_settings().graph_cache_size:
-            _CACHE.popitem(last=False)
-
-
-def forget(run_id: str | None = None) -> None:
-    """Drop one run (or all) from the cache (tests that rewrite rows)."""
-    with _LOCK:
-        if run_id is None:
-            _CACHE.clear()
-            _GRAPHS.clear()
-        else:
-            _CACHE.pop(run_id, None)
+    _CONTEXTS.put(context.run_id, context)

@@ -42,16 +42,16 @@ from chalicelib.engine.node_config import prepare_config, secret_keys
 from chalicelib.engine.payloads import as_object
 from chalicelib.engine.retry import is_retryable
 from chalicelib.errors import SteplineError
+from chalicelib.masking import SecretMasker
 from chalicelib.observability import logger
 from chalicelib.services.engine import completion, dispatch, ports, rungraph, workers
 from chalicelib.services.engine import metrics as engine_metrics
 from chalicelib.services.engine.completion import Outcome
 from chalicelib.services.engine.dispatch import Doorbell
-from chalicelib.services.engine.redaction import Redactor
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
-from step_handlers import get_handler, is_pure
+from chalicelib.services.unit_of_work import UnitOfWork
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -131,7 +131,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     successors get doorbells and run in parallel elsewhere.
 
     A *pure segment* — the claimed step and the successors claimed inline
-    after it, as long as their types have no side effect (``step_handlers.is_pure``)
+    after it, as long as their types have no side effect (the step catalog's ``is_pure``)
     — is claimed, executed and completed in one transaction: each step is still
     its own attempt with its own events, but the segment costs one commit. A
     crash before that commit leaves the first step queued, and its doorbell
@@ -146,17 +146,18 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
     with tenant_uow(tenant_id) as uow:
         row = uow.execute(_CLAIM, {"id": step_id, "token": token, "worker": workers.worker_id()}).first()
         if row is not None:
-            claimed: Claimed | None = _claimed(tenant_id, step_id, token, row)
+            first = _claimed(tenant_id, step_id, token, row)
             try:
-                run = rungraph.load(tenant_id, claimed.run_id, uow)
+                run = rungraph.load(tenant_id, first.run_id, uow)
             except LookupError:
                 return "stale"
-            segment, claimed, budget = _pure_segment(uow, run, claimed, budget, stop_at, rng)
+            claimed: Claimed | None
+            segment, claimed, budget = _pure_segment(uow, run, first, budget, stop_at, rng)
             uow.commit()
     if row is None:
         return _not_claimed(tenant_id, step_id)
-    for txn, outcome in segment:
-        _after_step(run, txn, outcome)
+    for done, outcome in segment:
+        _after_step(run, done, outcome)
     current = claimed
     while current is not None:
         outcome = execute(current, run)
@@ -172,10 +173,11 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
 
 
 def _is_pure(run: RunContext, node_id: str) -> bool:
-    return is_pure(run.graph.node(node_id).type)
+    node = run.graph.node(node_id)
+    return run.graph.catalog.is_pure(node.type, node.config)
 
 
-def _pure_segment(uow: Any, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
+def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
                   rng: Any) -> tuple[list[tuple[RunTxn, Outcome]], Claimed | None, int]:
     """Execute and complete pure steps in ``uow`` (which claimed ``claimed``), from ``claimed`` on.
 
@@ -252,13 +254,13 @@ def _not_claimed(tenant_id: str, step_id: str) -> str:
 def execute(claimed: Claimed, run: RunContext) -> Outcome:
     """Run the handler; every failure becomes a recorded outcome (never raised)."""
     node = run.graph.node(claimed.node_id)
-    redactor = Redactor()
+    redactor = SecretMasker(show_hint=False)
     ctx: StepContext | None = None
     started = time.perf_counter()
     try:
         if run.deadline is not None and run.deadline.timestamp() <= time.time():
             raise RunDeadlineExceeded()
-        handler = get_handler(node.type)
+        handler = run.graph.catalog.get(node.type)
         _, timeouts = run.policies(node.id)
         deadline = claimed.started_at.timestamp() + timeouts.step_seconds
         if run.deadline is not None:
@@ -281,19 +283,19 @@ def execute(claimed: Claimed, run: RunContext) -> Outcome:
         return Outcome(
             step_id=claimed.step_id, node_id=node.id, instance_key=claimed.instance_key, attempt=claimed.attempt,
             claim_token=claimed.claim_token, input=claimed.input,
-            duration_ms=(time.perf_counter() - started) * 1000, output=redactor.scrub(output),
+            duration_ms=(time.perf_counter() - started) * 1000, output=redactor.values(output),
             chosen_ports=result.chosen_ports, successor_delay=result.successor_delay,
             fan_out_items=result.fan_out_items,
-            run_output=redactor.scrub(result.run_output) if result.run_output is not None else None,
-            logs=tuple(redactor.scrub(list(result.logs))),
+            run_output=redactor.values(result.run_output) if result.run_output is not None else None,
+            logs=tuple(redactor.values(list(result.logs))),
         )
     except Exception as exc:  # a step failure is an outcome, whatever raised it
         return Outcome(
             step_id=claimed.step_id, node_id=node.id, instance_key=claimed.instance_key, attempt=claimed.attempt,
             claim_token=claimed.claim_token, input=claimed.input,
             duration_ms=(time.perf_counter() - started) * 1000, error=exc,
-            error_body=redactor.scrub(error_body(exc)),
-            logs=tuple(redactor.scrub(ctx.logs)) if ctx is not None else (),
+            error_body=redactor.values(error_body(exc)),
+            logs=tuple(redactor.values(ctx.logs)) if ctx is not None else (),
         )
 
 
@@ -339,7 +341,7 @@ def error_body(exc: BaseException) -> dict[str, Any]:
     return {"code": "unexpected_error", "message": f"{type(exc).__name__}: {exc}"[:500], "retryable": True}
 
 
-def _credentials(run: RunContext, node: Any, handler: Any, redactor: Redactor) -> tuple[dict | None, bool]:
+def _credentials(run: RunContext, node: Any, handler: Any, redactor: SecretMasker) -> tuple[dict | None, bool]:
     """Node connection → the template's default → an error when required (the resolver's order)."""
     if not handler.NEEDS_CREDENTIALS or (node.connection_id is None and node.template is None):
         return None, False
@@ -381,7 +383,7 @@ def _reads_secrets(run: RunContext, node: Any, handler: Any) -> bool:
     return any(expressions.uses_secrets(config[key]) for key in secret_keys(handler) if key in config)
 
 
-def _secrets(run: RunContext, redactor: Redactor) -> dict[str, Any]:
+def _secrets(run: RunContext, redactor: SecretMasker) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, ref in run.secret_refs.items():
         resolved = container.current().credential_resolver().resolve(ports.CredentialRequest(

@@ -22,13 +22,14 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.services import audit
 from chalicelib.services.engine import dispatch, rungraph, workflows
 from chalicelib.services.engine.completion import cancel as cancel_in_txn
 from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.engine.txn import RunTxn
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
@@ -111,7 +112,7 @@ class PreparedRun:
     payload: Any
 
 
-def prepare(uow: Any, workspace_id: str, workflow_id: str, *, mode: str, input: Any = NO_INPUT,
+def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any = NO_INPUT,
             version: int | None = None) -> PreparedRun:
     """The reads and checks of a start, in ``uow`` (the tenant's), writing nothing.
 
@@ -126,7 +127,7 @@ def prepare(uow: Any, workspace_id: str, workflow_id: str, *, mode: str, input: 
     return PreparedRun(flow, source, mode, payload)
 
 
-def launch(uow: Any, prepared: PreparedRun, *, run_id: str, trigger: str, actor: Any = None,
+def launch(uow: UnitOfWork, prepared: PreparedRun, *, run_id: str, trigger: str, actor: Any = None,
            trigger_info: dict[str, Any] | None = None) -> tuple[dict[str, Any], RunTxn]:
     """Insert a prepared run and queue its start step in ``uow``; the caller commits, then sends
     ``txn.doorbells`` (``dispatch.send``)."""
@@ -137,7 +138,7 @@ def launch(uow: Any, prepared: PreparedRun, *, run_id: str, trigger: str, actor:
     return row, txn
 
 
-def _source(uow: Any, flow: dict[str, Any], mode: str, number: int | None) -> dict[str, Any]:
+def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None) -> dict[str, Any]:
     """What a run executes: a published version, or the draft (test mode without a version)."""
     if mode == "production":
         if flow["status"] != "production" or not flow["enabled"]:
@@ -167,7 +168,7 @@ def _check_input(schema: Any, payload: Any) -> None:
                                         for e in errors[:20]])
 
 
-def _insert_run(uow: Any, flow: dict[str, Any], source: dict[str, Any], *, run_id: str, mode: str, payload: Any,
+def _insert_run(uow: UnitOfWork, flow: dict[str, Any], source: dict[str, Any], *, run_id: str, mode: str, payload: Any,
                 trigger: str, actor: Any, rerun_of: str | None = None,
                 trigger_info: dict[str, Any] | None = None) -> tuple[RunTxn, dict[str, Any]]:
     """Insert the run row (running; the insert holds its lock), cache its context, open its transaction."""
@@ -210,7 +211,7 @@ def present_run(row: Any, *, with_graph: bool = False) -> dict[str, Any]:
     return data
 
 
-def _locked_run(uow: Any, ws: str, run_id: str) -> tuple[dict[str, Any], RunTxn]:
+def _locked_run(uow: UnitOfWork, ws: str, run_id: str) -> tuple[dict[str, Any], RunTxn]:
     row = uow.execute(select(runs.c.tenant_id, runs.c.workspace_id).where(
         runs.c.id == run_id, runs.c.workspace_id == ws)).first()
     if row is None:

@@ -140,9 +140,9 @@ def _expired_lease(lease: dict[str, Any], max_reclaims: int, *, abandoned: bool 
         claim_token=lease["claim_token"], input=lease["input"], duration_ms=0.0, error=error,
         error_body=runner.error_body(error),
     )
-    txn = runner.complete(run, outcome)
-    if txn is None:
+    completed = runner.complete(run, outcome)
+    if completed is None:
         return 0
-    dispatch.send(txn.doorbells)
-    runner.after_commit(txn)
+    dispatch.send(completed.doorbells)
+    runner.after_commit(completed)
     return 1

@@ -27,6 +27,7 @@ from chalicelib.engine.planner import run_outcome
 from chalicelib.services.engine import workers
 from chalicelib.services.engine.dispatch import Doorbell
 from chalicelib.services.engine.rungraph import RunContext
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import step_logs, step_runs
 
 _LOCK_RUN = text("SELECT status, event_seq, now() AS now FROM runs WHERE id = CAST(:id AS uuid) FOR UPDATE")
@@ -100,7 +101,7 @@ class InlineClaim:
 class RunTxn:
     """The accumulator of one locked transaction on a run."""
 
-    uow: Any
+    uow: UnitOfWork
     run: RunContext
     status: str
     seq: int
@@ -115,7 +116,7 @@ class RunTxn:
     _run_changes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def begin(cls, uow: Any, run: RunContext) -> RunTxn:
+    def begin(cls, uow: UnitOfWork, run: RunContext) -> RunTxn:
         row = uow.execute(_LOCK_RUN, {"id": run.run_id}).first()
         if row is None:
             raise RunMissing(run.run_id)

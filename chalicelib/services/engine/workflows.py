@@ -18,13 +18,14 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func, insert, select, update
 
 from chalicelib.container import current
+from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import parse_graph
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate
+from chalicelib.ids import new_id
 from chalicelib.services import audit
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import workflow_versions, workflows
 
 STATUSES = ("draft", "test", "production")
@@ -43,7 +44,7 @@ def present(row: Any) -> dict[str, Any]:
     return data
 
 
-def load(uow: Any, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, Any]:
+def load(uow: UnitOfWork, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, Any]:
     query = select(workflows).where(workflows.c.id == flow_id, workflows.c.workspace_id == ws)
     row = uow.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
@@ -57,11 +58,12 @@ def load(uow: Any, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, An
 def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None:
     """422 with JSON-pointer details unless the graph is valid in this workspace."""
     templates, connections = _references(data)
-    missing_templates, missing_connections = (set(), set())
+    missing_templates: set[str] = set()
+    missing_connections: set[str] = set()
     if templates or connections:
         missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
-    parse_graph(data, template_exists=lambda ref: ref not in missing_templates,
+    parse_graph(data, catalog=current().step_catalog, template_exists=lambda ref: ref not in missing_templates,
                 connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
 
 
@@ -219,7 +221,7 @@ def list_versions(principal: Any, ws: str, flow_id: str, params: dict[str, str])
     return page
 
 
-def version(uow: Any, flow_id: str, number: int | None = None) -> dict[str, Any] | None:
+def version(uow: UnitOfWork, flow_id: str, number: int | None = None) -> dict[str, Any] | None:
     """A published version (the latest when ``number`` is None)."""
     query = select(workflow_versions).where(workflow_versions.c.workflow_id == flow_id)
     query = query.where(workflow_versions.c.number == number) if number is not None else query.order_by(

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.container import current
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_rate_buckets
 from chalicelib.triggers.backpressure import (
     HOUR_SECONDS,
@@ -54,7 +54,7 @@ class Counts:
     oldest_age_seconds: float | None
 
 
-def lock_tenant(uow: Any, tenant_id: str, policy: RateLimitPolicy, now: dt.datetime) -> BucketState:
+def lock_tenant(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, now: dt.datetime) -> BucketState:
     """Lock the tenant's bucket row (creating it full) and return its state."""
     query = select(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at).where(
         trigger_rate_buckets.c.tenant_id == tenant_id).with_for_update()
@@ -66,7 +66,7 @@ def lock_tenant(uow: Any, tenant_id: str, policy: RateLimitPolicy, now: dt.datet
     return BucketState(float(row[0]), row[1])
 
 
-def take_token(uow: Any, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
+def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
                now: dt.datetime) -> TakeResult:
     """Spend one token (stored either way: a refusal stores the refill, which is harmless)."""
     result = policy.take(state, now)
@@ -75,7 +75,7 @@ def take_token(uow: Any, tenant_id: str, policy: RateLimitPolicy, state: BucketS
     return result
 
 
-def read_counts(uow: Any, tenant_id: str, now: dt.datetime) -> Counts:
+def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime) -> Counts:
     since = now - dt.timedelta(seconds=HOUR_SECONDS)
     waiting, starting, total, oldest = uow.execute(_COUNTS, {"t": tenant_id, "since": since}).one()
     age = (now - oldest).total_seconds() if oldest is not None else None
@@ -92,7 +92,7 @@ def decide(counts: Counts, policy: BackpressurePolicy) -> Admission:
     return decision
 
 
-def count_admitted(uow: Any, tenant_id: str, now: dt.datetime) -> None:
+def count_admitted(uow: UnitOfWork, tenant_id: str, now: dt.datetime) -> None:
     """One more run admitted in this minute (the hourly quota's counter)."""
     minute = now.replace(second=0, microsecond=0)
     stmt = pg_insert(run_admission_counts).values(tenant_id=tenant_id, minute=minute, count=1)
@@ -104,6 +104,6 @@ def free_slots(counts: Counts, policy: BackpressurePolicy) -> int:
     return max(0, policy.max_concurrent_runs - counts.running - counts.starting)
 
 
-def pending_tenants(uow: Any) -> list[str]:
+def pending_tenants(uow: UnitOfWork) -> list[str]:
     """Tenants with runs waiting or stalled (a system-scope query, for the tick)."""
     return [str(t) for (t,) in uow.execute(select(pending_runs.c.tenant_id).distinct()).all()]

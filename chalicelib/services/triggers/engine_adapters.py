@@ -16,6 +16,7 @@ from chalicelib.services.engine import dispatch
 from chalicelib.services.engine import runs as engine_runs
 from chalicelib.services.engine.runs import NO_INPUT, WorkflowNotRunnable, start_run
 from chalicelib.services.triggers.ports import WorkflowState
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import runs, workflows
 from chalicelib.tables.triggers import trigger_deliveries as deliveries
 
@@ -38,7 +39,11 @@ class EngineRunStarter:
     def launch(self, uow: Any, prepared: Any, *, run_id: str, kind: str,
                trigger_info: dict[str, Any]) -> Callable[[], None]:
         _, txn = engine_runs.launch(uow, prepared, run_id=run_id, trigger=kind, trigger_info=trigger_info)
-        return lambda: dispatch.send(txn.doorbells)
+
+        def ring() -> None:
+            dispatch.send(txn.doorbells)
+
+        return ring
 
     def start(self, tenant_id: str, workspace_id: str, workflow_id: str, *, mode: str, input: Any,
               trigger_id: str, delivery_id: str, kind: str = "manual") -> str:
@@ -78,7 +83,7 @@ def info_of(trigger_id: str, kind: str, delivery_id: str, external_id: str | Non
 class EngineWorkflows:
     """Reads a workflow's status and ``enabled`` from the engine's ``workflows`` table."""
 
-    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None:
+    def state(self, uow: UnitOfWork, workflow_id: str) -> WorkflowState | None:
         query = select(workflows.c.status, workflows.c.enabled).where(workflows.c.id == workflow_id)
         row = uow.execute(query).first()
         return None if row is None else WorkflowState(workflow_id, str(row[0]), bool(row[1]))
@@ -87,7 +92,7 @@ class EngineWorkflows:
 class EngineRuns:
     """Counts a tenant's executing runs in the engine's ``runs`` table."""
 
-    def running(self, uow: Any, tenant_id: str) -> int:
+    def running(self, uow: UnitOfWork, tenant_id: str) -> int:
         return int(uow.execute(select(func.count()).select_from(runs).where(
             runs.c.tenant_id == tenant_id, runs.c.status == "running")).scalar() or 0)
 

@@ -40,10 +40,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
-from chalicelib.http.access import new_id
+from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, engine_adapters, ports
 from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
 from chalicelib.triggers.dedupe import DedupeKey
@@ -125,7 +126,7 @@ def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status
     )
 
 
-def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
+def record(uow: UnitOfWork, firing: Firing, outcome: str, *, reason: str | None = None,
            status_code: int | None = None, accepted: bool = False, duplicate_of: str | None = None,
            run_id: str | None = None, delivery_id: str | None = None) -> str | None:
     """Insert one delivery row; ``None`` when its cron slot or dedupe claim was taken by another."""
@@ -135,12 +136,11 @@ def record(uow: Any, firing: Firing, outcome: str, *, reason: str | None = None,
     if firing.slot is None and not accepted:
         uow.execute(insert(trigger_deliveries).values(**values))
         return delivery_id
-    stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing()
-    stmt = stmt.returning(trigger_deliveries.c.id)
+    stmt = pg_insert(trigger_deliveries).values(**values).on_conflict_do_nothing().returning(trigger_deliveries.c.id)
     return delivery_id if uow.execute(stmt).first() is not None else None
 
 
-def _record_started(uow: Any, firing: Firing, delivery_id: str, run_id: str,
+def _record_started(uow: UnitOfWork, firing: Firing, delivery_id: str, run_id: str,
                     now: dt.datetime) -> dt.datetime | None:
     """Insert the accepted delivery already ``started`` with its run; its ``created_at``, or ``None``
     when a concurrent copy claimed the dedupe key (or slot) first."""
@@ -151,7 +151,7 @@ def _record_started(uow: Any, firing: Firing, delivery_id: str, run_id: str,
     return None if row is None else row[0]
 
 
-def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
+def _original(uow: UnitOfWork, firing: Firing) -> Mapping[str, Any] | None:
     if firing.dedupe is None:
         return None
     d = trigger_deliveries.c
@@ -160,14 +160,14 @@ def _original(uow: Any, firing: Firing) -> Mapping[str, Any] | None:
     return uow.execute(query).mappings().first()
 
 
-def _duplicate(uow: Any, firing: Firing, original: Mapping[str, Any]) -> FireResult:
+def _duplicate(uow: UnitOfWork, firing: Firing, original: Mapping[str, Any]) -> FireResult:
     original_id, run_id = str(original["id"]), original["run_id"] and str(original["run_id"])
     delivery_id = record(uow, firing, "duplicate", reason="Already received; no second run.", status_code=200,
                          duplicate_of=original_id, run_id=run_id)
     return FireResult("duplicate", delivery_id, run_id, duplicate_of=original_id)
 
 
-def _gate(uow: Any, firing: Firing) -> FireResult | None:
+def _gate(uow: UnitOfWork, firing: Firing) -> FireResult | None:
     """The recorded refusal when gating forbids a run, else None."""
     state = current().workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
     if state is None:
@@ -206,7 +206,7 @@ def fire(firing: Firing, now: dt.datetime) -> FireResult:
     return follow_through(admitted)
 
 
-def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
+def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     """Steps 1–5 in ``uow`` (the tenant's, open), which is committed or rolled back here.
 
     The caller must close ``uow`` before :func:`follow_through`: starting the
@@ -228,11 +228,12 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
     # A start in this very transaction (one commit per delivery, no outbox row): its reads and checks
     # come first, before the tenant's bucket row is locked, so the lock is held for as little as possible.
     starter = current().run_starter()
+    transactional = starter if isinstance(starter, ports.TransactionalRunStarter) else None
     prepared: Any = None
-    if not firing.recoverable and isinstance(starter, ports.TransactionalRunStarter):
+    if not firing.recoverable and transactional is not None:
         try:
-            prepared = starter.prepare(uow, str(firing.trigger["workspace_id"]), str(firing.trigger["workflow_id"]),
-                                       mode=firing.mode, input=firing.input)
+            prepared = transactional.prepare(uow, str(firing.trigger["workspace_id"]),
+                                             str(firing.trigger["workflow_id"]), mode=firing.mode, input=firing.input)
         except Exception as exc:
             refusal = _refusal(exc)
             if refusal is None:
@@ -263,8 +264,8 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
         limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
         return Admitted(firing, now, limited)
     queued = decision.decision is AdmissionDecision.QUEUE
-    if prepared is not None and not queued:
-        return _admit_and_start(uow, firing, now, starter, prepared, headers)
+    if transactional is not None and prepared is not None and not queued:
+        return _admit_and_start(uow, firing, now, transactional, prepared, headers)
     delivery_id = record(uow, firing, "queued" if queued else "started", status_code=202, accepted=True,
                          reason="Waiting for a free run slot." if queued else None)
     if delivery_id is None:  # a concurrent copy claimed the key or slot: undo this transaction
@@ -281,7 +282,7 @@ def admit(uow: Any, firing: Firing, now: dt.datetime) -> Admitted:
                     waiting_first=decision.reason == "runs_waiting")
 
 
-def _admit_and_start(uow: Any, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
+def _admit_and_start(uow: UnitOfWork, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
                      prepared: Any, headers: dict[str, str]) -> Admitted:
     """Record the delivery ``started`` and create its run in ``uow``, then commit and ring the doorbell."""
     delivery_id = new_id()
@@ -330,6 +331,7 @@ def follow_through(admitted: Admitted) -> FireResult:
             release(firing.tenant_id, now)
         return FireResult("queued", admitted.delivery_id, reason="Waiting for a free run slot.",
                           headers=admitted.headers)
+    assert admitted.delivery_id is not None  # admitted and not a lost claim: the delivery was recorded
     result = start(firing.trigger, admitted.delivery_id, firing.mode, firing.input, kind=firing.kind,
                    recoverable=firing.recoverable, now=now)
     result.headers = admitted.headers
@@ -392,7 +394,7 @@ def _start_failed(tenant_id: str, delivery_id: str, exc: BaseException, *, recov
         if refusal is None:
             if not isinstance(exc, SteplineError):
                 logger.error("run start failed", exc_info=exc, extra={"delivery_id": delivery_id})
-            error = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
+            error: SteplineError = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
                 "The run could not be started; please retry.")
             outcome = "error"
         else:

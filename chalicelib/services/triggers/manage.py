@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from chalicelib.db.pagination import paginate, parse_time
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, NotFound, SteplineError, ValidationFailed
-from chalicelib.http.access import new_id
-from chalicelib.http.pagination import paginate, parse_time
-from chalicelib.http.responses import dumps
+from chalicelib.ids import new_id
+from chalicelib.json_codec import dumps
 from chalicelib.services import audit
 from chalicelib.services.triggers import secrets
 from chalicelib.services.triggers.models import (
@@ -33,8 +33,9 @@ from chalicelib.services.triggers.models import (
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.triggers.views import present_delivery, present_trigger
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
-from chalicelib.triggers.cron import next_fire_at, parse_schedule
+from chalicelib.triggers.cron import next_fire_at, parse_schedule, upcoming_slots
 from chalicelib.triggers.dedupe import validate_correlation_expression
 from chalicelib.triggers.signatures import SignatureScheme, generate_secret, validate_secret
 
@@ -112,7 +113,7 @@ def _check_sections(kind: str, webhook: Any, schedule: Any) -> None:
         raise _invalid("/schedule", f"only cron triggers have a schedule (this one is {kind})")
 
 
-def _load(uow: Any, ws: str, flow_id: str, trigger_id: str, *, lock: bool = False) -> dict[str, Any]:
+def _load(uow: UnitOfWork, ws: str, flow_id: str, trigger_id: str, *, lock: bool = False) -> dict[str, Any]:
     query = select(triggers).where(triggers.c.id == trigger_id, triggers.c.workspace_id == ws,
                                    triggers.c.workflow_id == flow_id)
     row = uow.execute(query.with_for_update() if lock else query).mappings().first()
@@ -121,7 +122,7 @@ def _load(uow: Any, ws: str, flow_id: str, trigger_id: str, *, lock: bool = Fals
     return dict(row)
 
 
-def _write(uow: Any, statement: Any) -> Any:
+def _write(uow: UnitOfWork, statement: Any) -> Any:
     try:
         with uow.connection.begin_nested():
             return uow.execute(statement)
@@ -340,3 +341,10 @@ def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, para
         _load(uow, ws, flow_id, trigger_id)
         page = paginate(uow, query, trigger_deliveries, params)
     return {"items": [present_delivery(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+def preview_schedule(expression: str, timezone: str, count: int = 5) -> dict[str, Any]:
+    """The next fire times of a schedule before it is saved (422 with ``/cron`` or ``/timezone`` if invalid)."""
+    schedule = parse_schedule(expression, timezone)
+    return {"cron": schedule.expression, "timezone": timezone,
+            "upcoming": upcoming_slots(schedule.expression, timezone, clock_now(), count)}

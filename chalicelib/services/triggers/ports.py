@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from chalicelib.services.unit_of_work import UnitOfWork
+
 PRODUCTION = "production"
 TEST = "test"
 
@@ -55,8 +57,8 @@ class TransactionalRunStarter(Protocol):
 
 
 class WorkflowDirectory(Protocol):
-    def state(self, uow: Any, workflow_id: str) -> WorkflowState | None: ...
+    def state(self, uow: UnitOfWork, workflow_id: str) -> WorkflowState | None: ...
 
 
 class RunLedger(Protocol):
-    def running(self, uow: Any, tenant_id: str) -> int: ...
+    def running(self, uow: UnitOfWork, tenant_id: str) -> int: ...

@@ -25,12 +25,13 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.services.triggers import admission, firing
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 
 MAX_ATTEMPTS = 10
 
 
-def _claimable(uow: Any, condition: Any, limit: int) -> list[dict[str, Any]]:
+def _claimable(uow: UnitOfWork, condition: Any, limit: int) -> list[dict[str, Any]]:
     if limit <= 0:
         return []
     query = (select(pending_runs, trigger_deliveries.c.kind)

@@ -15,19 +15,16 @@ row, never from the cache.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from chalicelib import container
+from chalicelib.cache import BoundedCache
 
 TABLE = "triggers"
 CACHE_SECONDS = 300.0
-_CACHE_MAX = 2048
 
-_LOCK = threading.Lock()
-_cache: dict[tuple[str, int], tuple[float, str | None, str | None]] = {}
+_cache: BoundedCache[tuple[str, int], tuple[str | None, str | None]] = BoundedCache(2048, ttl_seconds=CACHE_SECONDS)
 
 
 def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
@@ -46,16 +43,12 @@ def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(current, previous) plaintext secrets of a trigger row; cached per ``secret_version``."""
     key = (str(row["id"]), int(row["secret_version"]))
     hit = _cache.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1], hit[2]
+    if hit is not None:
+        return hit
     tenant_id, trigger_id = str(row["tenant_id"]), str(row["id"])
-    current = _open(tenant_id, trigger_id, row["secret"])
-    previous = _open(tenant_id, trigger_id, row["previous_secret"])
-    with _LOCK:
-        if len(_cache) >= _CACHE_MAX:
-            _cache.clear()
-        _cache[key] = (time.monotonic() + CACHE_SECONDS, current, previous)
-    return current, previous
+    opened = (_open(tenant_id, trigger_id, row["secret"]), _open(tenant_id, trigger_id, row["previous_secret"]))
+    _cache.put(key, opened)
+    return opened
 
 
 def hint(secret: str) -> str | None:

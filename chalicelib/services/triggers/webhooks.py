@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 
 from chalicelib.db.uow import UnitOfWork
 from chalicelib.errors import BadRequest, NotFound, PayloadTooLarge, SteplineError
-from chalicelib.http.requests import check_value, decode_json
+from chalicelib.json_codec import check_value, decode_json
 from chalicelib.services.triggers import ports, secrets
 from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, admit, follow_through, record
 from chalicelib.services.triggers.settings import now as clock_now
@@ -155,7 +155,10 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
                                 tolerance_seconds=settings.tolerance_seconds)
     base = replace(base, external_id=verified.delivery_id)
     if not verified.ok:
-        raise _refuse(uow, base, verified.failure.value, verified.error(), verified.detail)
+        refused = verified.error()
+        if refused is None or verified.failure is None:
+            raise RuntimeError("a failed signature check names no reason")
+        raise _refuse(uow, base, verified.failure.value, refused, verified.detail)
     try:
         body = _parse(call.raw_body, headers.get("content-type", "application/json"))
     except MalformedWebhookBody as exc:

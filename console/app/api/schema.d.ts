@@ -252,6 +252,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cron-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The next fire times of a cron expression in a timezone, computed as the scheduler does (DST included). */
+        get: operations["triggers_preview_cron"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/invites": {
         parameters: {
             query?: never;
@@ -836,7 +853,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Filters: ``flow_id``, ``status``, ``mode``, ``created_after``, ``created_before``. */
+        /** Filters: ``flow_id``, ``status``, ``mode``, ``trigger``, ``created_after``, ``created_before``. */
         get: operations["runs_list_runs"];
         put?: never;
         post?: never;
@@ -2465,6 +2482,16 @@ export interface components {
             steps: components["schemas"]["StepFigures"][];
             /** Runs */
             runs: components["schemas"]["RunFigures"][];
+            /**
+             * Bucket Seconds
+             * @description The width of each `runs_over_time` bucket.
+             */
+            bucket_seconds: number;
+            /**
+             * Runs Over Time
+             * @description Runs per bucket and status, oldest first, empty buckets left out: a finished run counts when it finished, a running one when it started.
+             */
+            runs_over_time: components["schemas"]["RunBucket"][];
             /** Queue Depth */
             queue_depth: number | null;
         };
@@ -2895,6 +2922,22 @@ export interface components {
              */
             last_event_id: number;
         };
+        /** RunBucket */
+        RunBucket: {
+            /**
+             * At
+             * Format: date-time
+             * @description The bucket's start.
+             */
+            at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "success" | "failed" | "canceled";
+            /** Count */
+            count: number;
+        };
         /** RunDetail */
         RunDetail: {
             /** Id */
@@ -3062,6 +3105,21 @@ export interface components {
              */
             missed_slot_policy: ("fire_once" | "skip") | null;
         };
+        /** SchedulePreview */
+        SchedulePreview: {
+            /**
+             * Cron
+             * @description The expression, normalised.
+             */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Upcoming
+             * @description The next fire times (UTC), as the scheduler will fire them.
+             */
+            upcoming: string[];
+        };
         /** ScheduleSettings */
         ScheduleSettings: {
             /** Cron */
@@ -3181,6 +3239,11 @@ export interface components {
             instance_key: string;
             /** Attempt */
             attempt: number;
+            /**
+             * Idempotency Key
+             * @description What this attempt's action calls carry (`run:node[@instance]:attempt`).
+             */
+            idempotency_key: string;
             /** Node Type */
             node_type: string;
             /** Template */
@@ -3284,6 +3347,11 @@ export interface components {
             dynamic_ports: boolean;
             /** Needs Credentials */
             needs_credentials: boolean;
+            /**
+             * Secret Keys
+             * @description Top-level config keys whose `{{ }}` templates may read `$secrets` (where a credential goes); `$secrets` elsewhere is refused on save.
+             */
+            secret_keys: string[];
         };
         /**
          * StreamEvent
@@ -6786,6 +6854,126 @@ export interface operations {
             };
         };
     };
+    triggers_preview_cron: {
+        parameters: {
+            query: {
+                /** @description A cron expression (five fields or an alias). */
+                cron: string;
+                /** @description An IANA timezone. */
+                timezone?: string;
+                /** @description How many fire times (default 5). */
+                count?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tenancy_list_invites: {
         parameters: {
             query?: {
@@ -7270,6 +7458,8 @@ export interface operations {
                 since?: string;
                 /** @description Figures of this workspace only. */
                 workspace_id?: string;
+                /** @description Width of the `runs_over_time` buckets (default a minute; widened to keep at most 1,440 buckets). */
+                bucket_seconds?: number;
             };
             header?: never;
             path?: never;
@@ -12847,6 +13037,7 @@ export interface operations {
                 flow_id?: string;
                 status?: "running" | "success" | "failed" | "canceled";
                 mode?: "test" | "production";
+                trigger?: "manual" | "webhook" | "cron" | "rerun" | "api";
             };
             header?: never;
             path: {

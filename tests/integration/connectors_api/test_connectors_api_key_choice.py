@@ -12,11 +12,11 @@ import pytest
 from botocore.config import Config
 
 from chalicelib.config import get_settings
+from chalicelib.crypto.kek import build_cipher, local_master_key
 from chalicelib.crypto.key_wrapper import KeyServiceUnavailable
 from chalicelib.errors import BadRequest, ConfigurationError
 from chalicelib.services.connectors.ids import BuiltinRef, parse_builtin, template_name
 from chalicelib.services.connectors.listing import catalog_then_rows, page_of
-from chalicelib.services.connectors.secrets_box import build_cipher, local_master_key
 
 IDS = {"tenant_id": "t-1", "table": "connections", "record_id": "c-1"}
 

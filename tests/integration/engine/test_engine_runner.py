@@ -89,6 +89,20 @@ def test_for_each_fans_out_and_joins_in_item_order(acme, make_flow, start, drive
     assert drive_run(empty["id"]) == "success"
     assert _only(steps_by_node(acme["tenant_id"], empty["id"]), "join")["input"] == {"items": []}
 
+    # the API answers each attempt's idempotency key: fan-out instances never share one
+    base = f"/api/workspaces/{acme['ws']}/runs"
+    detail = acme["api"].get(f"{base}/{run['id']}", token=acme["viewer"]).body
+    keys = {s["idempotency_key"] for s in detail["steps"] if s["node_id"] == "double"}
+    assert keys == {f"{run['id']}:double@{i}:1" for i in range(3)}
+    listed = acme["api"].get(f"{base}/{run['id']}/steps?node_id=each", token=acme["viewer"]).body["items"]
+    assert [s["idempotency_key"] for s in listed] == [f"{run['id']}:each:1"]
+    # runs filtered by what started them
+    started_by = {r["id"] for r in acme["api"].get(f"{base}?trigger={run['trigger']}&flow_id={flow['id']}",
+                                                   token=acme["viewer"]).body["items"]}
+    assert started_by == {run["id"], empty["id"]}
+    assert acme["api"].get(f"{base}?trigger=cron&flow_id={flow['id']}", token=acme["viewer"]).body["items"] == []
+    assert acme["api"].get(f"{base}?trigger=carrier-pigeon", token=acme["viewer"]).status == 400
+
 
 def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_run, loopback):
     # GIVEN a connector platform that resolves one connection (fakes of the two ports)
@@ -205,8 +219,21 @@ def test_metrics_answer_latency_percentiles_and_error_rates(acme, make_flow, sta
     # without a filter a member sees the workspaces they belong to; a member of none sees nothing
     assert acme["api"].get("/api/metrics", token=acme["viewer"]).body["steps"]
 
+    # runs per minute by status: the two runs above, each counted once in a one-minute bucket
+    assert reply.body["bucket_seconds"] == 60
+    over_time = reply.body["runs_over_time"]
+    counted = {s: sum(b["count"] for b in over_time if b["status"] == s) for s in ("success", "failed")}
+    assert counted == {r["status"]: r["count"] for r in reply.body["runs"] if r["status"] in counted}
+    assert all(dt.datetime.fromisoformat(b["at"]).timestamp() % 60 == 0 for b in over_time)
+    hourly = acme["api"].get(f"/api/metrics?workspace_id={acme['ws']}&bucket_seconds=3600", token=acme["viewer"])
+    assert hourly.body["bucket_seconds"] == 3600
+    assert sum(b["count"] for b in hourly.body["runs_over_time"]) == sum(r["count"] for r in reply.body["runs"])
+    assert acme["api"].get("/api/metrics?bucket_seconds=5", token=acme["viewer"]).status == 400
+
     nothing = metrics.summary(acme["tenant_id"], since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), workspace_ids=[])
-    assert nothing["steps"] == [] and nothing["runs"] == []
+    assert nothing["steps"] == [] and nothing["runs"] == [] and nothing["runs_over_time"] == []
+    assert nothing["bucket_seconds"] * metrics.MAX_BUCKETS >= (dt.datetime.now(dt.UTC)
+                                                              - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).total_seconds()
 
 
 def _history(tenant_id, run_id):

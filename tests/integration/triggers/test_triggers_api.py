@@ -96,6 +96,21 @@ def test_cron_trigger_validates_schedule_and_shows_next_fire_at(acme, clock):
     assert shown["schedule"]["upcoming"][:2] == ["2026-11-23T08:00:00Z", "2026-11-24T08:00:00Z"]
 
 
+def test_cron_preview_answers_the_fire_times_the_scheduler_uses(acme, clock):
+    preview = acme.api.get("/api/cron-preview?cron=0%209%20*%20*%20*&timezone=Europe/Berlin&count=3",
+                           token=acme.viewer)
+    assert preview.status == 200
+    assert preview.body == {"cron": "0 9 * * *", "timezone": "Europe/Berlin",
+                            "upcoming": ["2026-11-23T08:00:00Z", "2026-11-24T08:00:00Z", "2026-11-25T08:00:00Z"]}
+    assert len(acme.api.get("/api/cron-preview?cron=@hourly", token=acme.viewer).body["upcoming"]) == 5
+    invalid = acme.api.get("/api/cron-preview?cron=61%20*%20*%20*%20*&timezone=Mars/Olympus", token=acme.viewer)
+    assert invalid.status == 422
+    assert {d["path"] for d in invalid.body["error"]["details"]} == {"/cron", "/timezone"}
+    assert acme.api.get("/api/cron-preview", token=acme.viewer).status == 400
+    assert acme.api.get("/api/cron-preview?cron=@daily&count=500", token=acme.viewer).status == 400
+    assert acme.api.get("/api/cron-preview?cron=@daily").status == 401
+
+
 def test_patch_activate_deactivate_and_lists(acme, clock):
     flow = acme.make_flow()
     cron = acme.make_trigger(flow["id"], kind="cron", schedule={"cron": "*/15 * * * *"})

@@ -74,6 +74,29 @@ def test_a_loop_inside_a_promise_continuation_fails_too(sandbox):
     assert run(sandbox, "export default () => ({ ok: true })").output == {"ok": True}
 
 
+def test_a_runaway_continuation_left_behind_by_a_returned_result_fails_too(sandbox):
+    # The result is ready, but a continuation it queued never ends: the settle probe cannot answer.
+    replaced = sandbox.replaced
+    fails(sandbox, "export default () => { Promise.resolve().then(() => { for (;;) {} }); return { ok: true } }",
+          "code_timeout", timeout=0.3)
+    assert sandbox.replaced == replaced + 1
+    assert run(sandbox, "export default () => ({ ok: true })").output == {"ok": True}
+
+
+def test_a_heap_bomb_in_a_continuation_left_behind_fails_the_step(sandbox):
+    fails(sandbox, "export default () => { Promise.resolve().then(() => { const a = [];"
+                   " for (;;) a.push(new Array(100000).fill(1)); }); return { ok: true } }",
+          "code_memory_exceeded", timeout=5)
+    assert run(sandbox, "export default () => ({ ok: true })").output == {"ok": True}
+
+
+def test_a_promise_result_is_checked_like_a_returned_one(sandbox):
+    error = fails(sandbox, "export default async () => { await null; return { f: () => 1 } }", "code_invalid_output")
+    assert "function" in error.message
+    error = fails(sandbox, "export default async () => { await null; throw new RangeError('late') }", "code_error")
+    assert error.message == "RangeError: late"
+
+
 def test_a_heap_bomb_fails_the_step(sandbox):
     error = fails(sandbox, "export default () => { const a = []; for (;;) a.push(new Array(100000).fill(1)); }",
                   "code_memory_exceeded", timeout=5)
@@ -128,6 +151,16 @@ def test_no_state_leaks_from_one_execution_to_the_next(single):
                          " push: typeof [].push })", context={"run_id": "run-2"})
     # THEN it sees none of it
     assert second.output == {"seen": "undefined", "polluted": "undefined", "push": "function"}
+    assert single.replaced == 0
+
+
+def test_every_execution_in_a_process_starts_from_a_fresh_isolate(single):
+    # More executions than the process keeps spare isolates: none is ever reused.
+    for n in range(6):
+        result = run(single, "export default async () => { globalThis.count = (globalThis.count || 0) + 1;"
+                             " Array.prototype.extra = 1; await null; return { count, extra: typeof [].extra } }",
+                     context={"run_id": f"run-{n}"})
+        assert result.output == {"count": 1, "extra": "number"}
     assert single.replaced == 0
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from chalicelib.connectors.definition import ApiKeyAuth, OAuth2Auth, RetryPolicy
+from chalicelib.connectors.definition import CONNECTOR_RETRY, ApiKeyAuth, OAuth2Auth
 from chalicelib.connectors.exceptions import InvalidConnector
 from chalicelib.connectors.format import connector_schema, validate_connector
-from chalicelib.errors import ConfigurationError, ValidationFailed
+from chalicelib.engine.retry import RetryPolicy
+from chalicelib.errors import ValidationFailed
 
 
 def minimal_doc() -> dict[str, Any]:
@@ -86,7 +87,7 @@ def test_a_valid_document_builds_a_frozen_definition_with_inherited_defaults():
     assert definition.slug == "demo" and definition.test_action == "ping"
     assert isinstance(definition.auth, ApiKeyAuth) and definition.auth.location == "header"
     ping, get_item, create_item = definition.actions
-    assert ping.retry == RetryPolicy(max_attempts=4) and ping.timeout_seconds == 12
+    assert ping.retry == dataclasses.replace(CONNECTOR_RETRY, max_attempts=4) and ping.timeout_seconds == 12
     assert get_item.retry.max_attempts == 1
     assert create_item.error_rule is not None and create_item.error_rule.when.equals is False
     assert definition.secret_fields == frozenset({"api_key"})
@@ -205,10 +206,13 @@ def test_oauth2_defaults_and_input_schema_of_an_action():
     assert "body" not in definition.action("ping").input_schema["properties"]
 
 
-def test_retry_policy_values_are_validated_on_creation():
-    with pytest.raises(ConfigurationError):
-        RetryPolicy(max_attempts=0)
-    with pytest.raises(ConfigurationError):
-        RetryPolicy(initial_backoff_seconds=5, max_backoff_seconds=1)
-    with pytest.raises(ConfigurationError):
-        RetryPolicy(max_total_seconds=float("nan"))
+def test_a_retry_block_is_the_platform_retry_policy_with_a_call_budget():
+    # GIVEN an action whose retry block sets every field of the format
+    doc = minimal_doc()
+    doc["actions"][2]["retry"] = {"max_attempts": 5, "initial_backoff_seconds": 0.25,
+                                  "max_backoff_seconds": 4, "max_total_seconds": 60}
+    # WHEN it is validated
+    action = validate_connector(doc).action("create_item")
+    # THEN it is the platform's RetryPolicy (backoff doubling per attempt) and the budget of a whole call
+    assert action.retry == RetryPolicy(max_attempts=5, base_delay=0.25, max_delay=4, multiplier=2)
+    assert action.max_total_seconds == 60

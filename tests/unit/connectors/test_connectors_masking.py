@@ -8,7 +8,7 @@ import urllib.parse
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.connectors.masking import MASK, SecretMasker, mask_secret
+from chalicelib.masking import MASK, SecretMasker, mask_secret
 
 SECRET = "sk_live_51Hx9QeYXhJkLmNoPqRsTuVw"
 
@@ -75,3 +75,16 @@ def test_property_a_known_secret_never_survives_masking(secret, prefix, suffix):
     assume("•" not in secret)  # a secret made of mask characters would be indistinguishable from its mask
     masked = SecretMasker([secret]).text(prefix + secret + suffix)
     assert secret not in masked
+
+
+def test_names_and_values_follow_one_rule_set_in_traces_and_records():
+    # GIVEN a masker for run records (no hint) that learnt a credential mapping
+    masker = SecretMasker(show_hint=False)
+    masker.add_values({"type": "bearer", "token_type": "Bearer", "token": SECRET, "expires_in": 3600})
+    # THEN descriptive fields are not taken as secrets, and every spelling of the token is masked
+    echoed = f"{SECRET.upper()} {base64.b64encode(SECRET.encode()).decode()} Bearer"
+    assert masker.values({"echo": echoed, "n": 3600}) == {"echo": f"{MASK} {MASK} Bearer", "n": 3600}
+    # AND a trace body or URL is redacted by the same key rule the audit log uses
+    body = SecretMasker().body({"clientSecret": "x" * 20, "token_type": "Bearer", "apiKey": "k" * 8})
+    assert body == {"clientSecret": MASK, "token_type": "Bearer", "apiKey": MASK}
+    assert "k" * 8 not in SecretMasker().url("https://api.example.test/x?apiKey=" + "k" * 8)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.engine.context import Clock, StepContext, default_idempotency_key, mask_secret
+from chalicelib.engine.context import Clock, StepContext, default_idempotency_key
 from chalicelib.engine.errors import (
     ConfigInvalid,
     NonRetryableStepError,
@@ -13,6 +13,7 @@ from chalicelib.engine.errors import (
     UnknownStepType,
 )
 from chalicelib.errors import SteplineError, ValidationFailed
+from chalicelib.masking import mask_value
 
 
 class FixedClock(Clock):
@@ -91,9 +92,9 @@ def test_log_masks_fields_named_like_secrets():
         c.log("loud", "x")
 
 
-def test_mask_secret_shows_at_most_four_characters():
-    assert mask_secret("0123456789abcdef") == "••••cdef"
-    assert mask_secret("abc") == "••••"
+def test_log_masking_shows_at_most_four_characters():
+    assert mask_value("0123456789abcdef") == "••••cdef"
+    assert mask_value("abc") == "••••"
 
 
 def test_deadline_uses_the_injected_clock():

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.engine.graph import Graph, parse_graph, validate_graph
+from chalicelib.engine.graph import Graph
 from chalicelib.errors import ValidationFailed
+from tests.support.graphs import parse_graph, validate_graph
 
 CONFIGS = {
     "for_each": {"items": "{{ xs }}"},

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.engine.graph import parse_graph
 from chalicelib.engine.planner import (
     ARRIVED,
     SKIPPED,
@@ -22,6 +21,7 @@ from chalicelib.engine.planner import (
     run_outcome,
     successor_key,
 )
+from tests.support.graphs import parse_graph
 
 
 def graph_of(nodes: dict[str, str], *edges: str):

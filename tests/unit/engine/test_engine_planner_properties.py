@@ -15,7 +15,7 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.engine.graph import Graph, parse_graph
+from chalicelib.engine.graph import Graph
 from chalicelib.engine.planner import (
     Arrival,
     decide,
@@ -24,6 +24,7 @@ from chalicelib.engine.planner import (
     plan_after_success,
     run_outcome,
 )
+from tests.support.graphs import parse_graph
 
 PORTS = {"start": ["out"], "transform": ["out"], "wait_all": ["out"], "merge_race": ["out"],
          "condition": ["true", "false"], "switch": ["eu", "us", "default"], "for_each": ["item"]}  # fmt: skip

@@ -104,8 +104,6 @@ def test_from_config_refuses_unknown_settings_and_bad_values():
 
 def test_step_timeouts():
     assert StepTimeouts() == StepTimeouts(step_seconds=60, run_seconds=31 * 86400)
-    assert StepTimeouts(step_seconds=10, run_seconds=100).step_deadline(1000, 950) == 1010
-    assert StepTimeouts(step_seconds=10, run_seconds=100).step_deadline(1045, 950) == 1050
     for bad in ({"step_seconds": 0}, {"step_seconds": 901}, {"run_seconds": 30, "step_seconds": 60},
                 {"run_seconds": 36 * 86400}):  # fmt: skip
         with pytest.raises(ConfigInvalid):

@@ -9,10 +9,10 @@ import pytest
 from chalicelib import expressions
 from chalicelib import jsonata_expressions as jx
 from chalicelib.engine.context import StepContext
-from chalicelib.engine.graph import validate_graph
 from chalicelib.engine.node_config import prepare_config
 from chalicelib.engine.retry import is_retryable
 from step_handlers import condition, for_each, switch, transform
+from tests.support.graphs import validate_graph
 
 DATA = {"items": [1, 2, 3], "name": "x", "$env": {"REGION": "eu"}, "$secrets": {"api_key": "sk_live_abcdef123456"},
         "$trigger": {"kind": "webhook", "input": {"items": [1, 2, 3]}}, "$run": {"id": "run-1", "attempt": 1}}

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.identity.masking import MASK, diff, is_secret_key, mask_secrets, mask_value
 from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token
+from chalicelib.masking import MASK, diff, is_secret_key, mask_secrets, mask_value
 
 LONG_SECRET = "sk_live_4242424242424242abcd"
 

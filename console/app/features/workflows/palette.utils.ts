@@ -4,10 +4,12 @@
 export interface StepTemplate {
   kind: 'step_type'; type: string; variant: string | null; title: string; description: string
   config_schema: Record<string, unknown>; default_config: Record<string, unknown> | null; ports: string[]
+  needs_credentials?: boolean; secret_keys?: string[]
 }
 export interface ActionTemplate {
   kind: 'app_action'; type: string; ref: string; title: string; description: string; app_id: string
   input_schema: Record<string, unknown>; sample_input: Record<string, unknown>
+  output_schema?: Record<string, unknown> | boolean; needs_connection?: boolean
 }
 export interface CustomTemplate {
   kind: 'custom'; type: string; ref: string; name: string; title: string; description: string

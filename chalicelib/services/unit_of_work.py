@@ -1,0 +1,108 @@
+"""The unit-of-work port: what the service layer needs from a transaction.
+
+A service opens one through the container (``current().units_of_work.tenant(id)``
+or ``.system()``), works inside it and calls :meth:`UnitOfWork.commit`; leaving
+the block without committing rolls everything back. The PostgreSQL adapter is
+:class:`chalicelib.db.uow.UnitOfWork`; ``tests/fakes/unit_of_work.py`` is the
+in-memory fake the service unit tests run against.
+
+Two ways in, as the code stands:
+
+- **Repositories** (``uow.idempotency_keys``, ``uow.sessions``): the rules a service owns are
+  written against these small ports, so a fake can stand in for the database.
+  Their records and scopes are plain values (``chalicelib/db/idempotency_keys.py``, ``db/sessions.py``).
+- **Statements** (``uow.execute``): most services still speak SQLAlchemy Core to
+  the adapter directly; those run against PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from sqlalchemy import Connection
+
+from chalicelib.db.idempotency_keys import IdempotencyRecord, KeyScope
+from chalicelib.db.sessions import SessionRecord
+
+
+class IdempotencyKeyRepository(Protocol):
+    """The stored Idempotency-Keys of the transaction's tenant."""
+
+    def claim(self, scope: KeyScope, body_hash: str, *, lease_seconds: int) -> bool:
+        """Claim the key for ``lease_seconds`` in one conditional write: a new key is taken, and so is
+        one whose time is up (a stale claim, an answer past keeping); ``False`` when a live record holds it."""
+        ...
+
+    def get(self, scope: KeyScope) -> IdempotencyRecord | None: ...
+
+    def keep(self, scope: KeyScope, status: int, sealed_response: Any, *, keep_seconds: int) -> None:
+        """Store the answer and keep it for ``keep_seconds``."""
+        ...
+
+    def release(self, scope: KeyScope) -> None:
+        """Forget the key (the request failed: the client may retry with it)."""
+        ...
+
+    def purge_expired(self) -> int:
+        """Delete every record whose time is up; how many went."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Refresh-token sessions, and the facts that end them from outside."""
+
+    def by_token_for_update(self, token_hash: str) -> SessionRecord | None:
+        """The session of a refresh token, locked until the transaction ends."""
+        ...
+
+    def family_of(self, *, session_id: str | None = None, token_hash: str | None = None) -> str | None: ...
+
+    def add(self, *, id: str, tenant_id: str, user_id: str, family_id: str, token_hash: str,
+            expires_at: dt.datetime, client_ip: str | None) -> None: ...
+
+    def mark_rotated(self, session_id: str) -> None:
+        """The session's token is spent; a token spent before keeps its first time."""
+        ...
+
+    def revoke_family(self, family_id: str, reason: str) -> None:
+        """End every session of the family not ended yet."""
+        ...
+
+    def cutoffs(self, user_id: str, *, reset_key: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """(the user's cut-off, the platform reset's time): sessions created before either have ended."""
+        ...
+
+    def role_in(self, tenant_id: str, user_id: str) -> str | None:
+        """The user's role in the tenant; ``None`` once no longer a member."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction in one tenant's scope (or the system's), rolled back unless committed."""
+
+    tenant_id: str | None
+
+    @property
+    def connection(self) -> Connection: ...
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeyRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    def execute(self, statement: Any, params: Any = None) -> Any: ...
+
+    def set_tenant(self, tenant_id: str) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
