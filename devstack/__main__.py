@@ -13,6 +13,7 @@ import sys
 import threading
 
 from devstack import stack as stack_mod
+from devstack.worker import POLL_WAIT_SECONDS
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -40,7 +41,7 @@ def _up(args: argparse.Namespace) -> int:
 
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
                            host=args.host, port=args.port, workers=args.workers,
-                           worker_processes=args.worker_processes,
+                           worker_processes=args.worker_processes, poll_wait_seconds=POLL_WAIT_SECONDS,
                            console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
