@@ -11,7 +11,9 @@ network, filesystem, process, environment, timers or module loading, no
 credentials (a code node takes no connection). Its ``console`` output lands
 in the step's logs (bounded), also when it fails. Every failure (a throw, a
 syntax error, time, memory, a result that is not a JSON object) is
-non-retryable. The ``code`` text is never rendered as a template.
+non-retryable. The ``code`` text is never rendered as a template. A node
+whose time limit is at most ``PURE_MAX_TIMEOUT_MS`` is pure (``pure``): the
+runner may run it inside its run's transaction, with the transforms around it.
 """
 
 from __future__ import annotations
@@ -55,8 +57,18 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
+# Tenant code has no side effect (no network, no credentials, nothing kept between executions), so a
+# code step may run inside its run's transaction with the pure steps around it, saving a claim and a
+# commit per step, while its time limit keeps the run's row lock held that long harmless.
+PURE_MAX_TIMEOUT_MS = DEFAULT_TIMEOUT_MS
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 LITERAL_CONFIG_KEYS = frozenset({"code"})
+
+
+def pure(config: dict[str, Any]) -> bool:
+    """Whether this node may run inside its run's transaction: a time limit of at most ``PURE_MAX_TIMEOUT_MS``."""
+    timeout = config.get("timeout_ms", DEFAULT_TIMEOUT_MS)
+    return isinstance(timeout, int) and not isinstance(timeout, bool) and timeout <= PURE_MAX_TIMEOUT_MS
 
 
 def check_config(config: dict[str, Any]) -> list[dict[str, str]]:

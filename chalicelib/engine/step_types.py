@@ -12,8 +12,10 @@ for ports that depend on the config (switch), ``check_config(config) ->
 as the code step's JavaScript), ``SECRET_CONFIG_KEYS`` (config keys that may
 read ``$secrets`` because their value only leaves in an outbound request),
 ``DEFAULT_CONFIG`` and ``VARIANTS`` (presets shown by the editor), and
-``PURE = True`` for a type without side effects (no network, no sandbox, no
-credentials), which the runner may execute inside its run's transaction.
+``PURE = True`` for a type without side effects (no network, no credentials),
+which the runner may execute inside its run's transaction, or ``pure(config)
+-> bool`` when that depends on the node (the code step: only with a short
+time limit, since the run's row lock is held while it runs).
 """
 
 from __future__ import annotations
@@ -64,10 +66,18 @@ class StepCatalog:
     def is_join(self, step_type: str) -> bool:
         return step_type in self.joins
 
-    def is_pure(self, step_type: str) -> bool:
-        """Whether a step of this type has no side effect (``PURE``): executing it again changes nothing outside."""
+    def is_pure(self, step_type: str, config: Mapping[str, Any] | None = None) -> bool:
+        """Whether a step of this type (and config) has no side effect (``PURE`` or ``pure(config)``).
+
+        Executing a pure step again changes nothing outside, so the runner may run it inside its run's transaction.
+        """
         handler = self._types.get(step_type)
-        return bool(handler is not None and getattr(handler, "PURE", False) and not handler.NEEDS_CREDENTIALS)
+        if handler is None or handler.NEEDS_CREDENTIALS:
+            return False
+        decide = getattr(handler, "pure", None)
+        if callable(decide):
+            return bool(decide(dict(config or {})))
+        return bool(getattr(handler, "PURE", False))
 
     def ports_of(self, step_type: str, config: dict[str, Any] | None) -> list[str]:
         """Output ports of a node of this type with this config (config-dependent for switch)."""

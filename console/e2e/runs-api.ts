@@ -1,5 +1,6 @@
 // API helpers of the run, trigger and operations browser tests: sign in over the API
 // and build workflows and runs directly, so each test starts from the state it checks.
+import path from 'node:path'
 import { DEMO_PASSWORD, expect } from './fixtures'
 
 export type Call = (method: string, path: string, body?: unknown) => Promise<any>
@@ -43,4 +44,12 @@ export async function waitForRun(call: Call, ws: string, runId: string, until: (
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status}`)
     await new Promise((r) => setTimeout(r, 500))
   }
+}
+
+/** Where a screenshot goes: docs/console/ with STEPLINE_SCREENSHOTS=1 (the docs' images), else test-results/. */
+export function shotPath(name: string): string {
+  const dir = process.env.STEPLINE_SCREENSHOTS === '1'
+    ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'console')
+    : path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots')
+  return path.join(dir, `${name}.png`)
 }

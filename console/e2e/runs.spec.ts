@@ -1,9 +1,7 @@
 // The run monitor: the runs list and its filters, a run followed live over the stream,
 // cancel and re-run, redrive from quarantine, and a 1,000-step fan-out that stays usable.
 import { expect, expectAccessible, test } from './fixtures'
-import { apiAs, createFlow, edge, firstWorkspace, node, startTestRun, waitForRun } from './runs-api'
-
-const SHOTS = process.env.STEPLINE_SCREENSHOTS === '1'
+import { apiAs, createFlow, edge, firstWorkspace, node, startTestRun, waitForRun, shotPath } from './runs-api'
 
 test('a run turns green live on its page, with each step\'s output', async ({ signedIn, stack }) => {
   const builder = await apiAs(stack.url, 'builder@acme.test')
@@ -37,7 +35,7 @@ test('a run turns green live on its page, with each step\'s output', async ({ si
   await expect(detail).toContainText(`${run.id}:large:1`)
   await expect(page.getByLabel('Run output', { exact: true })).toContainText('"priority": "high"')
   await expectAccessible(page, '/runs/{id}')
-  if (SHOTS) await page.screenshot({ path: '../docs/console/run-monitor.png', fullPage: true })
+  await page.screenshot({ path: shotPath('run-monitor'), fullPage: true })
 
   // re-run from the page: a new run of the same version, followed on its own page
   await page.getByRole('button', { name: 'Re-run' }).click()
@@ -89,7 +87,7 @@ test('the runs list filters by workflow and status, and opens a run; a viewer ge
   await page.getByRole('button', { name: 'Clear', exact: true }).click()
   await expect(table.getByRole('link', { name: failed.id.slice(0, 8) })).toBeVisible()
   await expectAccessible(page, '/runs')
-  if (SHOTS) await page.screenshot({ path: '../docs/console/runs.png' })
+  await page.screenshot({ path: shotPath('runs') })
   await table.getByRole('link', { name: failed.id.slice(0, 8) }).click()
   await expect(page.getByTestId('run-status')).toHaveText('failed')
   await expect(page.getByTestId('run-node-boom')).toHaveAttribute('data-state', 'failed')
@@ -146,6 +144,7 @@ test('a for-each run over 1,000 items opens, updates and scrolls without freezin
   await expect(page.getByTestId('run-status')).toHaveText('success', { timeout: 180_000 })
   await expect(page.getByTestId('run-node-double')).toContainText('1000 success')
   await expect(page.getByTestId('run-timeline')).toHaveAttribute('data-rows', '1004')
+  await page.screenshot({ path: shotPath('run-fanout'), fullPage: true })
   // the attempts list is virtualised: ~1,004 attempts, a few dozen rows in the DOM
   await expect(page.getByTestId('step-count')).toHaveText('1004 attempts')
   const list = page.getByTestId('step-list')

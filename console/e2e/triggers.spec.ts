@@ -3,9 +3,7 @@
 // times; a manual fire; activate / deactivate / delete; a viewer reads without controls.
 import { createHmac } from 'node:crypto'
 import { expect, expectAccessible, test } from './fixtures'
-import { apiAs, createFlow, edge, firstWorkspace, node } from './runs-api'
-
-const SHOTS = process.env.STEPLINE_SCREENSHOTS === '1'
+import { apiAs, createFlow, edge, firstWorkspace, node, shotPath } from './runs-api'
 
 function signStandard(secret: string, id: string, body: string): Record<string, string> {
   const ts = String(Math.floor(Date.now() / 1000))
@@ -52,7 +50,7 @@ test('a webhook trigger: secret shown once, signed and forged deliveries, the ru
   await expect(deliveries).toContainText('bad_signature')
   await expect(panel.getByTestId('deliveries-24h')).toContainText('bad_signature 1')
   await expectAccessible(page, '/triggers with a webhook')
-  if (SHOTS) await page.screenshot({ path: '../docs/console/triggers.png', fullPage: true })
+  await page.screenshot({ path: shotPath('triggers'), fullPage: true })
   await deliveries.getByRole('link').first().click()
   await expect(page.getByTestId('run-status')).toHaveText('success', { timeout: 30_000 })
   await expect(page.getByLabel('Run output', { exact: true })).toContainText('"order": "A-1"')
@@ -92,6 +90,7 @@ test('a schedule shows its reading and next fire times; a manual trigger fires a
   await expect(dialog.getByTestId('cron-human')).toHaveText('At 08:30, Monday through Friday')
   await expect(dialog.getByTestId('cron-preview').locator('li')).toHaveCount(5)
   await expectAccessible(page, 'cron trigger dialog')
+  await page.screenshot({ path: shotPath('trigger-cron') })
   await dialog.getByRole('button', { name: 'Create trigger' }).click()
   await page.getByRole('link', { name: 'Weekday mornings' }).click()
   await expect(page.getByTestId('trigger-upcoming').locator('li')).toHaveCount(3)

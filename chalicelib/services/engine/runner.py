@@ -173,7 +173,8 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
 
 
 def _is_pure(run: RunContext, node_id: str) -> bool:
-    return run.graph.catalog.is_pure(run.graph.node(node_id).type)
+    node = run.graph.node(node_id)
+    return run.graph.catalog.is_pure(node.type, node.config)
 
 
 def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: int, stop_at: float,

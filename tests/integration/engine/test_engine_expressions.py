@@ -58,3 +58,50 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
     sent = [c for c in loopback.calls if c["path"] == "/echo"][-1]
     assert sent["body"]["template"] == secret
     assert sent["body"].get("expression") is None and secret not in str(sent["body"].get("whole"))
+
+
+def _commits_to_finish(acme, make_flow, start, graph) -> tuple[str, int, str]:
+    from sqlalchemy import event
+
+    from chalicelib.db.engine import get_engine
+    from chalicelib.services.engine import runner
+    from tests.integration.engine.engine_harness import queued_steps, run_status
+
+    flow = make_flow(graph)
+    run = start(flow["id"], input={"items": [1, 2, 3]})
+    tenant = acme["tenant_id"]
+    [(first, _)] = queued_steps(tenant, run["id"])
+    commits: list[int] = []
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    event.listen(get_engine(), "commit", listener)
+    try:
+        assert runner.process_step(tenant, first) == "done"
+    finally:
+        event.remove(get_engine(), "commit", listener)
+    return run_status(tenant, run["id"]), len(commits), run["id"]
+
+
+def _code_chain(**config) -> dict:
+    source = "export default (p) => ({ ...p, n: (p.n || 0) + 1 })"
+    nodes = [node("start", "start"), *(node(f"c{i}", "code", code=source, **config) for i in range(1, 4)),
+             node("end", "end")]
+    ids = [n["id"] for n in nodes]
+    return {"nodes": nodes, "edges": [edge(a, b) for a, b in zip(ids, ids[1:], strict=False)]}
+
+
+def test_code_steps_with_a_short_time_limit_run_inside_the_runs_transaction(acme, make_flow, start):
+    from chalicelib.container import current
+    from chalicelib.engine.code import CodeRequest
+
+    # GIVEN sandbox processes already started (a segment stops growing after a second)
+    for _ in range(2):
+        current().code_runner().run(CodeRequest(source="export default () => ({})", payload={}, context={},
+                                                timeout_seconds=5))
+    # AND a chain of three code steps with the default (1 s) time limit
+    status, commits, run_id = _commits_to_finish(acme, make_flow, start, _code_chain())
+    # THEN one doorbell runs the whole chain in one commit, as for transforms
+    assert (status, commits) == ("success", 1)
+    assert steps_by_node(acme["tenant_id"], run_id)["c3"][0]["output"] == {"items": [1, 2, 3], "n": 3}
+    # AND a chain whose code may run longer commits each code step on its own (no long-held run lock)
+    status, commits, _ = _commits_to_finish(acme, make_flow, start, _code_chain(timeout_ms=3000))
+    assert status == "success" and commits > 3

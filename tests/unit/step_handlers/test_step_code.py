@@ -108,3 +108,16 @@ def test_only_one_default_export_is_allowed():
 def test_the_export_becomes_an_assignment_in_a_classic_script():
     script = to_script("const k = 1;\nexport default (p) => ({ k })")
     assert "__default = (p) => ({ k })" in script and "export" not in script
+
+
+@pytest.mark.parametrize("config,pure", [
+    ({"code": SOURCE}, True),
+    ({"code": SOURCE, "timeout_ms": code.PURE_MAX_TIMEOUT_MS}, True),
+    ({"code": SOURCE, "timeout_ms": code.PURE_MAX_TIMEOUT_MS + 1}, False),
+    ({"code": SOURCE, "timeout_ms": "{{ t }}"}, False),
+])
+def test_a_code_step_runs_inside_its_runs_transaction_only_with_a_short_time_limit(config, pure):
+    from step_handlers import CATALOG
+
+    assert CATALOG.is_pure("code", config) is pure
+    assert CATALOG.is_pure("http_request", {}) is False and CATALOG.is_pure("transform", {}) is True
