@@ -32,11 +32,11 @@ class EngineRunStarter:
     trigger's own transaction (one commit per accepted delivery).
     """
 
-    def prepare(self, uow: Any, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any:
+    def prepare(self, uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any:
         return engine_runs.prepare(uow, workspace_id, workflow_id, mode=mode,
                                    input=NO_INPUT if input is None else input)
 
-    def launch(self, uow: Any, prepared: Any, *, run_id: str, kind: str,
+    def launch(self, uow: UnitOfWork, prepared: Any, *, run_id: str, kind: str,
                trigger_info: dict[str, Any]) -> Callable[[], None]:
         _, txn = engine_runs.launch(uow, prepared, run_id=run_id, trigger=kind, trigger_info=trigger_info)
 
