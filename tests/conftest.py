@@ -34,6 +34,11 @@ os.environ.setdefault("PASSWORD_PROFILE", "fast")
 os.environ.setdefault("OPERATOR_TOKEN", f"op_test_{_SESSION}")
 # Every answer is checked against its route's declared contract (chalicelib/http/contract_check).
 os.environ.setdefault("STEPLINE_CHECK_CONTRACT", "1")
+# Every suite's runs share the demo tenants: limits no test reaches by accident (the limit tests lower them).
+os.environ.setdefault("TRIGGERS_MAX_CONCURRENT_RUNS", "10000")
+os.environ.setdefault("TRIGGERS_MAX_RUNS_PER_HOUR", "10000000")
+os.environ.setdefault("LIMITS_API_BURST", "1000000")
+os.environ.setdefault("LIMITS_API_PER_SECOND", "1000000")
 
 
 def _reset_process_caches() -> None:
@@ -140,13 +145,42 @@ def api(app_module):
         yield Api(client)
 
 
+_PLATFORM_RESETS = [0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Tests that reset the shared platform (new tenant ids, every issued token refused) run after all the
+    others, in whatever order pytest-randomly chose for the rest: the session's cached tokens and ids hold
+    until then. A stable sort, so the random order is otherwise kept."""
+    items.sort(key=lambda item: item.get_closest_marker("resets_platform") is not None)
+
+
 @pytest.fixture(scope="session")
 def seeded(api):
-    """The demo tenants (ACME, BETA), freshly reset once per session."""
+    """The demo tenants (ACME, BETA), freshly reset once per session; later resets are counted."""
     from chalicelib.services import demo
 
     demo.reset()
-    return demo
+    original = demo.reset
+
+    def counted_reset():
+        _PLATFORM_RESETS[0] += 1
+        return original()
+
+    demo.reset = counted_reset
+    yield demo
+    demo.reset = original
+
+
+@pytest.fixture(autouse=True)
+def _platform_resets_are_declared(request):
+    """A test that resets the shared platform must say so (``@pytest.mark.resets_platform``), so that it runs
+    last: otherwise every test after it, in random order, holds tokens and tenant ids that no longer exist."""
+    before = _PLATFORM_RESETS[0]
+    yield
+    if _PLATFORM_RESETS[0] != before and request.node.get_closest_marker("resets_platform") is None:
+        pytest.fail("the test reset the shared platform: mark it @pytest.mark.resets_platform")
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,8 @@ class EngineRunStarter:
         # One delivery, one run: the run id derives from the delivery, so a retried start finds the first run.
         run = start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind,
                         run_id=run_id_of(delivery_id),
-                        trigger_info=trigger_info(tenant_id, trigger_id, delivery_id, kind))
+                        trigger_info=trigger_info(tenant_id, trigger_id, delivery_id, kind),
+                        admitted=True)  # admitted with its delivery (services.triggers.firing)
         return str(run["id"])
 
 

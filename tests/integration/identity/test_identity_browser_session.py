@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+import pytest
+
 from chalicelib.http.session_cookies import csrf_for
 
 COOKIE = {"x-session-transport": "cookie"}
@@ -156,6 +158,7 @@ def test_a_password_change_ends_other_sessions_with_a_clear_reason(api, seeded):
     assert back.status == 200
 
 
+@pytest.mark.resets_platform
 def test_a_platform_reset_ends_browser_sessions_with_a_clear_reason(api, tokens):
     from chalicelib.config import get_settings
 

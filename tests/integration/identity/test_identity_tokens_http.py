@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import jwt
+import pytest
 
 from chalicelib.identity.keys import generate_key_config
 from chalicelib.services.authn import keyset
@@ -40,6 +41,7 @@ def test_forged_tokens_are_401(api, tokens):
         assert token not in json.dumps(reply.body)
 
 
+@pytest.mark.resets_platform
 def test_platform_reset_forces_everyone_to_log_in_again(api, tokens):
     from chalicelib.config import get_settings
 
