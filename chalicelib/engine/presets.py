@@ -45,7 +45,8 @@ def apply_presets(graph: Any, presets: Mapping[str, Mapping[str, Any]]) -> Any:
         return graph
     nodes = []
     for node in graph["nodes"]:
-        preset = presets.get(node.get("template")) if isinstance(node, dict) else None
+        template = node.get("template") if isinstance(node, dict) else None
+        preset = presets.get(template) if isinstance(template, str) else None
         if preset is None or preset.get("step_type") != node.get("type") or not preset.get("config"):
             nodes.append(node)
             continue
@@ -59,7 +60,8 @@ def preset_issues(graph: Any, presets: Mapping[str, Mapping[str, Any]]) -> list[
     issues: list[dict[str, str]] = []
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for index, node in enumerate(nodes if isinstance(nodes, list) else []):
-        preset = presets.get(node.get("template")) if isinstance(node, dict) else None
+        template = node.get("template") if isinstance(node, dict) else None
+        preset = presets.get(template) if isinstance(template, str) else None
         if preset is not None and preset.get("step_type") != node.get("type"):
             issues.append({"path": f"/nodes/{index}/template",
                            "issue": f"the template is a preset of a {preset.get('step_type')} node, "

@@ -34,6 +34,7 @@ from sqlalchemy import text
 
 from chalicelib.errors import Conflict, RateLimited
 from chalicelib.services.overridable import Overridable
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy
 
 
@@ -145,7 +146,7 @@ _LOCK_TENANT = text("SELECT pg_advisory_xact_lock(hashtextextended('workflow_quo
 _COUNT_WORKFLOWS = text("SELECT count(*) FROM workflows WHERE tenant_id = CAST(:t AS uuid)")
 
 
-def check_workflow_quota(uow: Any, tenant_id: str) -> None:
+def check_workflow_quota(uow: UnitOfWork, tenant_id: str) -> None:
     """In the creating transaction: 409 ``workflow_quota_exceeded`` when one more would pass the quota."""
     quota = limits().max_workflows
     uow.execute(_LOCK_TENANT, {"t": tenant_id})

@@ -260,7 +260,7 @@ def action_retry(tenant_id: str, workspace_id: str, template_ref: str) -> dict[s
             "multiplier": retry.multiplier}
 
 
-def template_presets(uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+def template_presets(uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
     """``{ref: {"step_type", "config"}}`` for each ``tpl:<name>`` reference that names a node template."""
     names = {template_name(ref): ref for ref in refs if template_name(ref)}
     if not names:
@@ -340,7 +340,7 @@ class ConnectorActionDefaults:
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> dict[str, Any] | None:
         return action_retry(tenant_id, workspace_id, template)
 
-    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
         return template_presets(uow, refs)
 
 

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from chalicelib.container import current
 from chalicelib.engine.errors import NonRetryableStepError
 from chalicelib.observability import logger
+from chalicelib.services.unit_of_work import UnitOfWork
 
 
 class NoConnectorPlatform(NonRetryableStepError):
@@ -87,11 +88,11 @@ class ActionInvoker(Protocol):
 class ActionDefaults(Protocol):
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None: ...
 
-    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]: ...
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]: ...
 
 
 class RunAdmission(Protocol):
-    def admit(self, uow: Any, tenant_id: str) -> None: ...
+    def admit(self, uow: UnitOfWork, tenant_id: str) -> None: ...
 
 
 class ReferenceChecker(Protocol):
@@ -136,14 +137,14 @@ class NoActionDefaults:
     def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None:
         return None
 
-    def presets(self, uow: Any, refs: set[str]) -> dict[str, dict[str, Any]]:
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
         return {}
 
 
 class AdmitEveryRun:
     """Without the triggers' admission: no tenant limits on runs started directly."""
 
-    def admit(self, uow: Any, tenant_id: str) -> None:
+    def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
         return None
 
 

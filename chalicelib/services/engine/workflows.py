@@ -83,7 +83,7 @@ def graph_issues(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> lis
     return [{"path": prefix + i["path"], "issue": i["issue"]} for i in found]
 
 
-def with_presets(uow: Any, graph: Any) -> Any:
+def with_presets(uow: UnitOfWork, graph: Any) -> Any:
     """The graph a run executes: its template nodes carry their templates' preset config."""
     refs = template_refs(graph)
     return apply_presets(graph, current().action_defaults().presets(uow, refs)) if refs else graph
