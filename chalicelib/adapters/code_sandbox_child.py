@@ -273,14 +273,16 @@ def _run(isolate: _Isolate, request: dict[str, Any]) -> dict[str, Any]:
             result = exc
         # The probe answers after every continuation the code left queued has run: an
         # execution is over only when it has answered, within the same deadline.
-        settled = isolate.answer(deadline)
+        settled = _settled(isolate, deadline)
         while result == PENDING and settled == PENDING:  # a promise not settled yet
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
             isolate.post(SETTLE_PROBE)
-            settled = isolate.answer(deadline)
+            settled = _settled(isolate, deadline)
     except TimeoutError:
         isolate.stop()
         return {"ok": False, "kind": "timeout"}
+    if isinstance(settled, JSEvalException) and not isinstance(result, JSEvalException):
+        result = settled  # a continuation the code left behind broke the isolate after its result
     if isinstance(result, JSEvalException) or isolate.memory_exhausted():
         if isinstance(result, JSOOMException) or isolate.memory_exhausted():
             return {"ok": False, "kind": "memory"}
@@ -297,6 +299,15 @@ def _run(isolate: _Isolate, request: dict[str, Any]) -> dict[str, Any]:
         report["stack"] = _tenant_positions(str(report.get("stack") or ""), lines)
         return {"ok": False, "kind": "output" if report.get("name") == "OutputError" else "error", **report}
     return report
+
+
+def _settled(isolate: _Isolate, deadline: float) -> Any:
+    from py_mini_racer import JSEvalException
+
+    try:
+        return isolate.answer(deadline)
+    except JSEvalException as exc:
+        return exc
 
 
 def _watch_memory(cap: int) -> None:

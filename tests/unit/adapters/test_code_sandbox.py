@@ -83,6 +83,13 @@ def test_a_runaway_continuation_left_behind_by_a_returned_result_fails_too(sandb
     assert run(sandbox, "export default () => ({ ok: true })").output == {"ok": True}
 
 
+def test_a_heap_bomb_in_a_continuation_left_behind_fails_the_step(sandbox):
+    fails(sandbox, "export default () => { Promise.resolve().then(() => { const a = [];"
+                   " for (;;) a.push(new Array(100000).fill(1)); }); return { ok: true } }",
+          "code_memory_exceeded", timeout=5)
+    assert run(sandbox, "export default () => ({ ok: true })").output == {"ok": True}
+
+
 def test_a_promise_result_is_checked_like_a_returned_one(sandbox):
     error = fails(sandbox, "export default async () => { await null; return { f: () => 1 } }", "code_invalid_output")
     assert "function" in error.message
