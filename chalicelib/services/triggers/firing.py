@@ -75,7 +75,7 @@ class Firing:
     """One attempt to start a run from a trigger."""
 
     trigger: Mapping[str, Any]
-    kind: str  # how it fired: webhook | cron | manual
+    kind: str  # how it fired: the name of its kind (services/triggers/kinds)
     mode: str = ports.PRODUCTION
     input: Any = None
     dedupe: DedupeKey | None = None
