@@ -1,8 +1,13 @@
 // A test run from the canvas: started with the start payload's payload (edited first),
 // each node's state drawn on it live, and each node's input and output of the last run
 // in its panel; the fields of that run then complete expressions.
+import path from 'node:path'
 import { expect, expectAccessible, test } from './fixtures'
 import { apiAs, firstWorkspace, openCanvas } from './editor.helpers'
+
+const SHOTS = process.env.STEPLINE_SCREENSHOTS === '1'
+  ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'console')
+  : path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots')
 
 test('test run of the draft: live node states, each node’s input and output', async ({ signedIn, stack }) => {
   const api = await apiAs(stack.url, 'builder@acme.test')
@@ -51,6 +56,8 @@ test('test run of the draft: live node states, each node’s input and output', 
     await expect(last.getByTestId('last-run-json')).not.toContainText('doubled')
     // (the config as JSON: JSON Forms' array "Add" button leaves a tooltip without text behind once hovered)
     await panel.getByRole('tab', { name: 'JSON' }).click()
+    await last.getByRole('tab', { name: 'Output' }).click()
+    await page.screenshot({ path: path.join(SHOTS, 'canvas-test-run.png') })
     await expectAccessible(page, '/workflows/{id} (after a test run)')
 
     // the condition now completes the fields it saw in that run
