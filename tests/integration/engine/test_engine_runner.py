@@ -125,6 +125,9 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"
         graph = {"nodes": [node("start", "start"),

@@ -29,6 +29,8 @@ export interface NodeData {
   ui: Record<string, unknown>
   /** The server's message for this node, after a refused save. */
   issue?: string
+  /** How the node went in the last test run (not part of the graph). */
+  run?: { status: string; attempts: number }
 }
 export interface FlowNode { id: string; type: 'step'; position: { x: number; y: number }; data: NodeData; ariaLabel?: string }
 
