@@ -897,6 +897,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{ws}/runs/{run_id}/arrivals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Arrivals at the run's joins: wait_all provenance, merge_race winner and dropped arrivals. */
+        get: operations["runs_list_arrivals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{ws}/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -2319,6 +2336,50 @@ export interface components {
             /**
              * Next Cursor
              * @description Opaque; pass it back as `cursor` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * JoinArrival
+         * @description One arrival at a join (wait_all, merge_race), in recorded order.
+         */
+        JoinArrival: {
+            /** Seq */
+            seq: number;
+            /** To Node */
+            to_node: string;
+            /**
+             * To Key
+             * @description The join instance (for-each item key; empty for a plain join).
+             */
+            to_key: string;
+            /** From Node */
+            from_node: string;
+            /** From Key */
+            from_key: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "arrived" | "skipped";
+            /**
+             * Dropped
+             * @description A merge_race arrival after the winner: recorded, not run.
+             */
+            dropped: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** JoinArrivalPage */
+        JoinArrivalPage: {
+            /** Items */
+            items: components["schemas"]["JoinArrival"][];
+            /**
+             * Next Cursor
+             * @description Always null: every arrival (up to 5,000) in one page.
              */
             next_cursor: string | null;
         };
@@ -13352,6 +13413,125 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runs_list_arrivals: {
+        parameters: {
+            query?: {
+                /** @description Arrivals at this join node. */
+                node_id?: string;
+            };
+            header?: never;
+            path: {
+                ws: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinArrivalPage"];
                 };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */

@@ -51,6 +51,14 @@ def test_condition_skip_wait_all_and_merge_race_payloads(acme, make_flow, start,
         arrivals = uow.execute(text("SELECT from_node, kind, dropped FROM join_arrivals WHERE run_id = "
                                     "CAST(:r AS uuid) AND to_node = 'race' ORDER BY seq"), {"r": run["id"]}).all()
     assert [a[2] for a in arrivals] == [False, True] and {a[0] for a in arrivals} == {"join", "fast"}
+    # AND the API answers them: the wait_all's provenance, the race's winner and the dropped arrival
+    base = f"/api/workspaces/{acme['ws']}/runs/{run['id']}/arrivals"
+    at_race = acme["api"].get(f"{base}?node_id=race", token=acme["viewer"]).body["items"]
+    assert [(a["from_node"], a["kind"], a["dropped"]) for a in at_race] == [(a[0], a[1], a[2]) for a in arrivals]
+    at_join = acme["api"].get(f"{base}?node_id=join", token=acme["viewer"]).body["items"]
+    assert {(a["from_node"], a["kind"]) for a in at_join} == {("big", "arrived"), ("small", "skipped")}
+    assert len(acme["api"].get(base, token=acme["viewer"]).body["items"]) == len(at_race) + len(at_join)
+    assert "payload" not in at_race[0]
     assert _only(steps, "done")["output"] == race["output"]
     # AND events are numbered 1..n without gaps, starting and ending the run
     seen = events(acme["tenant_id"], run["id"])
