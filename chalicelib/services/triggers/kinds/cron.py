@@ -20,9 +20,9 @@ def _schedule_values(cron: str, timezone: str, missed_slot_policy: str, enabled:
 
 
 class CronKind:
-    name = "cron"
-    section = "schedule"
-    section_title = "a schedule"
+    name: str = "cron"
+    section: str | None = "schedule"
+    section_title: str = "a schedule"
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:

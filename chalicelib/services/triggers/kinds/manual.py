@@ -8,9 +8,9 @@ from typing import Any
 
 
 class ManualKind:
-    name = "manual"
-    section = None
-    section_title = ""
+    name: str = "manual"
+    section: str | None = None
+    section_title: str = ""
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:

@@ -57,9 +57,9 @@ def _still_valid(expires_at: dt.datetime | None, now: dt.datetime | None) -> dt.
 
 
 class WebhookKind:
-    name = "webhook"
-    section = "webhook"
-    section_title = "webhook settings"
+    name: str = "webhook"
+    section: str | None = "webhook"
+    section_title: str = "webhook settings"
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:
