@@ -5,8 +5,8 @@
 - The stack: ``python -m devstack up`` in a process of its own, on free ports and a
   fresh data directory (``STEPLINE_LOCAL_DIR``), so PostgreSQL is durable (fsync and
   synchronous commit on, as ``make up``) and the AWS emulator is the embedded default
-  (moto's server in the runtime's process). Only the trigger limits of the tenant are
-  lifted (``TRIGGERS_*``), so that what is measured is the platform, not the quota.
+  (moto's server, in a child process; the step workers in child processes too). Only the
+  trigger limits of the tenant are lifted (``TRIGGERS_*``), so that what is measured is the platform, not the quota.
 - The workflow, created, published and put in production over the API as the demo
   owner: webhook → transform ``received=true`` → transform ``sum`` = JSONata
   ``$sum(items)`` → transform ``source`` → end.
@@ -27,6 +27,8 @@
   ``BENCH_API_SECONDS`` (10; 3 when short): a list (``GET …/flows``), a detail
   (``GET …/flows/{id}``), a write (``POST …/flows``) and a run start
   (``POST …/flows/{id}/runs``); p50/p95 and requests/s.
+- Ingest under backpressure (item 5): see :func:`ingest`.
+- ``BENCH_PARTS`` (``levels,api,statements,ingest``) and ``BENCH_LEVELS`` (``1,8,32``) choose what runs.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ from devstack.postgres import APP_ROLE, DATABASE, free_port
 
 LEVELS = (1, 8, 32)
 API_CLIENTS = 32
-PROFILED_LEVEL = 8  # BENCH_PROFILE=<file>: a py-spy profile (collapsed stacks) of the runtime at this level
+# BENCH_PROFILE=<file>: a py-spy profile (collapsed stacks) of the runtime at this level; BENCH_PROFILE_GIL=1:
+# only the samples of the thread holding the GIL (where the runtime's CPU goes, not where its threads wait)
+PROFILED_LEVEL = 8
 LIFTED_LIMITS = {"TRIGGERS_MAX_CONCURRENT_RUNS": "10000", "TRIGGERS_MAX_RUNS_PER_HOUR": "10000000",
                  "TRIGGERS_BURST": "1000000", "TRIGGERS_RATE_PER_SECOND": "1000000"}
 DRAIN_TIMEOUT = 300.0
@@ -111,11 +115,11 @@ class StackProcess:
 
 
 @contextlib.contextmanager
-def make_up() -> Iterator[StackProcess]:
+def make_up(**extra_env: str) -> Iterator[StackProcess]:
     """``python -m devstack up`` (what ``make up`` runs) on free ports in a fresh directory."""
     local_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
     port, pg_port, moto_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "STEPLINE_LOCAL_DIR": str(local_dir), "LOG_LEVEL": "WARNING", **LIFTED_LIMITS}
+    env = {**os.environ, "STEPLINE_LOCAL_DIR": str(local_dir), "LOG_LEVEL": "WARNING", **LIFTED_LIMITS, **extra_env}
     for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     log = open(local_dir / "up.log", "wb")  # noqa: SIM115 - closed below
@@ -208,13 +212,14 @@ def memory_mb(roots: list[int]) -> tuple[float, float]:
 # -- the load generator (its own process) ------------------------------------------------------
 
 def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int, seconds: float) -> None:
-    """Closed loop: ``clients`` senders; reports (sent_at epoch, latency ms, status, run_id) per delivery.
+    """Closed loop: ``clients`` senders; reports (sent_at epoch, latency ms, status, run_id, delivery_id) per
+    delivery.
 
     A sender stops sending at the end of ``seconds`` but waits for its last answer.
     """
     from chalicelib.triggers.signing import sign_standard_webhooks
 
-    results: list[tuple[float, float, int, str | None]] = []
+    results: list[tuple[float, float, int, str | None, str | None]] = []
 
     async def sender(client: httpx.AsyncClient, stop_at: float) -> None:
         n = 0
@@ -224,14 +229,17 @@ def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int
             headers = sign_standard_webhooks(body, secret, msg_id=f"msg_{uuid.uuid4().hex}",
                                              timestamp=int(time.time()))
             sent_at, started = time.time(), time.perf_counter()
+            delivery_id = None
             try:
                 reply = await client.post(path, content=body, headers={"content-type": "application/json",
                                                                        **headers})
                 status = reply.status_code
-                run_id = reply.json().get("run_id") if status == 202 else None
+                answer = reply.json() if status == 202 else {}
+                # a run admitted to wait has no id yet: it derives from the delivery's when it starts
+                run_id, delivery_id = answer.get("run_id"), answer.get("delivery_id")
             except httpx.HTTPError as exc:  # no answer: the error's name is kept to be counted
                 status, run_id = 0, type(exc).__name__
-            results.append((sent_at, (time.perf_counter() - started) * 1000, status, run_id))
+            results.append((sent_at, (time.perf_counter() - started) * 1000, status, run_id, delivery_id))
 
     async def main() -> None:
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -381,7 +389,8 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
         if profile:  # py-spy (dev requirement) samples the runtime's threads during the window
             spy.append(subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                                          str(stack.proc.pid), "--duration", str(int(seconds)), "--rate", "100",
-                                         "--nonblocking", "--format", "raw", "--output", profile],
+                                         "--nonblocking", "--subprocesses", "--format", "raw", "--output", profile,
+                                         *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else [])],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         marks["cpu0"], marks["t0"] = cpu_seconds(roots), time.time()
         for name, pid in stack.roots().items():
@@ -446,6 +455,62 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
         failed = Counter(str(st) for _, st in results if not (isinstance(st, int) and 200 <= st < 300))
         for status, count in sorted(failed.items()):
             figure(f"{p}_failed_{status}", count, "requests")
+
+
+# -- ingest under backpressure (item 5) -------------------------------------------------------
+
+INGEST_CLIENTS = 32
+INGEST_CONCURRENT_RUNS = 2  # the tenant's concurrency limit: beyond it, accepted runs wait
+
+
+def ingest(seconds: float) -> None:
+    """Accepted webhooks per second at 32 clients when the tenant's runs are admitted to wait.
+
+    A stack of its own whose tenant may run only ``INGEST_CONCURRENT_RUNS`` runs at once, so
+    most deliveries are accepted (recorded durably, 202 ``queued``) with their run waiting;
+    after the window, the backlog drains (waiting runs start as slots free up) and every
+    accepted delivery must have become a successful run.
+    """
+    from chalicelib.services.triggers.engine_adapters import run_id_of
+
+    with make_up(TRIGGERS_MAX_CONCURRENT_RUNS=str(INGEST_CONCURRENT_RUNS)) as stack:
+        scenario = setup(stack.base_url)
+        runs = Runs(stack.superuser_url(), scenario.flow_id)
+        roots = list(stack.roots().values())
+        marks: dict[str, float] = {}
+
+        def go() -> None:
+            marks["cpu0"], marks["t0"] = cpu_seconds(roots), time.time()
+
+        _, results = _in_process(_load_process, stack.base_url, scenario.path, scenario.secret, INGEST_CLIENTS,
+                                 seconds, on_go=go)
+        t1 = marks["t0"] + seconds
+        answered = [r for r in results if r[2] == 202]
+        outcomes = Counter("started" if r[3] else "queued" for r in answered)
+        run_ids = [r[3] or run_id_of(r[4]) for r in answered]
+        refused = Counter(str(r[2] or r[3]) for r in results if r[2] != 202)
+        drain_began = time.time()
+        backlog = len(run_ids) - sum(1 for status, at in runs.finished(run_ids).values()
+                                     if status == "success" and at is not None)
+        state = runs.drain(run_ids)
+        ends = [at for status, at in state.values() if status == "success" and at is not None]
+        after_window = [at for at in ends if at >= drain_began]
+        last = max([drain_began, *ends])
+        cpu = cpu_seconds(roots) - marks["cpu0"]
+        runs.engine.dispose()
+    p = f"ingest_c{INGEST_CLIENTS}"
+    figure(f"{p}_accepted", sum(1 for r in answered if r[0] + r[1] / 1000 <= t1) / seconds, "req/s")
+    figure(f"{p}_accepted_p50", percentile([r[1] for r in answered], 50), "ms")
+    figure(f"{p}_accepted_p99", percentile([r[1] for r in answered], 99), "ms")
+    figure(f"{p}_accepted_waiting", outcomes["queued"], "deliveries")
+    figure(f"{p}_accepted_started_at_once", outcomes["started"], "deliveries")
+    for status, count in sorted(refused.items()):
+        figure(f"{p}_not_accepted_{status}", count, "requests")
+    figure(f"{p}_backlog_at_window_end", backlog, "runs")
+    figure(f"{p}_drain_rate", len(after_window) / (last - drain_began) if after_window else float("nan"), "runs/s")
+    figure(f"{p}_drain_seconds", last - drain_began, "s")
+    figure(f"{p}_runs_lost", len(answered) - len(ends), "runs")
+    figure(f"{p}_cpu_per_run", cpu * 1000 / len(ends) if ends else float("nan"), "ms")
 
 
 # -- statements and transactions ---------------------------------------------------------------
@@ -557,7 +622,7 @@ def _send_one_at_a_time(stack: StackProcess, scenario: Setup, count: int) -> Non
     runs.engine.dispose()
 
 
-PARTS = ("levels", "api", "statements")
+PARTS = ("levels", "api", "statements", "ingest")
 
 
 def _parts() -> tuple[set[str], tuple[int, ...]]:
@@ -586,6 +651,8 @@ def main() -> None:
             api(stack, scenario, api_seconds)
         if "statements" in parts:
             statements(stack)
+    if "ingest" in parts:
+        ingest(float(os.environ.get("BENCH_INGEST_SECONDS", "5" if seconds < 30 else "15")))
     figure("load_average_at_end", os.getloadavg()[0], "")
 
 

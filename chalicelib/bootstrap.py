@@ -47,19 +47,22 @@ from chalicelib.crypto.kek import build_cipher
 from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
-from chalicelib.services import idempotency, messages
+from chalicelib.services import idempotency, messages, tenant_limits
 from chalicelib.services.authn import authenticate
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
+    ConnectorActionDefaults,
     ConnectorActionInvoker,
     ConnectorCredentialResolver,
     ConnectorReferenceChecker,
 )
 from chalicelib.services.engine import demo_flows
 from chalicelib.services.engine.dispatch import MESSAGE_KIND
+from chalicelib.services.engine.retention import retention_job
 from chalicelib.services.engine.runner import handle_step_message
 from chalicelib.services.engine.sweeper import sweep
 from chalicelib.services.triggers import engine_adapters
+from chalicelib.services.triggers.admission import DirectRunAdmission
 from chalicelib.services.triggers.jobs import housekeeping_job
 from chalicelib.services.triggers.release import release_after_run
 
@@ -76,6 +79,7 @@ TICK_JOBS: Mapping[str, TickJob] = {
     "engine_sweeper": sweep,  # lost doorbells, expired leases, run timeouts
     "idempotency_keys": idempotency.purge_job,  # expired Idempotency-Key answers
     "triggers": housekeeping_job,  # cron slots, waiting runs, delivery retention
+    "run_retention": retention_job,  # finished runs past ENGINE_RUN_RETENTION_DAYS, with their history
 }
 
 # Called after a run's final transaction commits.
@@ -144,12 +148,15 @@ def build(**parts: Any) -> Container:
         action_invoker=Part(ConnectorActionInvoker),
         credential_resolver=Part(ConnectorCredentialResolver),
         reference_checker=Part(ConnectorReferenceChecker),
+        action_defaults=Part(ConnectorActionDefaults),
+        run_admission=Part(DirectRunAdmission),
         run_starter=Part(engine_adapters.EngineRunStarter),
         workflow_directory=Part(engine_adapters.EngineWorkflows),
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
         step_catalog=step_handlers.CATALOG,
         authenticator=authenticate,
+        api_rate_limit=tenant_limits.take_api_token,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
         tick_jobs=TICK_JOBS,

@@ -35,7 +35,13 @@ if TYPE_CHECKING:
     from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
-    from chalicelib.services.engine.ports import ActionInvoker, CredentialResolver, ReferenceChecker
+    from chalicelib.services.engine.ports import (
+        ActionDefaults,
+        ActionInvoker,
+        CredentialResolver,
+        ReferenceChecker,
+        RunAdmission,
+    )
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
     from chalicelib.services.unit_of_work import UnitOfWork
 
@@ -105,6 +111,9 @@ class Container:
     action_invoker: Part[ActionInvoker]
     credential_resolver: Part[CredentialResolver]
     reference_checker: Part[ReferenceChecker]
+    action_defaults: Part[ActionDefaults]  # an action's declared retry, node templates' presets
+    # The admission of runs started directly (API, rerun): the triggers' quota and concurrency limit.
+    run_admission: Part[RunAdmission]
     # The triggers' ports into the engine.
     run_starter: Part[RunStarter]
     workflow_directory: Part[WorkflowDirectory]
@@ -114,6 +123,8 @@ class Container:
     # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
     # ``Idempotency-Key`` store.
     authenticator: Callable[[str | None], Principal]
+    # Spends one request of the principal's API rate limit: its RateLimit headers, or 429 ``rate_limited``.
+    api_rate_limit: Callable[[Any], dict[str, str]]
     idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
     tick_jobs: Mapping[str, TickJob]

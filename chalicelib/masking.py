@@ -82,11 +82,14 @@ def looks_like_secret_value(value: object) -> bool:
     return isinstance(value, str) and any(pattern.search(value) for pattern in _SECRET_VALUE_PATTERNS)
 
 
+def secret_hint(value: str) -> str | None:
+    """The last 4 characters of a secret long enough for them to reveal nothing useful, else ``None``."""
+    return value[-_HINT_LENGTH:] if len(value) >= _MIN_LENGTH_FOR_HINT else None
+
+
 def mask_secret(value: str) -> str:
     """``••••abcd`` for long secrets, ``••••`` for short ones."""
-    if len(value) >= _MIN_LENGTH_FOR_HINT:
-        return MASK + value[-_HINT_LENGTH:]
-    return MASK
+    return MASK + (secret_hint(value) or "")
 
 
 def mask_value(value: Any, *, show_hint: bool = True) -> Any:

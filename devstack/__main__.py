@@ -13,6 +13,7 @@ import sys
 import threading
 
 from devstack import stack as stack_mod
+from devstack.worker import POLL_WAIT_SECONDS
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -20,8 +21,9 @@ def _up(args: argparse.Namespace) -> int:
     # EMF metrics are printed for CloudWatch to pick up; locally nobody reads them (GET /api/metrics reads the DB).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("STAGE", "local")
-    # One process stands in for many Lambda containers: enough connections for every poller thread.
-    os.environ.setdefault("DB_POOL_SIZE", "20")
+    # Each process stands in for many Lambda containers: enough pooled connections for every poller
+    # thread (step workers) or concurrent request (the API: the gateway admits no more at once).
+    os.environ.setdefault("DB_POOL_SIZE", "32")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
     os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
     running = None if args.throwaway else stack_mod.running_state()
@@ -39,6 +41,7 @@ def _up(args: argparse.Namespace) -> int:
 
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
                            host=args.host, port=args.port, workers=args.workers,
+                           worker_processes=args.worker_processes, poll_wait_seconds=POLL_WAIT_SECONDS,
                            console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
@@ -143,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("STEPLINE_PG_PORT", "54320")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("STEPLINE_MOTO_PORT", "54321")))
     parser.add_argument("--workers", type=int, default=8,
-                        help="concurrent invocations per queue (each handles its batch with "
-                             "STEP_BATCH_CONCURRENCY threads, 4 by default here)")
+                        help="concurrent invocations per queue (in each step-worker process if any; each handles its "
+                             "batch with STEP_BATCH_CONCURRENCY threads, 4 by default here)")
+    parser.add_argument("--worker-processes", type=int,
+                        default=int(os.environ.get("STEPLINE_WORKER_PROCESSES") or 0),
+                        help="step-worker processes beside the API's (STEPLINE_WORKER_PROCESSES); 0 (the "
+                             "default) runs the pollers in the API's process")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
     parser.add_argument("--throwaway", action="store_true",

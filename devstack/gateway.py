@@ -114,6 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: socketserver's default of 5 resets connections when a few dozen clients
+    # connect at once (load tests, a burst of webhooks).
+    request_queue_size = 128
+
+
 class GatewayServer:
     """Serves ``app`` on ``host:port`` in a background thread."""
 
@@ -125,7 +131,7 @@ class GatewayServer:
         self.console = console
         handler = type("Handler", (_Handler,), {"gateway": LocalGateway(app, config), "console": console})
         ThreadingHTTPServer.allow_reuse_address = True
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         bound, self.port = self.httpd.server_address[:2]
         self.host = bound if isinstance(bound, str) else bytes(bound).decode()

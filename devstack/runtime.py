@@ -6,7 +6,10 @@ Reads the app's own declarations (``app.event_sources``), so a new
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -15,6 +18,7 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
+from devstack.aws import die_with_parent
 from devstack.console_files import ConsoleFiles
 from devstack.gateway import GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
@@ -56,6 +60,16 @@ class LocalRuntime:
     # At start: register as a worker that beats, take over the steps of dead workers (a previous run
     # of this stack killed mid-step) and ring every due queued step (see services/engine/workers.py).
     recover: bool = True
+    # Only register and beat (a worker process whose parent runtime did the taking over).
+    take_over: bool = True
+    schedules: bool = True
+    # > 0: the queue pollers run in this many child processes (``python -m devstack.worker``), each with
+    # ``workers`` pollers, instead of in this process: the step function scales apart from the API, as the
+    # two Lambda functions do on AWS, and neither waits on the other's interpreter lock.
+    worker_processes: int = 0
+    # Long polling: an idle poller asks the queue this often (a receive returns as soon as a message is there).
+    poll_wait_seconds: int = 1
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     recovery: dict[str, int] = field(default_factory=dict)
     _beating: threading.Event = field(default_factory=threading.Event)
     _beat_thread: threading.Thread | None = None
@@ -64,18 +78,47 @@ class LocalRuntime:
         module = importlib.import_module(self.app_module_name)
         sqs_subs, schedule_subs = subscriptions(module)
         sqs = boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        # Worker processes start (import the app) while this one recovers; the API serves once they poll.
+        self.children = [self._spawn_worker() for _ in range(self.worker_processes)]
         if self.recover:
             from chalicelib.services.engine import workers
 
-            self.recovery = workers.recover()
+            if self.take_over:
+                self.recovery = workers.recover()
+            else:
+                workers.register()
             self._beat_thread = threading.Thread(target=self._beat, name="runtime-heartbeat", daemon=True)
             self._beat_thread.start()
+        for child in self.children:
+            self._wait_ready(child)
         if self.serve_http:
             self.gateway = GatewayServer(module.app, self.host, self.port, console=self.console).start()
-        for sub in sqs_subs:
-            self.pollers.append(QueuePoller(sqs, sub, region=self.region, workers=self.workers).start())
-        self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
+        if not self.children:
+            for sub in sqs_subs:
+                self.pollers.append(QueuePoller(sqs, sub, region=self.region, workers=self.workers,
+                                                wait_seconds=self.poll_wait_seconds).start())
+        if self.schedules:
+            self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
         return self
+
+    def _spawn_worker(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
+                   "--app", self.app_module_name]
+        if self.endpoint_url:
+            command += ["--endpoint-url", self.endpoint_url]
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=die_with_parent)
+
+    @staticmethod
+    def _wait_ready(child: subprocess.Popen[bytes]) -> None:
+        """Until the child prints ``ready`` (what it printed before is passed on to this process's output)."""
+        assert child.stdout is not None
+        for line in iter(child.stdout.readline, b""):
+            if line.startswith(b"ready"):
+                return
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+        child.kill()
+        raise RuntimeError(f"a step worker process did not start (exit status {child.wait()})")
 
     def describe(self) -> list[str]:
         lines = []
@@ -87,6 +130,9 @@ class LocalRuntime:
         for poller in self.pollers:
             lines.append(f"SQS poller      {poller.sub.queue_name} → {poller.sub.name}() "
                          f"× {poller.workers} workers, batch {poller.sub.batch_size}")
+        if self.children:
+            lines.append(f"Step workers    {len(self.children)} processes "
+                         f"({', '.join(str(c.pid) for c in self.children)}) × {self.workers} pollers each")
         if self.scheduler:
             for sub in self.scheduler.subs:
                 lines.append(f"Schedule        {sub.expression} → {sub.name}()")
@@ -112,6 +158,16 @@ class LocalRuntime:
             poller._stop.set()
         for poller in self.pollers:
             poller.stop()
+        for child in self.children:  # each stops its pollers (finishing the batch in hand) when stdin closes
+            with contextlib.suppress(OSError):
+                child.stdin.close()  # type: ignore[union-attr]
+        for child in self.children:
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.children = []
         if self.gateway:
             self.gateway.stop()
         if self._beat_thread is not None:

@@ -138,9 +138,10 @@ def bring_up(
         stack.started.append(f"AWS emulation   {env['AWS_ENDPOINT_URL']} (AWS_ENDPOINT_URL)")
     else:
         port = moto_port or postgres.free_port()
-        stack.moto = aws.start_moto(port)
+        stack.moto = aws.MotoProcess(port)
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        stack.started.append(f"AWS emulation   {env['AWS_ENDPOINT_URL']} (embedded moto server)")
+        stack.started.append(f"AWS emulation   {env['AWS_ENDPOINT_URL']} (embedded moto server, "
+                             f"process {stack.moto.pid})")
     env.setdefault("AWS_ACCESS_KEY_ID", os.environ.get("AWS_ACCESS_KEY_ID", "testing"))
     env.setdefault("AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})

@@ -34,6 +34,11 @@ os.environ.setdefault("PASSWORD_PROFILE", "fast")
 os.environ.setdefault("OPERATOR_TOKEN", f"op_test_{_SESSION}")
 # Every answer is checked against its route's declared contract (chalicelib/http/contract_check).
 os.environ.setdefault("STEPLINE_CHECK_CONTRACT", "1")
+# Every suite's runs share the demo tenants: limits no test reaches by accident (the limit tests lower them).
+os.environ.setdefault("TRIGGERS_MAX_CONCURRENT_RUNS", "10000")
+os.environ.setdefault("TRIGGERS_MAX_RUNS_PER_HOUR", "10000000")
+os.environ.setdefault("LIMITS_API_BURST", "1000000")
+os.environ.setdefault("LIMITS_API_PER_SECOND", "1000000")
 
 
 def _reset_process_caches() -> None:

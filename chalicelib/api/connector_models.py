@@ -136,9 +136,13 @@ class AppVersionDetail(AppVersion):
 
 
 class RetrySettings(Out):
+    """An action's retry defaults: the vocabulary of a workflow node's ``retry``, plus the budget of calls made
+    outside a workflow."""
+
     max_attempts: int
-    initial_backoff_seconds: float
-    max_backoff_seconds: float
+    base_delay: float
+    max_delay: float
+    multiplier: float
     max_total_seconds: float
 
 

@@ -169,6 +169,19 @@ class StepAttempt(Out):
     created_at: Timestamp
 
 
+class JoinArrival(Out):
+    """One arrival at a join (wait_all, merge_race), in recorded order."""
+
+    seq: int
+    to_node: str
+    to_key: str = Field(description="The join instance (for-each item key; empty for a plain join).")
+    from_node: str
+    from_key: str
+    kind: Literal["arrived", "skipped"]
+    dropped: bool = Field(description="A merge_race arrival after the winner: recorded, not run.")
+    created_at: Timestamp
+
+
 class RunDetail(Run):
     graph: JsonObject = Field(description="The graph this run executes.")
     steps: list[StepAttempt] = Field(description="Every step attempt, oldest first.")
@@ -267,3 +280,4 @@ RunPage = page_of(Run)
 StepAttemptPage = page_of(StepAttempt)
 LogPage = page_of(LogLine, cursor="The last log id; pass it back as `after`.")
 QuarantinePage = page_of(QuarantinedStep)
+JoinArrivalPage = page_of(JoinArrival, cursor="Always null: every arrival (up to 5,000) in one page.")

@@ -209,3 +209,27 @@ MemberPage = page_of(Member)
 InvitePage = page_of(Invite)
 ApiTokenPage = page_of(ApiToken)
 AuditPage = page_of(AuditEntry)
+
+
+class LimitUsage(Out):
+    limit: int
+    used: int
+
+
+class RequestRateLimit(Out):
+    burst: int = Field(description="Requests a principal may send at once.")
+    per_second: float = Field(description="How fast the bucket refills.")
+
+
+class TenantLimitsView(Out):
+    """The tenant's quotas and limits, with what it uses now (admins)."""
+
+    workflows: LimitUsage = Field(description="Workflows in the tenant (409 `workflow_quota_exceeded` past it).")
+    concurrent_runs: LimitUsage = Field(description="Runs executing now (triggers wait; the API answers 429 "
+                                        "`concurrency_limit_reached`).")
+    runs_per_hour: LimitUsage = Field(description="Runs admitted in the last hour (429 `run_quota_exceeded`).")
+    api_rate_limit: RequestRateLimit = Field(description="Per user and per API token on `/api/*` (429 "
+                                             "`rate_limited`).")
+    webhook_rate_limit: RequestRateLimit = Field(description="Webhook deliveries per tenant (429 `rate_limited`).")
+    run_retention_days: int = Field(description="Finished runs are deleted this many days after they end.")
+    delivery_retention_days: int = Field(description="Trigger deliveries are kept this many days.")

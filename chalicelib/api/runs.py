@@ -11,6 +11,7 @@ from pydantic import Field
 
 from chalicelib.api.contract import CreatedRange, Query, SortedListQuery, id_param
 from chalicelib.api.flow_models import (
+    JoinArrivalPage,
     LogPage,
     Metrics,
     QuarantinedStep,
@@ -107,6 +108,16 @@ def get_run(call: Call):
 @routes.route(BASE + "/{run_id}/steps", access=VIEW_RUN, response=StepAttemptPage, query=StepFilters)
 def list_steps(call: Call):
     return run_queries.list_steps(call.principal, call.params["ws"], call.params["run_id"], call.query)
+
+
+class ArrivalFilters(Query):
+    node_id: str | None = Field(None, max_length=64, description="Arrivals at this join node.")
+
+
+@routes.route(BASE + "/{run_id}/arrivals", access=VIEW_RUN, response=JoinArrivalPage, query=ArrivalFilters)
+def list_arrivals(call: Call):
+    """Arrivals at the run's joins: wait_all provenance, merge_race winner and dropped arrivals."""
+    return run_queries.list_arrivals(call.principal, call.params["ws"], call.params["run_id"], call.query)
 
 
 @routes.route(BASE + "/{run_id}/logs", access=VIEW_RUN, response=LogPage, query=LogFilters)

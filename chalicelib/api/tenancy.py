@@ -20,6 +20,7 @@ from chalicelib.api.models import (
     NewApiToken,
     RoleBody,
     RoleName,
+    TenantLimitsView,
     Workspace,
     WorkspaceBody,
     WorkspacePage,
@@ -27,7 +28,7 @@ from chalicelib.api.models import (
 from chalicelib.http.access import ADMIN, VIEWER, Access, Ref
 from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
-from chalicelib.services import audit, tenancy
+from chalicelib.services import audit, tenancy, tenant_limits
 from chalicelib.tables.identity import api_tokens, invites, memberships
 
 routes = Routes("tenancy")
@@ -52,6 +53,12 @@ ADMIN_ON_USER = Access(Role.ADMIN, ids=USER)
 @routes.route("/api/me", access=VIEWER, response=Me)
 def me(call: Call):
     return tenancy.me(call.principal)
+
+
+@routes.route("/api/limits", access=ADMIN, response=TenantLimitsView)
+def get_limits(call: Call):
+    """The tenant's quotas and limits, and what it uses of them now."""
+    return tenant_limits.view(call.principal.tenant_id)
 
 
 @routes.route("/api/workspaces", access=VIEWER, response=WorkspacePage, query=SortedListQuery)

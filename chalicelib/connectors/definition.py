@@ -21,9 +21,11 @@ BodyEncoding = Literal["json", "form", "none"]
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 
-# The connector format's ``retry`` block is the platform's one retry policy: ``max_attempts``,
-# ``initial_backoff_seconds`` (``base_delay``) and ``max_backoff_seconds`` (``max_delay``), with the
-# backoff doubling per attempt; its ``max_total_seconds`` bounds a whole call (``ActionDefinition``).
+# The connector format's ``retry`` block is the platform's one retry policy, in its words:
+# ``max_attempts``, ``base_delay``, ``max_delay``, ``multiplier`` (older documents' names of the delays,
+# ``initial_backoff_seconds`` and ``max_backoff_seconds``, are still read); its ``max_total_seconds``
+# bounds a whole call made outside a workflow (``ActionDefinition``). Inside a workflow the policy is
+# the default of the action step's own (the node's ``retry`` keys override).
 CONNECTOR_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=8.0, multiplier=2.0)
 CONNECTOR_RETRY_TOTAL_SECONDS = 30.0
 

@@ -58,9 +58,10 @@ _LITERAL_START = tuple("\"'-0123456789[{")
 # A retry block as read: the policy, and the budget of a whole call (``max_total_seconds``).
 _Retry = tuple[RetryPolicy, float]
 _DEFAULT_RETRY: _Retry = (CONNECTOR_RETRY, CONNECTOR_RETRY_TOTAL_SECONDS)
-# The format's names of the policy's fields.
-_RETRY_FIELDS = {"max_attempts": "max_attempts", "initial_backoff_seconds": "base_delay",
-                 "max_backoff_seconds": "max_delay"}
+# A retry block speaks the engine's words (``chalicelib.engine.retry.RetryPolicy``), as a node's
+# ``retry`` does; older documents' names of the delays are still read.
+_RETRY_FIELDS = ("max_attempts", "base_delay", "max_delay", "multiplier")
+LEGACY_RETRY_NAMES = {"initial_backoff_seconds": "base_delay", "max_backoff_seconds": "max_delay"}
 
 
 @lru_cache(maxsize=1)
@@ -297,18 +298,19 @@ def _retry(raw: Mapping[str, Any] | None, inherited: _Retry) -> _Retry:
     if not raw:
         return inherited
     policy, total = inherited
-    changes = {_RETRY_FIELDS[name]: value for name, value in raw.items() if name in _RETRY_FIELDS}
+    current = dict(raw)
+    for legacy, name in LEGACY_RETRY_NAMES.items():
+        if legacy in current:
+            if name in current:
+                raise ConfigurationError(f"retry.{legacy} is the older name of retry.{name}: give one.")
+            current[name] = current.pop(legacy)
+    changes = {name: value for name, value in current.items() if name in _RETRY_FIELDS}
     try:
         policy = dataclasses.replace(policy, **changes)
     except ConfigInvalid as exc:
-        issues = []
-        for detail in exc.details or []:
-            text = f"{detail['path'].rsplit('/', 1)[-1]} {detail['issue']}"
-            for name, field in _RETRY_FIELDS.items():
-                text = text.replace(field, name)  # in the format's words
-            issues.append(text)
+        issues = [f"{d['path'].rsplit('/', 1)[-1]} {d['issue']}" for d in exc.details or []]
         raise ConfigurationError("; ".join(issues) or exc.message) from None
-    return policy, float(raw.get("max_total_seconds", total))
+    return policy, float(current.get("max_total_seconds", total))
 
 
 def _rate_limit(raw: Mapping[str, Any] | None) -> RateLimitHint | None:

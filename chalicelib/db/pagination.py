@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, Table, and_, or_
 
@@ -58,7 +58,13 @@ def _decode(cursor: str, order: str) -> tuple[dt.datetime, str]:
     return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)), row_id
 
 
-def paginate(uow: Any, query: Select, table: Table, params: dict[str, str],
+class Executes(Protocol):
+    """What paging needs of a unit of work (``services.unit_of_work.UnitOfWork`` has it)."""
+
+    def execute(self, statement: Any, params: Any = None) -> Any: ...
+
+
+def paginate(uow: Executes, query: Select, table: Table, params: dict[str, str],
              *, created: str = "created_at", key: str = "id") -> dict[str, Any]:
     """Run ``query`` newest first (``order=asc``: oldest first), one page: ``{"items": [...], "next_cursor": …}``."""
     limit = parse_limit(params)

@@ -1,10 +1,15 @@
 """The rules a workflow graph must meet, each problem reported with a JSON pointer.
 
-Checked in layers, every problem of a layer reported together; a later layer
-runs only when the earlier ones passed, so one mistake does not cascade into
-noise: document shape → nodes (ids, names, types, templates, config,
-connections, where ``$secrets`` is read) → edges (endpoints, ports, duplicates) → structure (one start,
-an end, joins, cycles, reachability) → for_each scopes.
+Every problem is reported at once, in one answer: nodes (ids, names, types,
+templates, config, connections, where ``$secrets`` is read), edges (endpoints,
+ports, duplicates) and structure (one start, an end, joins, cycles,
+reachability) are each checked whatever the others found, so one save shows
+the whole list. Two checks need a sound base and wait for it, so one mistake
+does not cascade into noise: nothing is checked past a malformed document
+shape, and for_each scopes are computed only for an otherwise valid graph.
+Structure is checked on the edges whose endpoints exist (an edge to an
+unknown node is reported once, as such), and a port is checked only on a node
+whose step type is known.
 """
 
 from __future__ import annotations
@@ -111,19 +116,24 @@ def check_graph(
     issues = _node_issues(catalog, nodes, template_exists, connection_ok)
     if secret_placement:
         issues += [i for node in nodes if node.type in catalog for i in secret_placement_issues(catalog, node)]
-    if issues:
-        return None, issues
-    issues = _edge_issues(catalog, nodes, edges)
-    if issues:
-        return None, issues
-    graph = Graph(nodes, edges, catalog)
-    issues = _structure_issues(graph)
+    issues += _edge_issues(catalog, nodes, edges)
+    graph = _sound_part(catalog, nodes, edges)
+    issues += _structure_issues(graph)
     if issues:
         return None, issues
     _, issues = compute_scopes(graph)
     if issues:
         return None, issues
     return graph, []
+
+
+def _sound_part(catalog: StepCatalog, nodes: list[Node], edges: list[Edge]) -> Graph:
+    """The graph of the first node per id and the edges between two of them (each node's own problems aside)."""
+    unique: dict[str, Node] = {}
+    for node in nodes:
+        unique.setdefault(node.id, node)
+    kept = [e for e in edges if e.from_node in unique and e.to_node in unique and e.from_node != e.to_node]
+    return Graph(list(unique.values()), kept, catalog)
 
 
 def _node_issues(
@@ -258,8 +268,8 @@ def _edge_issues(catalog: StepCatalog, nodes: list[Node], edges: list[Edge]) -> 
         if edge.from_node == edge.to_node:
             issues.append({"path": at, "issue": "an edge cannot connect a node to itself"})
             continue
-        ports = catalog.ports_of(source.type, dict(source.config))
-        if edge.port not in ports:
+        ports = catalog.ports_of(source.type, dict(source.config)) if source.type in catalog else None
+        if ports is not None and edge.port not in ports:
             offered = ", ".join(ports) if ports else "none"
             issues.append(
                 {

@@ -209,8 +209,10 @@ class Routes:
                 # Path parameters as sent: API Gateway and Chalice leave them percent-encoded
                 # (a client encoding `builtin:slack` sends `builtin%3Aslack`).
                 call = Call(request=request, params={k: unquote(v) for k, v in params.items()}, request_id=request_id)
+                limit_headers: dict[str, str] = {}
                 try:
                     call.principal = access.authorize(call)
+                    limit_headers = _rate_limit(call, path)
                     if query is not None:
                         req.parse_query(query, call.query)
                     response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
@@ -225,6 +227,8 @@ class Routes:
                     else:
                         response = unexpected_error_response(exc, request_id)
                 response = contract.checked(info, response, request_id)
+                for name, value in limit_headers.items():
+                    response.headers.setdefault(name, value)
                 observability.logger.info(
                     "request",
                     extra={
@@ -243,6 +247,16 @@ class Routes:
             return view
 
         return decorate
+
+
+def _rate_limit(call: Call, path: str) -> dict[str, str]:
+    """Spend a token of the caller's API rate limit (``/api/*``, authenticated); its RateLimit headers.
+
+    Raises 429 ``rate_limited`` (with ``Retry-After`` and the headers) when the bucket is empty.
+    """
+    if call.principal is None or not path.startswith("/api/"):
+        return {}
+    return current().api_rate_limit(call.principal)
 
 
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:

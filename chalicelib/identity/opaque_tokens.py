@@ -20,9 +20,10 @@ import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 
+from chalicelib.masking import MASK
+
 _RANDOM_BYTES = 32
 _BODY_PATTERN = r"[A-Za-z0-9_-]{43}"
-MASK = "••••"
 
 
 class TokenPurpose(Enum):

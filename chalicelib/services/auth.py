@@ -74,7 +74,7 @@ def profile() -> HashingProfile:
 
 
 def now() -> dt.datetime:
-    return container.current().clock()
+    return dt.datetime.now(dt.UTC)
 
 
 def normalise_email(email: str) -> str:

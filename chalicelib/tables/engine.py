@@ -112,6 +112,7 @@ runs = Table(
     Index("ix_runs_ws_created", "workspace_id", "created_at"),
     Index("ix_runs_workflow_created", "workflow_id", "created_at"),
     Index("ix_runs_running_deadline", "deadline", postgresql_where=text("status = 'running'")),
+    Index("ix_runs_finished", "finished_at", postgresql_where=text("status <> 'running'")),  # retention
 )
 
 step_runs = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, func
+from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
@@ -19,4 +19,14 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # in flight: when the claim goes stale; answered: when the answer stops being replayed
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# The API rate limit's token bucket per principal (services/tenant_limits).
+api_rate_buckets = Table(
+    "api_rate_buckets", metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("principal", String(120), primary_key=True),  # "user:<id>" | "api:<token id>"
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("allowed", Boolean, nullable=False, server_default=text("true")),  # the last request's answer
 )

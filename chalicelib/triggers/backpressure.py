@@ -79,6 +79,12 @@ class BackpressurePolicy:
         if problems:
             raise InvalidTriggerPolicy("Invalid backpressure policy.", details=problems)
 
+    def quota_headers(self, runs_last_hour: int, retry_after: int = 0) -> dict[str, str]:
+        """``RateLimit-Policy`` / ``RateLimit`` of the hourly run quota."""
+        remaining = max(0, self.max_runs_per_hour - runs_last_hour)
+        return {"RateLimit-Policy": f'"runs";q={self.max_runs_per_hour};w={HOUR_SECONDS}',
+                "RateLimit": f'"runs";r={remaining};t={max(0, int(retry_after))}'}
+
     def check_webhook_body(self, size: int) -> None:
         """Raise 413 when a webhook body is over the limit (before verifying it)."""
         if size > self.max_webhook_body_bytes:

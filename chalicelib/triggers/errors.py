@@ -77,3 +77,9 @@ class RunQuotaExceeded(RateLimited):
     """The tenant started as many runs in the last hour as its quota allows."""
 
     code, default_message = "run_quota_exceeded", "Hourly run quota exceeded."
+
+
+class ConcurrencyLimitReached(RateLimited):
+    """The tenant runs as many runs at once as it may (or runs wait for a slot): a direct start is refused."""
+
+    code, default_message = "concurrency_limit_reached", "The tenant's concurrent-runs limit is reached."

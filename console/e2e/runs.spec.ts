@@ -34,6 +34,10 @@ test('a run turns green live on its page, with each step\'s output', async ({ si
   await expect(detail.getByLabel('Output', { exact: true })).toContainText('"priority": "high"')
   await expect(detail).toContainText(`${run.id}:large:1`)
   await expect(page.getByLabel('Run output', { exact: true })).toContainText('"priority": "high"')
+  // the join shows where each branch came from: one arrived, the branch not taken skipped
+  await page.getByTestId('run-node-join').click()
+  await expect(detail.getByTestId('arrivals')).toContainText('large: arrived')
+  await expect(detail.getByTestId('arrivals')).toContainText('small: skipped')
   await expectAccessible(page, '/runs/{id}')
   await page.screenshot({ path: shotPath('run-monitor'), fullPage: true })
 

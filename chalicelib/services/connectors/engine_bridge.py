@@ -40,6 +40,7 @@ from chalicelib.connectors.definition import (
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound
 from chalicelib.services.connectors import live_credentials
+from chalicelib.services.connectors.connections import app_ref_of_row
 from chalicelib.services.connectors.definitions import (
     ResolvedAction,
     current_source,
@@ -52,11 +53,11 @@ from chalicelib.services.connectors.exceptions import (
     TemplateNotFound,
 )
 from chalicelib.services.connectors.ids import is_uuid, template_name
-from chalicelib.services.connectors.live_credentials import LiveConnection, open_connection
+from chalicelib.services.connectors.live_credentials import TOKEN_FIELDS, LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
 from chalicelib.services.engine.ports import ActionCall, CredentialRequest, ResolvedCredentials
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.connectors import connections
+from chalicelib.tables.connectors import connections, node_templates
 
 
 class Credentials(dict):
@@ -245,6 +246,60 @@ def missing_references(
     return missing_templates, set(connection_ids) - found
 
 
+def action_retry(tenant_id: str, workspace_id: str, template_ref: str) -> dict[str, Any] | None:
+    """The retry defaults the action ``template_ref`` names declares, in a step's ``retry`` vocabulary."""
+    try:
+        with tenant_uow(tenant_id) as uow:
+            template = _template(uow, template_ref)
+    except NotFound:
+        return None
+    if template.action is None:
+        return None
+    retry = template.action.connector.action(template.action.key).retry
+    return {"max_attempts": retry.max_attempts, "base_delay": retry.base_delay, "max_delay": retry.max_delay,
+            "multiplier": retry.multiplier}
+
+
+def template_presets(uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """``{ref: {"step_type", "config"}}`` for each ``tpl:<name>`` reference that names a node template."""
+    names = {template_name(ref): ref for ref in refs if template_name(ref)}
+    if not names:
+        return {}
+    rows = uow.execute(select(node_templates.c.name, node_templates.c.step_type, node_templates.c.config)
+                       .where(node_templates.c.name.in_(list(names)))).all()
+    return {names[name]: {"step_type": step_type, "config": dict(config or {})} for name, step_type, config in rows}
+
+
+def secret_fields(tenant_id: str, workspace_id: str, connection_ids: set[str]) -> dict[str, frozenset[str]]:
+    """For each of these connections in the workspace, the fields a workflow secret reference may read.
+
+    The names of the credentials a run resolves for it (see :func:`credentials_of`): the
+    fields the app declares and the connection stores, OAuth2 token fields, the generic
+    aliases of the app's auth, ``type`` and ``connection_id``. A connection without
+    credentials (auth ``none``) offers none. Read without decrypting anything.
+    """
+    wanted = {c for c in connection_ids if is_uuid(c)}
+    if not wanted:
+        return {}
+    found: dict[str, frozenset[str]] = {}
+    with tenant_uow(tenant_id) as uow:
+        rows = uow.execute(
+            select(connections).where(connections.c.id.in_(wanted), connections.c.workspace_id == workspace_id)
+        ).mappings().all()
+        for row in rows:
+            connector = current_source(uow, app_ref_of_row(row)).connector
+            if connector.auth.type == "none":
+                found[str(row["id"])] = frozenset()
+                continue
+            names = set(connector.declared_credential_fields) | set(row["credentials_preview"] or {})
+            if connector.auth.type == "oauth2":
+                names |= set(TOKEN_FIELDS)
+            aliases = _aliases(connector, dict.fromkeys(names, "x"))
+            names |= {k for k, v in aliases.items() if v is not None}
+            found[str(row["id"])] = frozenset(names | {"type", "connection_id"})
+    return found
+
+
 # --- the engine's ports ---------------------------------------------------------------------------
 
 
@@ -279,6 +334,16 @@ class ConnectorActionInvoker:
         )
 
 
+class ConnectorActionDefaults:
+    """``ActionDefaults`` port: an action's declared retry feeds the step's policy; node templates' presets."""
+
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> dict[str, Any] | None:
+        return action_retry(tenant_id, workspace_id, template)
+
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
+        return template_presets(uow, refs)
+
+
 class ConnectorReferenceChecker:
     """``ReferenceChecker`` port: templates and connections a graph names that do not exist."""
 
@@ -286,3 +351,6 @@ class ConnectorReferenceChecker:
         self, tenant_id: str, workspace_id: str, templates: set[str], connections: set[str]
     ) -> tuple[set[str], set[str]]:
         return missing_references(tenant_id, workspace_id, templates, connections)
+
+    def secret_fields(self, tenant_id: str, workspace_id: str, connections: set[str]) -> dict[str, frozenset[str]]:
+        return secret_fields(tenant_id, workspace_id, connections)

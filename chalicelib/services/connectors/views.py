@@ -102,8 +102,9 @@ def action(
         "sample_input": definition.sample_input,
         "retry": {
             "max_attempts": definition.retry.max_attempts,
-            "initial_backoff_seconds": definition.retry.base_delay,
-            "max_backoff_seconds": definition.retry.max_delay,
+            "base_delay": definition.retry.base_delay,
+            "max_delay": definition.retry.max_delay,
+            "multiplier": definition.retry.multiplier,
             "max_total_seconds": definition.max_total_seconds,
         },
         "timeout_seconds": definition.timeout_seconds,

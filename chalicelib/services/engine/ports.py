@@ -7,8 +7,17 @@ in through three hooks, each a protocol with one method:
   a node's connection, else the template's default connection; whether the
   template needs one at all. Also resolves workflow secret references.
 - :class:`ActionInvoker` — ``invoke(ActionCall) -> dict``: calls an app action.
+- :class:`ActionDefaults` — ``retry(tenant, workspace, template)``: the retry
+  defaults the action a template names declares (they feed the step's policy);
+  ``presets(uow, refs)``: the preset config of the node templates (``tpl:``)
+  a graph names, applied to its nodes (``chalicelib.engine.presets``).
+- :class:`RunAdmission` — ``admit(uow, tenant_id)``: in the transaction that
+  inserts a run started directly (API, rerun), refuse it (429) past the
+  tenant's hourly quota or concurrency limit (the triggers' admission).
 - :class:`ReferenceChecker` — ``missing(tenant, workspace, templates, connections)``:
-  which of a graph's templates and connections do not exist (graph validation).
+  which of a graph's templates and connections do not exist (graph validation);
+  ``secret_fields(tenant, workspace, connections)``: the fields a workflow
+  secret reference may read from each existing connection.
 
 ``chalicelib/bootstrap.py`` plugs the connector platform's adapters in
 (``services/connectors/engine_bridge.py``). Without a connector platform (a
@@ -26,6 +35,7 @@ from typing import Any, Protocol
 from chalicelib.container import current
 from chalicelib.engine.errors import NonRetryableStepError
 from chalicelib.observability import logger
+from chalicelib.services.unit_of_work import UnitOfWork
 
 
 class NoConnectorPlatform(NonRetryableStepError):
@@ -75,9 +85,22 @@ class ActionInvoker(Protocol):
     def invoke(self, call: ActionCall) -> dict[str, Any]: ...
 
 
+class ActionDefaults(Protocol):
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None: ...
+
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]: ...
+
+
+class RunAdmission(Protocol):
+    def admit(self, uow: UnitOfWork, tenant_id: str) -> None: ...
+
+
 class ReferenceChecker(Protocol):
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]: ...
+
+    def secret_fields(self, tenant_id: str, workspace_id: str,
+                      connections: set[str]) -> dict[str, frozenset[str]]: ...
 
 
 class NoCredentialResolver:
@@ -102,6 +125,27 @@ class NoReferenceChecker:
     def missing(self, tenant_id: str, workspace_id: str, templates: set[str],
                 connections: set[str]) -> tuple[set[str], set[str]]:
         return set(templates), set(connections)
+
+    def secret_fields(self, tenant_id: str, workspace_id: str,
+                      connections: set[str]) -> dict[str, frozenset[str]]:
+        return {}  # no connection exists, so ``missing`` reports every one
+
+
+class NoActionDefaults:
+    """Without a connector platform: no action declares anything, so steps use the platform's policy."""
+
+    def retry(self, tenant_id: str, workspace_id: str, template: str) -> Mapping[str, Any] | None:
+        return None
+
+    def presets(self, uow: UnitOfWork, refs: set[str]) -> dict[str, dict[str, Any]]:
+        return {}
+
+
+class AdmitEveryRun:
+    """Without the triggers' admission: no tenant limits on runs started directly."""
+
+    def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
+        return None
 
 
 def notify_run_finished(tenant_id: str, run_id: str, status: str) -> None:

@@ -15,7 +15,7 @@ from chalicelib.errors import BadRequest, NotFound
 from chalicelib.json_codec import dumps
 from chalicelib.services.engine.runs import present_run
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import quarantined_steps, run_events, runs, step_logs, step_runs
+from chalicelib.tables.engine import join_arrivals, quarantined_steps, run_events, runs, step_logs, step_runs
 
 RUN_STATUSES = ("running", "success", "failed", "canceled")
 STREAM_RETRY_MS = 1000
@@ -88,6 +88,23 @@ def list_steps(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> 
         _run(uow, ws, run_id)
         rows = uow.execute(query.order_by(step_runs.c.created_at, step_runs.c.attempt)).mappings().all()
     return {"items": [_step(r) for r in rows], "next_cursor": None}
+
+
+MAX_ARRIVALS = 5000
+
+
+def list_arrivals(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """What reached the run's joins, in the order recorded: who arrived (or was skipped) at which
+    wait_all / merge_race instance, and which arrivals a race dropped. Payloads stay with the steps."""
+    query = select(join_arrivals.c.seq, join_arrivals.c.to_node, join_arrivals.c.to_key, join_arrivals.c.from_node,
+                   join_arrivals.c.from_key, join_arrivals.c.kind, join_arrivals.c.dropped,
+                   join_arrivals.c.created_at).where(join_arrivals.c.run_id == run_id)
+    if params.get("node_id"):
+        query = query.where(join_arrivals.c.to_node == params["node_id"])
+    with tenant_uow(principal.tenant_id) as uow:
+        _run(uow, ws, run_id)
+        rows = uow.execute(query.order_by(join_arrivals.c.seq).limit(MAX_ARRIVALS)).mappings().all()
+    return {"items": [dict(r) for r in rows], "next_cursor": None}
 
 
 def list_logs(principal: Any, ws: str, run_id: str, params: dict[str, str]) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class RunContext:
     input: Any = None
     trigger_info: dict[str, Any] | None = None
     _policies: dict[str, tuple[RetryPolicy, StepTimeouts]] = field(default_factory=dict, repr=False)
+    _retries: dict[str, RetryPolicy] = field(default_factory=dict, repr=False)
 
     def policies(self, node_id: str) -> tuple[RetryPolicy, StepTimeouts]:
         """The node's retry policy and timeouts (node config over the platform's, per engine settings).
@@ -65,6 +66,27 @@ class RunContext:
             except ConfigInvalid:
                 found = (settings.retry, settings.timeouts)
             self._policies[node_id] = found
+        return found
+
+    def retry_policy(self, node_id: str) -> RetryPolicy:
+        """The node's retry policy: its own ``retry`` over its action's declared defaults over the platform's.
+
+        Looked up (through the ``ActionDefaults`` port) only when an attempt failed, outside any
+        transaction; kept for the run's later attempts.
+        """
+        found = self._retries.get(node_id)
+        if found is None:
+            node = self.graph.node(node_id)
+            declared = None
+            if node.type == "action" and node.template:
+                declared = current().action_defaults().retry(self.tenant_id, self.workspace_id, node.template)
+            settings = engine_settings()
+            try:
+                found = step_policies(dict(node.config), {"retry": declared} if declared else None,
+                                      platform_retry=settings.retry, platform_timeouts=settings.timeouts)[0]
+            except ConfigInvalid:
+                found = self.policies(node_id)[0]
+            self._retries[node_id] = found
         return found
 
     def lease_seconds(self, node_id: str) -> float:

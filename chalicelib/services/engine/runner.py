@@ -314,7 +314,7 @@ def _complete_through_outage(run: RunContext, outcome: Outcome, **kwargs: Any) -
 
 def complete(run: RunContext, outcome: Outcome, *, rng: Any = None, claim_next: bool = False) -> RunTxn | None:
     """The completion transaction; ``None`` when the claim was lost (nothing recorded)."""
-    retry, _ = run.policies(outcome.node_id)
+    retry = run.retry_policy(outcome.node_id) if outcome.error is not None else run.policies(outcome.node_id)[0]
     try:
         with tenant_uow(run.tenant_id) as uow:
             txn = completion.begin(uow, run, outcome, claim_next=claim_next)

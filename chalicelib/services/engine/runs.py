@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy import Interval, func, insert, literal, select, text, update
 
+from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
@@ -69,8 +70,13 @@ def start_run(
     actor: Any = None,
     run_id: str | None = None,
     trigger_info: dict[str, Any] | None = None,
+    admitted: bool = False,
 ) -> dict[str, Any]:
     """Start a run and return it (as ``GET …/runs/{id}`` shows it, without steps).
+
+    Unless ``admitted`` (a trigger's run, admitted when its delivery was), the
+    tenant's admission (the container's ``run_admission``) decides in the transaction that
+    inserts the run: 429 past the hourly quota or the concurrency limit.
 
     ``run_id`` makes the start idempotent: a caller that retries with the same
     id (a trigger re-driving one delivery after a crash) gets the run that
@@ -92,6 +98,8 @@ def start_run(
             if existing is not None:
                 return present_run(existing)
         prepared = prepare(uow, workspace_id, workflow_id, mode=mode, input=input, version=version)
+        if not admitted:
+            current().run_admission().admit(uow, tenant_id)
         row, txn = launch(uow, prepared, run_id=run_id or new_id(), trigger=trigger, actor=actor,
                           trigger_info=trigger_info)
         if actor is not None:
@@ -122,6 +130,7 @@ def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, 
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
     flow = workflows.load(uow, workspace_id, workflow_id)
     source = _source(uow, flow, mode, version)
+    source["graph"] = workflows.with_presets(uow, source["graph"])
     payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
     _check_input(source["input_schema"], payload)
     return PreparedRun(flow, source, mode, payload)
@@ -246,12 +255,14 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
                       "secrets": old["secret_refs"], "run_timeout_seconds": flow["run_timeout_seconds"]}
         else:
             source = _source(uow, flow, old["mode"], None)
+            source["graph"] = workflows.with_presets(uow, source["graph"])
         if start_from == "failed":
             if old["status"] not in ("failed", "canceled"):
                 raise RunNotActive("Only a failed or canceled run can be resumed from its failed step.")
             if version != "same":
                 raise ValidationFailed("Resuming from the failed step needs the same version.",
                                        details=[{"path": "/version", "issue": "must be 'same' with from=failed"}])
+        current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
                              trigger="rerun", actor=principal, rerun_of=run_id)

@@ -36,6 +36,8 @@ class _EngineEnv(BaseSettings):
     inline_seconds: float = Field(20.0, ge=0)
     worker_stale_seconds: float = Field(15.0, gt=0)
     complete_retry_seconds: float = Field(20.0, ge=0)
+    run_retention_days: int = Field(30, ge=1, le=3650)
+    retention_batch: int = Field(1000, ge=1, le=100_000)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class EngineSettings:
     worker_stale_seconds: float = 15.0
     # A step that ran while the database went away keeps retrying to record its result this long.
     complete_retry_seconds: float = 20.0
+    # Finished runs (with their step attempts, events and logs) are deleted this many days after they end.
+    run_retention_days: int = 30
+    # At most this many runs are deleted per housekeeping tick (the rest on the next ones).
+    retention_batch: int = 1000
 
     def __post_init__(self) -> None:
         problems = []
@@ -69,6 +75,10 @@ class EngineSettings:
             problems.append({"path": "/lease_grace_seconds", "issue": "must not be negative"})
         if not 0 <= self.max_reclaims <= 20:
             problems.append({"path": "/max_reclaims", "issue": "must be from 0 to 20"})
+        if not 1 <= self.run_retention_days <= 3650:
+            problems.append({"path": "/run_retention_days", "issue": "must be from 1 to 3650"})
+        if not 1 <= self.retention_batch <= 100_000:
+            problems.append({"path": "/retention_batch", "issue": "must be from 1 to 100000"})
         if problems:
             raise ConfigInvalid("Invalid engine settings.", details=problems)
 
@@ -91,6 +101,8 @@ class EngineSettings:
             inline_seconds=env.inline_seconds,
             worker_stale_seconds=env.worker_stale_seconds,
             complete_retry_seconds=env.complete_retry_seconds,
+            run_retention_days=env.run_retention_days,
+            retention_batch=env.retention_batch,
         )
 
 

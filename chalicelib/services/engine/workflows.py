@@ -21,10 +21,11 @@ from chalicelib.container import current
 from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
-from chalicelib.engine.graph import parse_graph
+from chalicelib.engine.graph import validate_graph
+from chalicelib.engine.presets import apply_presets, preset_issues, template_refs
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
-from chalicelib.services import audit
+from chalicelib.services import audit, tenant_limits
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.engine import workflow_versions, workflows
 
@@ -57,14 +58,35 @@ def load(uow: UnitOfWork, ws: str, flow_id: str, *, lock: bool = False) -> dict[
 
 def check_graph(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> None:
     """422 with JSON-pointer details unless the graph is valid in this workspace."""
+    issues = graph_issues(tenant_id, ws, data, prefix=prefix)
+    if issues:
+        raise ValidationFailed("The workflow graph is invalid.", details=issues)
+
+
+def graph_issues(tenant_id: str, ws: str, data: Any, *, prefix: str = "") -> list[dict[str, str]]:
+    """Every problem of the graph in this workspace, pointers prefixed with ``prefix``."""
     templates, connections = _references(data)
     missing_templates: set[str] = set()
     missing_connections: set[str] = set()
     if templates or connections:
         missing_templates, missing_connections = current().reference_checker().missing(
             tenant_id, ws, templates, connections)
-    parse_graph(data, catalog=current().step_catalog, template_exists=lambda ref: ref not in missing_templates,
-                connection_ok=lambda cid: cid not in missing_connections, pointer_prefix=prefix)
+    presets: dict[str, dict[str, Any]] = {}
+    if template_refs(data):
+        with tenant_uow(tenant_id) as uow:
+            presets = current().action_defaults().presets(uow, template_refs(data))
+    # A node is validated with its template's preset config under its own (what its runs execute).
+    found = preset_issues(data, presets) + validate_graph(
+        apply_presets(data, presets), catalog=current().step_catalog,
+        template_exists=lambda ref: ref not in missing_templates,
+        connection_ok=lambda cid: cid not in missing_connections)
+    return [{"path": prefix + i["path"], "issue": i["issue"]} for i in found]
+
+
+def with_presets(uow: UnitOfWork, graph: Any) -> Any:
+    """The graph a run executes: its template nodes carry their templates' preset config."""
+    refs = template_refs(graph)
+    return apply_presets(graph, current().action_defaults().presets(uow, refs)) if refs else graph
 
 
 def _references(data: Any) -> tuple[set[str], set[str]]:
@@ -81,20 +103,31 @@ def _references(data: Any) -> tuple[set[str], set[str]]:
 
 
 def check_input_schema(schema: Any, *, path: str = "/input_schema") -> None:
+    issues = input_schema_issues(schema, path=path)
+    if issues:
+        raise ValidationFailed("The input schema is not a valid JSON Schema.", details=issues)
+
+
+def input_schema_issues(schema: Any, *, path: str = "/input_schema") -> list[dict[str, str]]:
     if schema is None:
-        return
+        return []
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise ValidationFailed("The input schema is not a valid JSON Schema.",
-                               details=[{"path": path + pointer(exc.absolute_path), "issue": exc.message[:200]}]
-                               ) from None
+        return [{"path": path + pointer(exc.absolute_path), "issue": exc.message[:200]}]
+    return []
 
 
 def check_settings(tenant_id: str, ws: str, fields: dict[str, Any]) -> None:
-    """Input schema, environment names and secret references (their connections must exist)."""
-    check_input_schema(fields.get("input_schema"))
-    issues = []
+    """422 listing every problem of the settings (see :func:`settings_issues`)."""
+    issues = settings_issues(tenant_id, ws, fields)
+    if issues:
+        raise ValidationFailed("The workflow settings are invalid.", details=issues)
+
+
+def settings_issues(tenant_id: str, ws: str, fields: dict[str, Any]) -> list[dict[str, str]]:
+    """Input schema, environment names and secret references (connection and field must exist)."""
+    issues = input_schema_issues(fields.get("input_schema"))
     for name in (fields.get("env") or {}):
         if not _NAME.match(name):
             issues.append({"path": f"/env/{name}", "issue": f"must match {_NAME.pattern}"})
@@ -103,21 +136,39 @@ def check_settings(tenant_id: str, ws: str, fields: dict[str, Any]) -> None:
         if not _NAME.match(name):
             issues.append({"path": f"/secrets/{name}", "issue": f"must match {_NAME.pattern}"})
     if secrets:
-        wanted = {ref["connection_id"] for ref in secrets.values()}
-        _, missing = current().reference_checker().missing(tenant_id, ws, set(), wanted)
-        issues += [{"path": f"/secrets/{name}/connection_id", "issue": "no such connection in this workspace"}
-                   for name, ref in secrets.items() if ref["connection_id"] in missing]
-    if issues:
-        raise ValidationFailed("The workflow settings are invalid.", details=issues)
+        issues += _secret_ref_issues(tenant_id, ws, secrets)
+    return issues
+
+
+def _secret_ref_issues(tenant_id: str, ws: str, secrets: dict[str, Any]) -> list[dict[str, str]]:
+    """Each reference names a connection of this workspace and a field that connection has."""
+    checker = current().reference_checker()
+    wanted = {ref["connection_id"] for ref in secrets.values()}
+    _, missing = checker.missing(tenant_id, ws, set(), wanted)
+    fields = checker.secret_fields(tenant_id, ws, wanted - missing)
+    issues = []
+    for name, ref in secrets.items():
+        if ref["connection_id"] in missing:
+            issues.append({"path": f"/secrets/{name}/connection_id", "issue": "no such connection in this workspace"})
+            continue
+        offered = fields.get(ref["connection_id"])
+        if offered is not None and ref["field"] not in offered:
+            listed = ", ".join(sorted(offered)) or "none"
+            issues.append({"path": f"/secrets/{name}/field",
+                           "issue": f"secret {name!r}: the connection has no field {ref['field']!r} "
+                                    f"(fields: {listed})"})
+    return issues
 
 
 # -- use cases ------------------------------------------------------------------------------------
 
 
 def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
-    check_settings(principal.tenant_id, ws, fields)
+    issues = settings_issues(principal.tenant_id, ws, fields)
     if fields.get("graph") is not None:
-        check_graph(principal.tenant_id, ws, fields["graph"], prefix="/graph")
+        issues += graph_issues(principal.tenant_id, ws, fields["graph"], prefix="/graph")
+    if issues:
+        raise ValidationFailed("The workflow is invalid.", details=issues)
     flow_id = new_id()
     values = {
         "id": flow_id, "tenant_id": principal.tenant_id, "workspace_id": ws, "title": fields["title"],
@@ -129,6 +180,7 @@ def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
         "created_by": principal.actor_id if _is_uuid_like(principal.actor_id) else None,
     }
     with tenant_uow(principal.tenant_id) as uow:
+        tenant_limits.check_workflow_quota(uow, principal.tenant_id)
         uow.execute(insert(workflows).values(**values))
         audit.record(uow, principal, "workflow.created", "workflow", flow_id, after=_summary(values))
         result = present(load(uow, ws, flow_id))

@@ -11,6 +11,14 @@ one tenant are serialised, so the counts read and the decision taken agree
 - Concurrency: the engine's running runs plus runs being started right now
   (``pending_runs`` not waiting). Runs already waiting go first: a new run
   queues behind them even when a slot is free, so the order is kept.
+
+Runs started directly (``POST …/flows/{id}/runs``, a rerun) pass the same gate
+through :class:`DirectRunAdmission`, the engine's ``RunAdmission`` port, in the
+transaction that inserts the run: over the hourly quota they are refused as a
+trigger's delivery is (429 ``run_quota_exceeded``); at the concurrency limit,
+where a trigger's run would wait, the caller is refused with 429
+``concurrency_limit_reached`` and retries (an API call has no delivery to
+queue). Both answers carry ``Retry-After`` and the quota's RateLimit headers.
 """
 
 from __future__ import annotations
@@ -31,7 +39,11 @@ from chalicelib.triggers.backpressure import (
     BackpressurePolicy,
     admission,
 )
+from chalicelib.triggers.errors import ConcurrencyLimitReached, RunQuotaExceeded
 from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy, TakeResult
+
+# Retry-After of a direct start refused at the concurrency limit (runs last seconds to minutes).
+CONCURRENCY_RETRY_AFTER_SECONDS = 5
 
 _COUNTS = text(
     """
@@ -107,3 +119,33 @@ def free_slots(counts: Counts, policy: BackpressurePolicy) -> int:
 def pending_tenants(uow: UnitOfWork) -> list[str]:
     """Tenants with runs waiting or stalled (a system-scope query, for the tick)."""
     return [str(t) for (t,) in uow.execute(select(pending_runs.c.tenant_id).distinct()).all()]
+
+
+def quota_rejection(counts: Counts, decision: Admission, policy: BackpressurePolicy,
+                    headers: dict[str, str] | None = None) -> RunQuotaExceeded:
+    """The 429 of the hourly quota, with Retry-After and the quota's RateLimit headers."""
+    retry = decision.retry_after_seconds or 1
+    return RunQuotaExceeded(retry_after=retry, headers={**(headers or {}),
+                                                        **policy.quota_headers(counts.last_hour, retry)})
+
+
+class DirectRunAdmission:
+    """The engine's ``RunAdmission`` port: runs the API starts obey the triggers' quota and concurrency limit."""
+
+    def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
+        from chalicelib.services.triggers.settings import now as clock_now
+        from chalicelib.services.triggers.settings import trigger_settings
+
+        now = clock_now()
+        policy = trigger_settings().backpressure
+        lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
+        counts = read_counts(uow, tenant_id, now)
+        decision = decide(counts, policy)
+        if decision.decision is AdmissionDecision.REJECT:
+            raise quota_rejection(counts, decision, policy)
+        if decision.decision is AdmissionDecision.QUEUE:
+            retry = CONCURRENCY_RETRY_AFTER_SECONDS
+            raise ConcurrencyLimitReached(
+                f"The tenant may run {policy.max_concurrent_runs} runs at once; retry when one finishes.",
+                retry_after=retry, headers=policy.quota_headers(counts.last_hour, retry))
+        count_admitted(uow, tenant_id, now)

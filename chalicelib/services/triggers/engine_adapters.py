@@ -32,11 +32,11 @@ class EngineRunStarter:
     trigger's own transaction (one commit per accepted delivery).
     """
 
-    def prepare(self, uow: Any, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any:
+    def prepare(self, uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any:
         return engine_runs.prepare(uow, workspace_id, workflow_id, mode=mode,
                                    input=NO_INPUT if input is None else input)
 
-    def launch(self, uow: Any, prepared: Any, *, run_id: str, kind: str,
+    def launch(self, uow: UnitOfWork, prepared: Any, *, run_id: str, kind: str,
                trigger_info: dict[str, Any]) -> Callable[[], None]:
         _, txn = engine_runs.launch(uow, prepared, run_id=run_id, trigger=kind, trigger_info=trigger_info)
 
@@ -51,7 +51,8 @@ class EngineRunStarter:
         # One delivery, one run: the run id derives from the delivery, so a retried start finds the first run.
         run = start_run(tenant_id, workspace_id, workflow_id, mode=mode, input=payload, trigger=kind,
                         run_id=run_id_of(delivery_id),
-                        trigger_info=trigger_info(tenant_id, trigger_id, delivery_id, kind))
+                        trigger_info=trigger_info(tenant_id, trigger_id, delivery_id, kind),
+                        admitted=True)  # admitted with its delivery (services.triggers.firing)
         return str(run["id"])
 
 

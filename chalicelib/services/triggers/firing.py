@@ -48,7 +48,6 @@ from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
 from chalicelib.triggers.dedupe import DedupeKey
-from chalicelib.triggers.errors import RunQuotaExceeded
 
 REASON_LIMIT = 300
 # The delivery gets its run and leaves the outbox, in one statement.
@@ -76,7 +75,7 @@ class Firing:
     """One attempt to start a run from a trigger."""
 
     trigger: Mapping[str, Any]
-    kind: str  # how it fired: webhook | cron | manual
+    kind: str  # how it fired: the name of its kind (services/triggers/kinds)
     mode: str = ports.PRODUCTION
     input: Any = None
     dedupe: DedupeKey | None = None
@@ -255,9 +254,10 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
             uow.commit()
             limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
             return Admitted(firing, now, limited)
-    decision = admission.decide(admission.read_counts(uow, firing.tenant_id, now), policy)
+    counts = admission.read_counts(uow, firing.tenant_id, now)
+    decision = admission.decide(counts, policy)
     if decision.decision is AdmissionDecision.REJECT:
-        error = RunQuotaExceeded(retry_after=decision.retry_after_seconds or 1, headers=dict(headers))
+        error = admission.quota_rejection(counts, decision, policy, headers)
         delivery_id = record(uow, firing, "rate_limited", status_code=429,
                              reason=f"Hourly run quota ({policy.max_runs_per_hour}) reached.")
         uow.commit()

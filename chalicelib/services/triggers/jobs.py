@@ -9,7 +9,8 @@ from sqlalchemy import delete, exists, select
 
 from chalicelib.db.uow import system_uow
 from chalicelib.observability import logger
-from chalicelib.services.triggers import admission, release, schedules
+from chalicelib.services.triggers import admission, release
+from chalicelib.services.triggers.kinds import KINDS
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_deliveries
@@ -18,9 +19,9 @@ CLEANUP_BATCH = 5000
 
 
 def tick(now: dt.datetime | None = None) -> dict[str, Any]:
-    """Fire due cron slots, release waiting runs, drop expired history."""
+    """Each kind's share (due cron slots), release waiting runs, drop expired history."""
     now = now or clock_now()
-    fired = schedules.scan(now)
+    fired = sum(kind.tick(now) for kind in KINDS.values())
     with system_uow() as uow:
         tenants = admission.pending_tenants(uow)
     started = 0
@@ -30,7 +31,7 @@ def tick(now: dt.datetime | None = None) -> dict[str, Any]:
         except Exception:
             logger.exception("releasing waiting runs failed", extra={"tenant_id": tenant_id})
     removed = clean_up(now)
-    outcome = {"cron_fired": len(fired), "released": started, "deliveries_removed": removed}
+    outcome = {"cron_fired": fired, "released": started, "deliveries_removed": removed}
     if fired or started or removed:
         logger.info("trigger housekeeping", extra=outcome)
     return outcome

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets as _random
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -18,30 +17,26 @@ from sqlalchemy.exc import IntegrityError
 
 from chalicelib.db.pagination import paginate, parse_time
 from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import Conflict, NotFound, SteplineError, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.json_codec import dumps
 from chalicelib.services import audit
 from chalicelib.services.triggers import secrets
+from chalicelib.services.triggers.kinds import KINDS, TriggerKind, check_sections, kind_of
+from chalicelib.services.triggers.kinds import webhook as webhook_kind
 from chalicelib.services.triggers.models import (
     RotateSecretBody,
-    ScheduleSettings,
     TriggerBody,
     TriggerChanges,
-    WebhookSettings,
 )
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.triggers.views import present_delivery, present_trigger
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
-from chalicelib.triggers.cron import next_fire_at, parse_schedule, upcoming_slots
-from chalicelib.triggers.dedupe import validate_correlation_expression
-from chalicelib.triggers.signatures import SignatureScheme, generate_secret, validate_secret
+from chalicelib.triggers.cron import parse_schedule, upcoming_slots
+from chalicelib.triggers.signatures import SignatureScheme
 
-GENERATED_SCHEMES = (SignatureScheme.STANDARD_WEBHOOKS, SignatureScheme.GITHUB)
-# Where the sender puts its event id when it sends no delivery-id header.
-DEFAULT_CORRELATION = {SignatureScheme.STRIPE: "body.id", SignatureScheme.SLACK: "body.event_id"}
 SECRET_KEYS = ("secret", "new_secret")
 OUTCOMES = ("started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
             "not_production", "rate_limited", "too_large", "invalid", "error")
@@ -64,53 +59,8 @@ def _plain(view: dict[str, Any]) -> dict[str, Any]:
     return json.loads(dumps(view))
 
 
-def _prefixed(exc: SteplineError, prefix: str) -> SteplineError:
-    exc.details = [{**d, "path": prefix + d.get("path", "")} for d in exc.details]
-    return exc
-
-
 def _invalid(path: str, issue: str) -> ValidationFailed:
     return ValidationFailed("The trigger is invalid.", details=[{"path": path, "issue": issue}])
-
-
-def _secret_for(scheme: SignatureScheme, given: str | None) -> tuple[str, str | None]:
-    """(secret to store, the generated secret to show once or None when the caller gave it)."""
-    if given is not None:
-        try:
-            validate_secret(scheme, given)
-        except SteplineError as exc:
-            raise _prefixed(exc, "/webhook") from None
-        return given, None
-    if scheme is SignatureScheme.STANDARD_WEBHOOKS:
-        fresh = generate_secret()
-    elif scheme is SignatureScheme.GITHUB:
-        fresh = _random.token_hex(32)
-    else:
-        raise _invalid("/webhook/secret", f"required: {scheme.value} issues the signing secret")
-    return fresh, fresh
-
-
-def _correlation(scheme: SignatureScheme, expression: str | None) -> str | None:
-    if expression is None:
-        return DEFAULT_CORRELATION.get(scheme)
-    try:
-        return validate_correlation_expression(expression)
-    except SteplineError as exc:
-        raise _prefixed(exc, "/webhook") from None
-
-
-def _schedule_values(schedule: ScheduleSettings, enabled: bool, now: dt.datetime) -> dict[str, Any]:
-    parsed = parse_schedule(schedule.cron, schedule.timezone, pointer="/schedule")
-    return {"cron_expression": parsed.expression, "timezone": parsed.timezone,
-            "missed_slot_policy": schedule.missed_slot_policy, "last_slot": None,
-            "next_fire_at": next_fire_at(parsed.expression, parsed.timezone, now) if enabled else None}
-
-
-def _check_sections(kind: str, webhook: Any, schedule: Any) -> None:
-    if webhook is not None and kind != "webhook":
-        raise _invalid("/webhook", f"only webhook triggers have webhook settings (this one is {kind})")
-    if schedule is not None and kind != "cron":
-        raise _invalid("/schedule", f"only cron triggers have a schedule (this one is {kind})")
 
 
 def _load(uow: UnitOfWork, ws: str, flow_id: str, trigger_id: str, *, lock: bool = False) -> dict[str, Any]:
@@ -132,8 +82,18 @@ def _write(uow: UnitOfWork, statement: Any) -> Any:
         raise
 
 
+def _sections(body: Any) -> dict[str, Any]:
+    """The kinds' settings sections given in a request body."""
+    return {k.section: getattr(body, k.section, None) for k in KINDS.values() if k.section}
+
+
+def _section(kind: TriggerKind, body: Any) -> Any:
+    return getattr(body, kind.section, None) if kind.section else None
+
+
 def create(principal: Any, ws: str, flow_id: str, body: TriggerBody) -> dict[str, Any]:
-    _check_sections(body.kind, body.webhook, body.schedule)
+    check_sections(body.kind, _sections(body))
+    kind = kind_of(body.kind)
     now = clock_now()
     trigger_id = new_id()
     values: dict[str, Any] = {
@@ -141,21 +101,9 @@ def create(principal: Any, ws: str, flow_id: str, body: TriggerBody) -> dict[str
         "kind": body.kind, "name": body.name, "enabled": body.enabled, "input": body.input,
         "created_by": principal.user_id, "config": {},
     }
-    new_secret = None
-    if body.kind == "webhook":
-        hook = body.webhook or WebhookSettings()
-        scheme = SignatureScheme(hook.signature_scheme)
-        secret, new_secret = _secret_for(scheme, hook.secret)
-        values.update(
-            webhook_path=hook.path or _random.token_hex(16), signature_scheme=scheme.value,
-            secret=secrets.seal(principal.tenant_id, trigger_id, secret), secret_hint=secrets.hint(secret),
-            secret_version=1,
-            config={"correlation_key": _correlation(scheme, hook.correlation_key), "payload": hook.payload},
-        )
-    elif body.kind == "cron":
-        if body.schedule is None:
-            raise _invalid("/schedule", "required for cron triggers")
-        values.update(_schedule_values(body.schedule, body.enabled, now))
+    kind_values, new_secret = kind.create(principal.tenant_id, trigger_id, _section(kind, body),
+                                          enabled=body.enabled, now=now)
+    values.update(kind_values)
     with tenant_uow(principal.tenant_id) as uow:
         _write(uow, insert(triggers).values(**values))
         row = _load(uow, ws, flow_id, trigger_id)
@@ -210,7 +158,8 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
     sent = body.model_fields_set
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
-        _check_sections(row["kind"], body.webhook, body.schedule)
+        check_sections(row["kind"], _sections(body))
+        kind = kind_of(row["kind"])
         before = _plain(present_trigger(row, now=now))
         changes: dict[str, Any] = {}
         if body.name is not None:
@@ -220,17 +169,8 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
         enabled = row["enabled"] if body.enabled is None else body.enabled
         if enabled != row["enabled"]:
             changes.update(_activation(row, enabled, now))
-        new_secret = None
-        if body.webhook is not None:
-            hook_changes, new_secret = _webhook_changes(row, body.webhook)
-            changes.update(hook_changes)
-        if body.schedule is not None:
-            merged = ScheduleSettings(
-                cron=body.schedule.cron or row["cron_expression"],
-                timezone=body.schedule.timezone or row["timezone"],
-                missed_slot_policy=body.schedule.missed_slot_policy or row["missed_slot_policy"],
-            )
-            changes.update(_schedule_values(merged, enabled, now))
+        kind_changes, new_secret = kind.change(row, _section(kind, body), enabled=enabled, now=now)
+        changes.update(kind_changes)
         if changes:
             _write(uow, update(triggers).where(triggers.c.id == trigger_id).values(**changes, updated_at=now))
             row = _load(uow, ws, flow_id, trigger_id)
@@ -240,37 +180,8 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
     return present_trigger(row, now=now, upcoming=3, new_secret=new_secret)
 
 
-def _webhook_changes(row: dict[str, Any], hook: Any) -> tuple[dict[str, Any], str | None]:
-    changes: dict[str, Any] = {}
-    config = dict(row["config"] or {})
-    scheme = SignatureScheme(hook.signature_scheme or row["signature_scheme"])
-    if hook.path is not None:
-        changes["webhook_path"] = hook.path
-    new_secret = None
-    if hook.secret is not None or scheme.value != row["signature_scheme"]:
-        secret, new_secret = _secret_for(scheme, hook.secret)
-        # Replacing the secret here takes effect at once; rotate-secret keeps the old one for an overlap.
-        sealed = secrets.seal(row["tenant_id"], row["id"], secret)
-        changes.update(signature_scheme=scheme.value, secret=sealed,
-                       secret_hint=secrets.hint(secret), previous_secret=None,
-                       previous_secret_expires_at=None, secret_version=row["secret_version"] + 1)
-    if "correlation_key" in hook.model_fields_set or scheme.value != row["signature_scheme"]:
-        config["correlation_key"] = _correlation(scheme, hook.correlation_key)
-    if hook.payload is not None:
-        config["payload"] = hook.payload
-    if config != (row["config"] or {}):
-        changes["config"] = config
-    return changes, new_secret
-
-
 def _activation(row: dict[str, Any], enabled: bool, now: dt.datetime) -> dict[str, Any]:
-    """A cron trigger starts afresh when activated: no slot from before it was active fires."""
-    changes: dict[str, Any] = {"enabled": enabled}
-    if row["kind"] == "cron":
-        changes["last_slot"] = None
-        expression, tz = row["cron_expression"], row["timezone"]
-        changes["next_fire_at"] = next_fire_at(expression, tz, now) if enabled else None
-    return changes
+    return kind_of(row["kind"]).activation(row, enabled=enabled, now=now)
 
 
 def set_enabled(principal: Any, ws: str, flow_id: str, trigger_id: str, enabled: bool) -> dict[str, Any]:
@@ -299,7 +210,7 @@ def rotate_secret(principal: Any, ws: str, flow_id: str, trigger_id: str,
         if row["kind"] != "webhook":
             raise NotAWebhook("Only webhook triggers have a signing secret to rotate.")
         scheme = SignatureScheme(row["signature_scheme"])
-        secret, new_secret = _secret_for(scheme, body.secret)
+        secret, new_secret = webhook_kind.secret_for(scheme, body.secret)
         expires = now + dt.timedelta(seconds=overlap) if overlap > 0 else None
         uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(
             secret=secrets.seal(principal.tenant_id, trigger_id, secret), secret_hint=secrets.hint(secret),

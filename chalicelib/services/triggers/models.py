@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["manual", "webhook", "cron"]
+Kind = Literal["manual", "webhook", "cron"]  # the names of services/triggers/kinds.KINDS (a unit test holds them equal)
 Scheme = Literal["standard_webhooks", "github", "stripe", "shopify", "slack"]
 PayloadShape = Literal["envelope", "body"]
 MissedSlots = Literal["fire_once", "skip"]

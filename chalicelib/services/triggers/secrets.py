@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib import container
 from chalicelib.cache import BoundedCache
+from chalicelib.masking import MASK, secret_hint
 
 TABLE = "triggers"
 CACHE_SECONDS = 300.0
@@ -52,9 +53,9 @@ def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 def hint(secret: str) -> str | None:
-    """The last four characters shown masked; nothing for short secrets."""
-    return secret[-4:] if len(secret) >= 16 else None
+    """What is kept to show the secret masked (``chalicelib.masking.secret_hint``)."""
+    return secret_hint(secret)
 
 
-def masked(secret_hint: str | None) -> str:
-    return "••••" + (secret_hint or "")
+def masked(hint: str | None) -> str:
+    return MASK + (hint or "")

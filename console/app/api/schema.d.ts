@@ -304,6 +304,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's quotas and limits, and what it uses of them now. */
+        get: operations["tenancy_get_limits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -872,6 +889,23 @@ export interface paths {
         };
         /** get run */
         get: operations["runs_get_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{ws}/runs/{run_id}/arrivals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Arrivals at the run's joins: wait_all provenance, merge_race winner and dropped arrivals. */
+        get: operations["runs_list_arrivals"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2305,6 +2339,57 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * JoinArrival
+         * @description One arrival at a join (wait_all, merge_race), in recorded order.
+         */
+        JoinArrival: {
+            /** Seq */
+            seq: number;
+            /** To Node */
+            to_node: string;
+            /**
+             * To Key
+             * @description The join instance (for-each item key; empty for a plain join).
+             */
+            to_key: string;
+            /** From Node */
+            from_node: string;
+            /** From Key */
+            from_key: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "arrived" | "skipped";
+            /**
+             * Dropped
+             * @description A merge_race arrival after the winner: recorded, not run.
+             */
+            dropped: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** JoinArrivalPage */
+        JoinArrivalPage: {
+            /** Items */
+            items: components["schemas"]["JoinArrival"][];
+            /**
+             * Next Cursor
+             * @description Always null: every arrival (up to 5,000) in one page.
+             */
+            next_cursor: string | null;
+        };
+        /** LimitUsage */
+        LimitUsage: {
+            /** Limit */
+            limit: number;
+            /** Used */
+            used: number;
+        };
         /** LogLine */
         LogLine: {
             /** Id */
@@ -2773,6 +2858,19 @@ export interface components {
              */
             refresh_token: string | null;
         };
+        /** RequestRateLimit */
+        RequestRateLimit: {
+            /**
+             * Burst
+             * @description Requests a principal may send at once.
+             */
+            burst: number;
+            /**
+             * Per Second
+             * @description How fast the bucket refills.
+             */
+            per_second: number;
+        };
         /** RerunBody */
         RerunBody: {
             /**
@@ -2808,14 +2906,20 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** RetrySettings */
+        /**
+         * RetrySettings
+         * @description An action's retry defaults: the vocabulary of a workflow node's ``retry``, plus the budget of calls made
+         *     outside a workflow.
+         */
         RetrySettings: {
             /** Max Attempts */
             max_attempts: number;
-            /** Initial Backoff Seconds */
-            initial_backoff_seconds: number;
-            /** Max Backoff Seconds */
-            max_backoff_seconds: number;
+            /** Base Delay */
+            base_delay: number;
+            /** Max Delay */
+            max_delay: number;
+            /** Multiplier */
+            multiplier: number;
             /** Max Total Seconds */
             max_total_seconds: number;
         };
@@ -3389,6 +3493,32 @@ export interface components {
         SwitchBody: {
             /** Tenant Id */
             tenant_id: string;
+        };
+        /**
+         * TenantLimitsView
+         * @description The tenant's quotas and limits, with what it uses now (admins).
+         */
+        TenantLimitsView: {
+            /** @description Workflows in the tenant (409 `workflow_quota_exceeded` past it). */
+            workflows: components["schemas"]["LimitUsage"];
+            /** @description Runs executing now (triggers wait; the API answers 429 `concurrency_limit_reached`). */
+            concurrent_runs: components["schemas"]["LimitUsage"];
+            /** @description Runs admitted in the last hour (429 `run_quota_exceeded`). */
+            runs_per_hour: components["schemas"]["LimitUsage"];
+            /** @description Per user and per API token on `/api/*` (429 `rate_limited`). */
+            api_rate_limit: components["schemas"]["RequestRateLimit"];
+            /** @description Webhook deliveries per tenant (429 `rate_limited`). */
+            webhook_rate_limit: components["schemas"]["RequestRateLimit"];
+            /**
+             * Run Retention Days
+             * @description Finished runs are deleted this many days after they end.
+             */
+            run_retention_days: number;
+            /**
+             * Delivery Retention Days
+             * @description Trigger deliveries are kept this many days.
+             */
+            delivery_retention_days: number;
         };
         /** TenantMembership */
         TenantMembership: {
@@ -7242,6 +7372,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tenancy_get_limits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantLimitsView"];
+                };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
             400: {
@@ -13170,6 +13413,125 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runs_list_arrivals: {
+        parameters: {
+            query?: {
+                /** @description Arrivals at this join node. */
+                node_id?: string;
+            };
+            header?: never;
+            path: {
+                ws: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinArrivalPage"];
                 };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */

@@ -16,11 +16,12 @@ def ws(acme_ids):
     return acme_ids["workspaces"]["Operations"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def builder(tokens):
+    """Looked up per test: the cache replaces a token near its expiry, which a long suite outlives."""
     return tokens[("acme", "builder")]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def viewer(tokens):
     return tokens[("acme", "viewer")]

@@ -175,6 +175,53 @@ def test_reference_checker_names_what_is_missing(env):
     assert missing_connections == {env["slack_marketing"], "not-a-uuid"}
 
 
+def test_secret_fields_are_what_a_run_resolves(env):
+    fields = current().reference_checker().secret_fields(
+        env["tenant"], env["ops"], {env["slack_ops"], env["stripe_ops"], env["slack_marketing"], "not-a-uuid"})
+    assert set(fields) == {env["slack_ops"], env["stripe_ops"]}  # only this workspace's connections
+    assert {"token", "type", "connection_id"} <= fields[env["slack_ops"]]
+    assert {"secret_key", "username", "password"} <= fields[env["stripe_ops"]]
+    # every name offered is one a run really resolves
+    resolved = current().credential_resolver().resolve(
+        ports.CredentialRequest(env["tenant"], env["ops"], "secret", env["slack_ops"])).credentials
+    assert set(resolved) <= fields[env["slack_ops"]]
+
+
+def test_a_secret_reference_to_a_field_the_connection_lacks_is_refused(api, tokens, env):
+    # GIVEN a workflow whose secret references name a field the connection has, and one it has not
+    admin = tokens[("acme", "admin")]
+    flows = f"/api/workspaces/{env['ops']}/flows"
+    secrets = {"SLACK_TOKEN": {"connection_id": env["slack_ops"], "field": "token"},
+               "TYPO": {"connection_id": env["slack_ops"], "field": "tokn"},
+               "ELSEWHERE": {"connection_id": env["slack_marketing"], "field": "token"}}
+    # WHEN it is created
+    created = api.post(flows, {"title": unique("refs"), "secrets": secrets}, token=admin)
+    # THEN both bad references are refused in one answer, each naming the secret and its field
+    assert created.status == 422 and created.error_code == "validation_failed", created.body
+    details = {d["path"]: d["issue"] for d in created.body["error"]["details"]}
+    assert set(details) == {"/secrets/TYPO/field", "/secrets/ELSEWHERE/connection_id"}
+    assert "'TYPO'" in details["/secrets/TYPO/field"] and "'tokn'" in details["/secrets/TYPO/field"]
+    # AND the same check guards an update; a reference to an existing field is accepted
+    good = {"SLACK_TOKEN": secrets["SLACK_TOKEN"]}
+    flow = api.post(flows, {"title": unique("refs"), "secrets": good}, token=admin)
+    assert flow.status == 201, flow.body
+    patched = api.patch(f"{flows}/{flow.body['id']}", {"secrets": {"TYPO": secrets["TYPO"]}}, token=admin)
+    assert patched.status == 422 and [d["path"] for d in patched.body["error"]["details"]] == ["/secrets/TYPO/field"]
+
+
+def test_settings_and_graph_problems_come_in_one_answer(api, tokens, env):
+    admin = tokens[("acme", "admin")]
+    graph = {"nodes": [{"id": "s", "name": "s", "type": "start"}, {"id": "x", "name": "x", "type": "teleport"},
+                       {"id": "e", "name": "e", "type": "end"}],
+             "edges": [{"from": "s", "to": "x"}, {"from": "x", "to": "e"}, {"from": "s", "to": "ghost"}]}
+    created = api.post(f"/api/workspaces/{env['ops']}/flows", {
+        "title": unique("all"), "graph": graph,
+        "secrets": {"TYPO": {"connection_id": env["slack_ops"], "field": "tokn"}}}, token=admin)
+    assert created.status == 422, created.body
+    assert sorted(d["path"] for d in created.body["error"]["details"]) == [
+        "/graph/edges/2/to", "/graph/nodes/1/type", "/secrets/TYPO/field"]
+
+
 def test_an_engine_attempt_sends_exactly_one_request(env, slack):
     # GIVEN a vendor failing with 500 (the action itself would retry a 5xx several times)
     from tests.fakes.vendors.base import json_response
@@ -193,6 +240,84 @@ def test_an_engine_attempt_sends_exactly_one_request(env, slack):
     # THEN the vendor saw exactly three requests, one per attempt, each with its own idempotency key
     assert [r.headers["idempotency-key"] for r in slack.requests] == [f"run-9:node-1:{n}" for n in (1, 2, 3)]
     slack.clear()
+
+
+def test_the_action_declared_retry_feeds_the_step_policy(api, tokens, env, slack):
+    # GIVEN a platform policy of one attempt, and Slack's post_message declaring three (its catalog retry)
+    from chalicelib.services.engine import settings
+    from tests.fakes.vendors.base import json_response
+    from tests.integration.engine.engine_harness import drive
+
+    assert engine_bridge.action_retry(env["tenant"], env["ops"], POST) == {
+        "max_attempts": 3, "base_delay": 0.5, "max_delay": 10, "multiplier": 2.0}
+    admin = tokens[("acme", "admin")]
+    flows = f"/api/workspaces/{env['ops']}/flows"
+    settings.configure(retry={"max_attempts": 1, "base_delay": 0.01, "max_delay": 0.01})
+    try:
+        def requests_made(node_retry):
+            config = {"input": {"body": {"channel": "C0123456789", "text": "x"}}}
+            if node_retry is not None:
+                config["retry"] = node_retry
+            graph = {"nodes": [{"id": "s", "name": "s", "type": "start"},
+                               {"id": "a", "name": "post", "type": "action", "template": POST,
+                                "connection_id": env["slack_ops"], "config": config},
+                               {"id": "e", "name": "e", "type": "end"}],
+                     "edges": [{"from": "s", "to": "a"}, {"from": "a", "to": "e"}]}
+            flow = api.post(flows, {"title": unique("retry"), "graph": graph}, token=admin)
+            assert flow.status == 201, flow.body
+            slack.clear()
+            slack.script(*[json_response(500, {"ok": False, "error": "internal_error"})] * 6)
+            run = api.post(f"{flows}/{flow.body['id']}/runs", {"input": {}}, token=admin)
+            assert run.status == 202, run.body
+            assert drive(env["tenant"], run.body["id"], timeout=30) == "failed"
+            return len(slack.requests)
+
+        # WHEN the node sets no retry THEN the action's three attempts apply, one request each
+        assert requests_made(None) == 3
+        # WHEN the node overrides max_attempts (and the delays, key by key) THEN the node wins
+        assert requests_made({"max_attempts": 2, "base_delay": 0.01, "max_delay": 0.02}) == 2
+    finally:
+        settings.reset()
+        slack.clear()
+
+
+def test_a_node_template_preset_config_is_applied_to_the_nodes_using_it(api, tokens, env):
+    from tests.integration.engine.engine_harness import drive
+
+    # GIVEN a transform node template whose preset shapes the output
+    admin = tokens[("acme", "admin")]
+    name = unique("shape_preset").replace("-", "_")
+    made = api.post("/api/node-templates", {"name": name, "title": "Shape", "step_type": "transform",
+                                            "config": {"output": {"source": "preset", "level": 1},
+                                                       "mode": "merge"}}, token=admin)
+    assert made.status == 201, made.body
+    flows = f"/api/workspaces/{env['ops']}/flows"
+
+    def graph(node_config, node_type="transform"):
+        return {"nodes": [{"id": "s", "name": "s", "type": "start"},
+                          {"id": "t", "name": "t", "type": node_type, "template": f"tpl:{name}",
+                           "config": node_config},
+                          {"id": "e", "name": "e", "type": "end"}],
+                "edges": [{"from": "s", "to": "t"}, {"from": "t", "to": "e"}]}
+
+    # WHEN a node uses it with no config of its own (the preset supplies what a transform requires)
+    # and another overrides one key of the preset's output
+    bare = api.post(flows, {"title": unique("preset"), "graph": graph({})}, token=admin)
+    assert bare.status == 201, bare.body
+    tuned = api.post(flows, {"title": unique("preset"), "graph": graph({"output": {"level": 2}})}, token=admin)
+    assert tuned.status == 201, tuned.body
+    outputs = []
+    for flow in (bare, tuned):
+        run = api.post(f"{flows}/{flow.body['id']}/runs", {"input": {"n": 1}}, token=admin)
+        assert run.status == 202, run.body
+        assert drive(env["tenant"], run.body["id"]) == "success"
+        outputs.append(api.get(f"/api/workspaces/{env['ops']}/runs/{run.body['id']}", token=admin).body["output"])
+    # THEN the runs executed the preset under each node's own config
+    assert outputs[0] == {"n": 1, "source": "preset", "level": 1}
+    assert outputs[1] == {"n": 1, "source": "preset", "level": 2}
+    # AND a node of another step type naming the template is refused at its template
+    wrong = api.post(flows, {"title": unique("preset"), "graph": graph({"seconds": 1}, "delay")}, token=admin)
+    assert wrong.status == 422 and "/graph/nodes/1/template" in [d["path"] for d in wrong.body["error"]["details"]]
 
 
 STEP_IN_A_FRESH_PROCESS = """

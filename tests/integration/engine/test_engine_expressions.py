@@ -39,6 +39,9 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"
         # GIVEN an http_request whose json (a key where secrets may go) holds a template and an expression

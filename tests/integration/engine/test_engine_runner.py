@@ -51,6 +51,14 @@ def test_condition_skip_wait_all_and_merge_race_payloads(acme, make_flow, start,
         arrivals = uow.execute(text("SELECT from_node, kind, dropped FROM join_arrivals WHERE run_id = "
                                     "CAST(:r AS uuid) AND to_node = 'race' ORDER BY seq"), {"r": run["id"]}).all()
     assert [a[2] for a in arrivals] == [False, True] and {a[0] for a in arrivals} == {"join", "fast"}
+    # AND the API answers them: the wait_all's provenance, the race's winner and the dropped arrival
+    base = f"/api/workspaces/{acme['ws']}/runs/{run['id']}/arrivals"
+    at_race = acme["api"].get(f"{base}?node_id=race", token=acme["viewer"]).body["items"]
+    assert [(a["from_node"], a["kind"], a["dropped"]) for a in at_race] == [(a[0], a[1], a[2]) for a in arrivals]
+    at_join = acme["api"].get(f"{base}?node_id=join", token=acme["viewer"]).body["items"]
+    assert {(a["from_node"], a["kind"]) for a in at_join} == {("big", "arrived"), ("small", "skipped")}
+    assert len(acme["api"].get(base, token=acme["viewer"]).body["items"]) == len(at_race) + len(at_join)
+    assert "payload" not in at_race[0]
     assert _only(steps, "done")["output"] == race["output"]
     # AND events are numbered 1..n without gaps, starting and ending the run
     seen = events(acme["tenant_id"], run["id"])
@@ -116,6 +124,9 @@ def test_env_is_rendered_and_secrets_never_stored(acme, make_flow, start, drive_
     class Checker:
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
+
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
 
     with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         connection = "11111111-2222-4333-8444-555555555555"

@@ -37,13 +37,16 @@ def connector_platform(acme):
         def missing(self, tenant_id, workspace_id, templates, connections):
             return set(templates), set()
 
+        def secret_fields(self, tenant_id, workspace_id, connections):
+            return dict.fromkeys(connections, frozenset({"token", "type"}))
+
     with bootstrap.replaced(credential_resolver=Resolver(), reference_checker=Checker()):
         yield
 
 
 def _graph(middle: dict) -> dict:
     return {"nodes": [node("start", "start"), middle, node("end", "end")],
-            "edges": [edge("start", middle["id"], **({"port": "true"} if middle["type"] == "condition" else {})),
+            "edges": [edge("start", middle["id"]),
                       edge(middle["id"], "end", **({"port": "true"} if middle["type"] == "condition" else {}))]}
 
 

@@ -9,7 +9,7 @@ in ``tests/support/objects.py`` fails the test.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import pytest
 
@@ -17,21 +17,17 @@ from chalicelib.http.routing import ROUTE_TABLE, _Public
 from tests.support.objects import FACTORIES, Ctx
 
 PARAM = re.compile(r"\{(\w+)\}")
-
-# Sample values for required query parameters of GET routes; a GET route with a
-# required query field missing here fails the list test, so a new one is covered.
-REQUIRED_QUERY_SAMPLES = {"cron": "*/5 * * * *"}
+# A valid value of each query parameter some route requires (a new required parameter needs one here).
+REQUIRED_QUERY = {"cron": "*/5 * * * *"}
 
 
-def _required_query(path: str) -> str:
-    route = next(r for r in ROUTE_TABLE if r.path == path and "GET" in r.methods)
-    model = route.query
-    if model is None:
-        return ""
-    required = [name for name, f in model.model_fields.items() if f.is_required()]
-    missing = [name for name in required if name not in REQUIRED_QUERY_SAMPLES]
-    assert not missing, f"GET {path}: add a sample for required query parameter(s) {missing}"
-    return "&".join(f"{name}={quote(REQUIRED_QUERY_SAMPLES[name])}" for name in required)
+def _required_query(path: str, method: str) -> str:
+    info = next(r for r in ROUTE_TABLE if r.path == path and method in r.methods)
+    fields = getattr(info.query, "model_fields", {})
+    required = [name for name, field in fields.items() if field.is_required()]
+    missing = [name for name in required if name not in REQUIRED_QUERY]
+    assert not missing, f"{method} {path} requires query parameter(s) {missing}: add a value to REQUIRED_QUERY"
+    return "?" + urlencode({name: REQUIRED_QUERY[name] for name in required}) if required else ""
 
 
 def _api_routes():
@@ -75,9 +71,8 @@ def test_acme_lists_never_show_beta_rows(api, tokens, objects):
         params = PARAM.findall(path)
         if any(p != "ws" for p in params):
             continue
-        target = PARAM.sub(lambda m: objects["acme"][m.group(1)], path)
-        query = _required_query(path)
-        reply = api.get(f"{target}?{query}" if query else target, token=tokens[("acme", "owner")])
+        target = PARAM.sub(lambda m: objects["acme"][m.group(1)], path) + _required_query(path, method)
+        reply = api.get(target, token=tokens[("acme", "owner")])
         assert reply.status == 200, (path, reply.body)
         text = str(reply.body)
         leaks += [f"{path} shows {i}" for i in beta_ids if i in text]

@@ -154,3 +154,51 @@ def test_restarting_one_delivery_finds_its_first_run(acme, clock, doorbells):
     # THEN it gets the same run, and only one run exists
     assert again == first
     assert acme.run_count(flow["id"]) == 1
+
+
+def test_runs_started_through_the_api_obey_the_hourly_quota(acme, clock, doorbells, trigger_limits):
+    # GIVEN an hourly quota of 2 runs
+    trigger_limits.configure(backpressure={"max_runs_per_hour": 2})
+    flow = acme.make_flow()
+    runs = f"{acme.flows()}/{flow['id']}/runs"
+    # WHEN the API starts three runs
+    replies = [acme.api.post(runs, {"input": {"n": i}}, token=acme.token) for i in range(3)]
+    # THEN the third is refused as a trigger's delivery would be, with Retry-After and RateLimit headers
+    assert [r.status for r in replies] == [202, 202, 429], replies[-1].body
+    over = replies[-1]
+    assert over.error_code == "run_quota_exceeded" and over.headers["Retry-After"] == "3600"
+    assert over.headers["RateLimit-Policy"] == '"runs";q=2;w=3600'
+    assert over.headers["RateLimit"] == '"runs";r=0;t=3600'
+    # AND the quota is one count for every way of starting runs: a trigger is refused too, and a rerun
+    manual = acme.make_trigger(flow["id"], kind="manual")
+    fire = acme.api.post(f"{acme.triggers(flow['id'])}/{manual['id']}/fire", {}, token=acme.token)
+    assert fire.status == 429 and fire.headers["RateLimit-Policy"] == '"runs";q=2;w=3600'
+    rerun = acme.api.post(f"/api/workspaces/{acme.ws}/runs/{replies[0].body['id']}/rerun", {}, token=acme.token)
+    assert rerun.status == 429 and rerun.error_code == "run_quota_exceeded"
+    assert acme.run_count(flow["id"]) == 2
+    # AND once the hour has passed the API starts runs again
+    clock.set(T0 + dt.timedelta(minutes=61))
+    assert acme.api.post(runs, {}, token=acme.token).status == 202
+
+
+def test_runs_started_through_the_api_obey_the_concurrency_limit(acme, clock, doorbells, trigger_limits, ledger):
+    # GIVEN a tenant at its limit of 2 running runs
+    trigger_limits.configure(backpressure={"max_concurrent_runs": 2})
+    ledger.count = 2
+    flow = acme.make_flow()
+    runs = f"{acme.flows()}/{flow['id']}/runs"
+    # WHEN the API starts a run THEN it is refused (an API call has no delivery to queue), to be retried
+    refused = acme.api.post(runs, {}, token=acme.token)
+    assert refused.status == 429 and refused.error_code == "concurrency_limit_reached", refused.body
+    assert refused.headers["Retry-After"] == "5" and refused.headers["RateLimit-Policy"].startswith('"runs";')
+    assert acme.run_count(flow["id"]) == 0
+    # WHEN a trigger's run waits for a slot, the next free slot is its: the API start is still refused
+    trigger, secret = _webhook(acme)
+    assert deliver(acme.api, trigger, {"n": 1}, secret).body["status"] == "queued"
+    ledger.count = 1
+    assert acme.api.post(runs, {}, token=acme.token).status == 429
+    # WHEN nothing waits and a slot is free THEN the API starts the run
+    assert release.release(acme.tenant_id) == 1
+    ledger.count = 1
+    started = acme.api.post(runs, {}, token=acme.token)
+    assert started.status == 202 and acme.run_count(flow["id"]) == 1

@@ -172,7 +172,19 @@ def test_sample_input_must_satisfy_the_action_schemas():
 
 def test_a_retry_policy_whose_backoffs_contradict_is_refused_at_its_pointer():
     doc = minimal_doc()
-    doc["actions"][2]["retry"] = {"initial_backoff_seconds": 20, "max_backoff_seconds": 1}
+    doc["actions"][2]["retry"] = {"base_delay": 20, "max_delay": 1}
+    assert paths_of(doc) == {"/actions/2/retry"}
+
+
+def test_older_retry_names_read_as_the_engine_vocabulary():
+    # GIVEN a document written with the older names of the delays
+    doc = minimal_doc()
+    doc["actions"][2]["retry"] = {"max_attempts": 4, "initial_backoff_seconds": 0.25, "max_backoff_seconds": 3}
+    # THEN they are the engine's base_delay and max_delay, and the step defaults carry them
+    retry = validate_connector(copy.deepcopy(doc)).actions[2].retry
+    assert retry == RetryPolicy(max_attempts=4, base_delay=0.25, max_delay=3, multiplier=2.0)
+    # AND giving both names of one setting is refused
+    doc["actions"][2]["retry"] = {"base_delay": 1, "initial_backoff_seconds": 1}
     assert paths_of(doc) == {"/actions/2/retry"}
 
 
@@ -209,10 +221,10 @@ def test_oauth2_defaults_and_input_schema_of_an_action():
 def test_a_retry_block_is_the_platform_retry_policy_with_a_call_budget():
     # GIVEN an action whose retry block sets every field of the format
     doc = minimal_doc()
-    doc["actions"][2]["retry"] = {"max_attempts": 5, "initial_backoff_seconds": 0.25,
-                                  "max_backoff_seconds": 4, "max_total_seconds": 60}
+    doc["actions"][2]["retry"] = {"max_attempts": 5, "base_delay": 0.25, "max_delay": 4, "multiplier": 3,
+                                  "max_total_seconds": 60}
     # WHEN it is validated
     action = validate_connector(doc).action("create_item")
-    # THEN it is the platform's RetryPolicy (backoff doubling per attempt) and the budget of a whole call
-    assert action.retry == RetryPolicy(max_attempts=5, base_delay=0.25, max_delay=4, multiplier=2)
+    # THEN it is the platform's RetryPolicy, in its own words, and the budget of a whole call
+    assert action.retry == RetryPolicy(max_attempts=5, base_delay=0.25, max_delay=4, multiplier=3)
     assert action.max_total_seconds == 60

@@ -83,8 +83,28 @@ def test_port_defaults_to_out():
 
 
 def test_every_problem_of_a_layer_is_reported_at_once():
-    data = doc({"s": "start", "Bad": "transform", "x": "teleport", "e": "end"}, "s->Bad", "Bad->e")
+    data = doc({"s": "start", "Bad": "transform", "x": "teleport", "e": "end"}, "s->Bad", "Bad->e", "Bad->x")
     assert paths(data) == ["/nodes/1/name", "/nodes/2/type"]
+
+
+def test_bad_nodes_an_unknown_endpoint_and_a_cycle_are_reported_together():
+    # GIVEN a graph with a node problem, an edge to a node that does not exist and a cycle
+    data = doc(
+        {"s": "start", "m": "merge_race", "a": "transform", "b": "transform", "x": "teleport", "e": "end"},
+        "s->m", "m->a", "a->b", "b->m", "b->e", "a->ghost", "s->x",
+    )  # fmt: skip
+    # WHEN it is validated
+    found = issues(data)
+    # THEN every problem is in the one answer
+    assert ("/nodes/4/type", found[0][1]) in found and "unknown step type" in found[0][1]
+    assert ("/edges/5/to", "no node with id 'ghost'") in found
+    assert ("/edges/3", "edge closes a cycle: m → a → b → m") in found
+    assert len(found) == 3, found
+
+
+def test_edges_from_a_node_of_unknown_type_are_not_blamed_for_its_ports():
+    data = doc({"s": "start", "x": "teleport", "e": "end"}, "s->x", "x:anywhere->e")
+    assert paths(data) == ["/nodes/1/type"]
 
 
 def test_parse_graph_raises_validation_failed_with_prefixed_pointers():

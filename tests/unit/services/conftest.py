@@ -25,5 +25,5 @@ def cipher() -> EnvelopeCipher:
 @pytest.fixture(autouse=True)
 def services(database, cipher):
     """The process's container with the fake units of work and a local-key cipher for the test."""
-    with bootstrap.replaced(units_of_work=database.units_of_work(), cipher=cipher, clock=database.clock) as built:
+    with bootstrap.replaced(units_of_work=database.units_of_work(), cipher=cipher) as built:
         yield built

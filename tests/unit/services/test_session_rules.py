@@ -22,6 +22,12 @@ TENANT, USER = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-
 
 
 @pytest.fixture(autouse=True)
+def session_clock(monkeypatch, database):
+    """The session rules read the time through ``auth.now``; here it is the fake database's clock."""
+    monkeypatch.setattr(auth, "now", database.clock)
+
+
+@pytest.fixture(autouse=True)
 def signing_keys(monkeypatch):
     monkeypatch.setenv("JWT_KEYS", generate_keyset_json("unit-1"))
     if "DATABASE_URL" not in os.environ:  # the settings require one; nothing here connects to it

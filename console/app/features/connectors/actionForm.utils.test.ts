@@ -13,7 +13,7 @@ describe('action form', () => {
   it('round-trips a document', () => {
     const form = fromDocument(doc)
     expect(form.retry.max_attempts).toBe('2')
-    expect(form.retry.max_backoff_seconds).toBe('')
+    expect(form.retry.max_delay).toBe('')
     expect(formIssues(form)).toEqual({})
     const back = toDocument(form, { forCreate: true })
     expect(back).toEqual(doc)

@@ -15,16 +15,17 @@ export const JSON_FIELDS = [
 ] as const
 export type JsonField = (typeof JSON_FIELDS)[number]['key']
 
+/** The retry vocabulary of a workflow node's `retry`, plus the budget of calls made outside a workflow. */
 export interface RetryForm {
   max_attempts: string
-  initial_backoff_seconds: string
-  max_backoff_seconds: string
+  base_delay: string
+  max_delay: string
   max_total_seconds: string
 }
 export const RETRY_FIELDS: Array<{ key: keyof RetryForm; label: string; integer: boolean }> = [
   { key: 'max_attempts', label: 'Max attempts', integer: true },
-  { key: 'initial_backoff_seconds', label: 'First back-off (s)', integer: false },
-  { key: 'max_backoff_seconds', label: 'Max back-off (s)', integer: false },
+  { key: 'base_delay', label: 'First back-off (s)', integer: false },
+  { key: 'max_delay', label: 'Max back-off (s)', integer: false },
   { key: 'max_total_seconds', label: 'Total budget (s)', integer: false },
 ]
 
@@ -58,8 +59,9 @@ export function fromDocument(doc: Doc): ActionForm {
     path: String(doc.path ?? '/'),
     json: json as Record<JsonField, string>,
     retry: {
-      max_attempts: num(retry.max_attempts), initial_backoff_seconds: num(retry.initial_backoff_seconds),
-      max_backoff_seconds: num(retry.max_backoff_seconds), max_total_seconds: num(retry.max_total_seconds),
+      // older documents name the delays initial_backoff_seconds / max_backoff_seconds
+      max_attempts: num(retry.max_attempts), base_delay: num(retry.base_delay ?? retry.initial_backoff_seconds),
+      max_delay: num(retry.max_delay ?? retry.max_backoff_seconds), max_total_seconds: num(retry.max_total_seconds),
     },
     timeout_seconds: num(doc.timeout_seconds),
   }

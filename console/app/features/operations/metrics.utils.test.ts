@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { latencyRows, runSeries, sinceOf, totals } from './metrics.utils'
+import { bucketName, latencyRows, runSeries, sinceOf, totals } from './metrics.utils'
 
 const T = Date.parse('2026-11-27T12:00:00Z')
 const iso = (min: number) => new Date(T + min * 60_000).toISOString()
@@ -36,4 +36,9 @@ describe('metrics series', () => {
     expect(totals({ runs: [] }).errorRate).toBeNull()
     expect(sinceOf('1h', T)).toBe(iso(-60))
   })
+})
+
+it('names buckets', () => {
+  expect([60, 300, 900, 3600, 21600, 86400, 604800, 90].map(bucketName))
+    .toEqual(['minute', '5 minutes', '15 minutes', 'hour', '6 hours', 'day', '7 days', '90 s'])
 })

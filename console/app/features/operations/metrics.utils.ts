@@ -60,3 +60,15 @@ export function totals(m: Pick<Metrics, 'runs'>): { runs: number; failed: number
   const ended = m.runs.filter((r) => r.status !== 'running').reduce((n, r) => n + r.count, 0)
   return { runs, failed, errorRate: ended ? failed / ended : null }
 }
+
+/** "minute", "5 minutes", "hour", "6 hours", "day", "7 days". */
+export function bucketName(seconds: number): string {
+  const units: Array<[number, string]> = [[86400, 'day'], [3600, 'hour'], [60, 'minute']]
+  for (const [size, name] of units) {
+    if (seconds % size === 0) {
+      const n = seconds / size
+      return n === 1 ? name : `${n} ${name}s`
+    }
+  }
+  return `${seconds} s`
+}

@@ -102,6 +102,11 @@ describe('timeline', () => {
     expect([t.start - T0, t.end - T0]).toEqual([0, 9000])
   })
 
+  it('orders the instances of one fan-out by their item index', () => {
+    const fan = ['10', '2', '100', '1'].map((k) => step({ id: k, node_id: 'i', instance_key: k, created_at: at(1) }))
+    expect(timeline(fan, (x) => x, T0).rows.map((r) => r.instanceKey)).toEqual(['1', '2', '10', '100'])
+  })
+
   it('is empty but bounded without steps', () => {
     expect(timeline([], (x) => x, 5)).toEqual({ rows: [], bars: [], start: 5, end: 5 })
   })

@@ -192,7 +192,9 @@ export interface TimelineBar {
  */
 export function timeline(steps: Iterable<Step>, name: (nodeId: string) => string, now = Date.now()):
 { rows: TimelineRow[]; bars: TimelineBar[]; start: number; end: number } {
-  const sorted = [...steps].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.attempt - b.attempt))
+  // queued order; instances queued together (a fan-out) by their item index, then attempts
+  const sorted = [...steps].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1
+    : a.node_id !== b.node_id ? 0 : a.instance_key.localeCompare(b.instance_key, 'en', { numeric: true }) || a.attempt - b.attempt))
   const rows: TimelineRow[] = []
   const index = new Map<string, number>()
   const bars: TimelineBar[] = []

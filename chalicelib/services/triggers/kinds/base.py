@@ -1,0 +1,51 @@
+"""What a trigger kind is to the trigger services: :class:`TriggerKind`, and the errors the kinds share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from chalicelib.errors import SteplineError, ValidationFailed
+
+
+class TriggerKind(Protocol):
+    """How one kind of trigger is created, changed, (de)activated, shown and ticked."""
+
+    name: str
+    # The request and answer section holding this kind's settings ("webhook", "schedule"), if any,
+    # and how errors name it ("webhook settings", "a schedule").
+    section: str | None
+    section_title: str
+
+    def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
+               now: dt.datetime) -> tuple[dict[str, Any], str | None]:
+        """The kind's column values of a new trigger, and a generated secret to show once (or None)."""
+        ...
+
+    def change(self, row: Mapping[str, Any], settings: Any, *, enabled: bool,
+               now: dt.datetime) -> tuple[dict[str, Any], str | None]:
+        """The column changes for a change of the kind's settings, and a generated secret (or None)."""
+        ...
+
+    def activation(self, row: Mapping[str, Any], *, enabled: bool, now: dt.datetime) -> dict[str, Any]:
+        """The column changes of (de)activating a trigger of this kind (``enabled`` included)."""
+        ...
+
+    def present(self, row: Mapping[str, Any], *, now: dt.datetime | None, upcoming: int,
+                new_secret: str | None) -> dict[str, Any] | None:
+        """The kind's section of the API view (None: the kind has none)."""
+        ...
+
+    def tick(self, now: dt.datetime) -> int:
+        """The kind's share of the housekeeping tick; how many triggers fired."""
+        ...
+
+
+def invalid(path: str, issue: str) -> ValidationFailed:
+    return ValidationFailed("The trigger is invalid.", details=[{"path": path, "issue": issue}])
+
+
+def prefixed(exc: SteplineError, prefix: str) -> SteplineError:
+    exc.details = [{**d, "path": prefix + d.get("path", "")} for d in exc.details]
+    return exc

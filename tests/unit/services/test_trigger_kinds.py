@@ -1,0 +1,51 @@
+"""Trigger kinds as a registry: every kind meets the protocol, the request bodies name exactly these kinds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import get_args
+
+import pytest
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.services.triggers.kinds import KIND_NAMES, KINDS, check_sections, kind_of
+from chalicelib.services.triggers.kinds.base import TriggerKind
+from chalicelib.services.triggers.models import Kind, TriggerBody
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_the_request_bodies_accept_exactly_the_registered_kinds():
+    assert set(get_args(Kind)) == set(KIND_NAMES)
+
+
+@pytest.mark.parametrize("name", KIND_NAMES)
+def test_every_kind_meets_the_protocol_under_its_own_name(name):
+    kind = kind_of(name)
+    assert kind.name == name
+    members = [m for m in vars(TriggerKind) if not m.startswith("_")] + list(TriggerKind.__annotations__)
+    assert all(hasattr(kind, member) for member in members)
+    if kind.section:
+        assert kind.section in TriggerBody.model_fields
+
+
+def test_sections_are_owned_by_one_kind_each():
+    sections = [k.section for k in KINDS.values() if k.section]
+    assert len(sections) == len(set(sections))
+
+
+def test_a_section_of_another_kind_is_refused_with_its_path():
+    # GIVEN a manual trigger WHEN a schedule is sent THEN 422 pointing at /schedule
+    with pytest.raises(ValidationFailed) as refused:
+        check_sections("manual", {"schedule": object(), "webhook": None})
+    assert refused.value.details == [{"path": "/schedule",
+                                      "issue": "only cron triggers have a schedule (this one is manual)"}]
+    check_sections("cron", {"schedule": object(), "webhook": None})  # its own section is fine
+
+
+def test_activating_a_cron_trigger_starts_afresh_and_a_manual_one_only_flips():
+    row = {"cron_expression": "*/5 * * * *", "timezone": "UTC"}
+    assert kind_of("cron").activation(row, enabled=True, now=NOW) == {
+        "enabled": True, "last_slot": None, "next_fire_at": dt.datetime(2026, 3, 1, 12, 5, tzinfo=dt.UTC)}
+    assert kind_of("cron").activation(row, enabled=False, now=NOW)["next_fire_at"] is None
+    assert kind_of("manual").activation({}, enabled=False, now=NOW) == {"enabled": False}
