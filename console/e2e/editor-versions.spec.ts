@@ -19,6 +19,7 @@ test('publish, list versions, open one read-only and compare two', async ({ sign
     const page = await signedIn('builder')
     await openCanvas(page, flow.id, title)
     await expect(page.getByTestId('latest-version')).toHaveText('not published')
+    await expect(page.getByRole('link', { name: 'Triggers of this workflow' })).toHaveAttribute('href', `/triggers?workflow=${flow.id}`)
 
     // version 1: the graph as created
     await page.getByRole('button', { name: 'Publish', exact: true }).click()
