@@ -63,7 +63,10 @@ API_CLIENTS = 32
 # only the samples of the thread holding the GIL (where the runtime's CPU goes, not where its threads wait)
 PROFILED_LEVEL = 8
 LIFTED_LIMITS = {"TRIGGERS_MAX_CONCURRENT_RUNS": "10000", "TRIGGERS_MAX_RUNS_PER_HOUR": "10000000",
-                 "TRIGGERS_BURST": "1000000", "TRIGGERS_RATE_PER_SECOND": "1000000"}
+                 "TRIGGERS_BURST": "1000000", "TRIGGERS_RATE_PER_SECOND": "1000000",
+                 # one principal drives the API part: its per-principal rate limit would answer 429
+                 "LIMITS_API_BURST": "1000000", "LIMITS_API_PER_SECOND": "1000000",
+                 "LIMITS_MAX_WORKFLOWS": "1000000"}
 DRAIN_TIMEOUT = 300.0
 
 
