@@ -7,15 +7,17 @@ the real queue and the local runtime's poller instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from chalicelib.db.uow import tenant_uow
 from chalicelib.services.engine import runner
@@ -175,6 +177,20 @@ def queued_steps(tenant_id: str, run_id: str) -> list[tuple[str, float]]:
             "SELECT id::text, COALESCE(EXTRACT(EPOCH FROM (not_before - now())), 0) FROM step_runs "
             "WHERE run_id = CAST(:r AS uuid) AND status = 'queued' ORDER BY created_at"), {"r": run_id}).all()
     return [(r[0], float(r[1])) for r in rows]
+
+
+@contextlib.contextmanager
+def counted_commits() -> Iterator[list[int]]:
+    """The commits made on the app's engine inside the block (one entry each)."""
+    from chalicelib.db.engine import get_engine
+
+    commits: list[int] = []
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    event.listen(get_engine(), "commit", listener)
+    try:
+        yield commits
+    finally:
+        event.remove(get_engine(), "commit", listener)
 
 
 def run_status(tenant_id: str, run_id: str) -> str:

@@ -64,23 +64,15 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
 
 
 def _commits_to_finish(acme, make_flow, start, graph) -> tuple[str, int, str]:
-    from sqlalchemy import event
-
-    from chalicelib.db.engine import get_engine
     from chalicelib.services.engine import runner
-    from tests.integration.engine.engine_harness import queued_steps, run_status
+    from tests.integration.engine.engine_harness import counted_commits, queued_steps, run_status
 
     flow = make_flow(graph)
     run = start(flow["id"], input={"items": [1, 2, 3]})
     tenant = acme["tenant_id"]
     [(first, _)] = queued_steps(tenant, run["id"])
-    commits: list[int] = []
-    listener = lambda _conn: commits.append(1)  # noqa: E731
-    event.listen(get_engine(), "commit", listener)
-    try:
+    with counted_commits() as commits:
         assert runner.process_step(tenant, first) == "done"
-    finally:
-        event.remove(get_engine(), "commit", listener)
     return run_status(tenant, run["id"]), len(commits), run["id"]
 
 

@@ -255,24 +255,16 @@ def _history(tenant_id, run_id):
 
 
 def test_a_pure_chain_is_claimed_executed_and_completed_in_one_transaction(acme, make_flow, start):
-    from sqlalchemy import event
-
-    from chalicelib.db.engine import get_engine
     from chalicelib.services.engine import runner
-    from tests.integration.engine.engine_harness import queued_steps, run_status
+    from tests.integration.engine.engine_harness import counted_commits, queued_steps, run_status
 
     flow = make_flow(chain_graph(3))
     run = start(flow["id"], input={"v": 1})
     tenant = acme["tenant_id"]
     [(first, _)] = queued_steps(tenant, run["id"])
-    commits = []
-    listener = lambda _conn: commits.append(1)  # noqa: E731
-    event.listen(get_engine(), "commit", listener)
-    try:
+    with counted_commits() as commits:
         # WHEN one doorbell for the start step is handled
         assert runner.process_step(tenant, first) == "done"
-    finally:
-        event.remove(get_engine(), "commit", listener)
     # THEN the whole run (five pure steps) finished in one commit
     assert run_status(tenant, run["id"]) == "success" and len(commits) == 1
     # AND each step is still its own attempt with its own events
