@@ -51,10 +51,12 @@ export async function connectHandles(page: Page, from: Locator, to: Locator): Pr
   await page.mouse.up()
 }
 
-/** Open a node's settings panel (a click on the node) and set its config as JSON. */
+/** Open a node's settings panel (a click on the node) and set its config as JSON; returns the panel. */
 export async function setNodeConfig(page: Page, name: string, config: unknown): Promise<Locator> {
-  await page.getByTestId(`node-${name}`).click()
   const panel = page.getByRole('complementary', { name: 'Node settings' })
+  // an open panel narrows the canvas (and may cover the node): closed first
+  if (await panel.isVisible()) await panel.getByRole('button', { name: 'Close node settings' }).click()
+  await page.getByTestId(`node-${name}`).click()
   await expect(panel.getByRole('heading', { name: new RegExp(`^${name} `) })).toBeVisible()
   await panel.getByRole('tab', { name: 'JSON' }).click()
   await panel.getByLabel('Config (JSON)').fill(JSON.stringify(config))
