@@ -13,6 +13,12 @@ Two ways in, one rule set:
   remote that re-spells what it received), in headers, URLs and bodies alike. Used for
   what a call or a step leaves behind: traces, log lines, error messages, run records.
 
+- **HTTP requests as received** (:func:`is_sensitive_header`, :meth:`SecretMasker.request_headers`,
+  :meth:`SecretMasker.document`, :meth:`SecretMasker.form`, :func:`mask_secret_pairs`): what a
+  sender posted (a webhook delivery), kept for debugging: every credential or signature header
+  redacted by name, secret-looking keys of a JSON or form body redacted, known secret values
+  replaced wherever they appear.
+
 Masked strings keep at most their last 4 characters (``••••abcd``) and only when they
 are long enough for those 4 to reveal nothing useful; password-like keys and short
 values show ``••••`` alone. Non-string secrets (numbers, objects, lists) become ``••••``
@@ -38,6 +44,11 @@ _MIN_NEEDLE = 4
 ALWAYS_SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
+
+# A header whose name contains one of these carries a signature (``Stripe-Signature``,
+# ``X-Hub-Signature-256``, ``X-Shopify-Hmac-Sha256``, ``webhook-signature`` …): proof made with a
+# secret, redacted like a credential.
+_SIGNATURE_HEADER_PARTS = ("signature", "hmac")
 
 # Compared against the key lower-cased with every non-alphanumeric character removed, so
 # "client_secret", "Client-Secret" and "clientSecret" all match "secret".
@@ -75,6 +86,35 @@ def is_secret_key(key: object, secret_keys: Iterable[str] = ()) -> bool:
     if normalised in _DESCRIPTIVE_KEYS:
         return False
     return normalised in _SECRET_KEYS_EXACT or any(part in normalised for part in _SECRET_KEY_PARTS)
+
+
+def is_sensitive_header(name: str, extra_names: Iterable[str] = ()) -> bool:
+    """Whether an HTTP header carries a credential or a signature (by its name)."""
+    lowered = name.lower()
+    if lowered in ALWAYS_SENSITIVE_HEADERS or lowered in {extra.lower() for extra in extra_names}:
+        return True
+    normalised = _normalise_key(name)
+    return is_secret_key(name) or any(part in normalised for part in _SIGNATURE_HEADER_PARTS)
+
+
+# ``"key": "value"`` (JSON-like) and ``key=value`` (form, query, log-like) pairs in free text.
+_JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,100})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"?|[^,}\]\s{\[][^,}\]\s]*)')
+_FORM_PAIR = re.compile(r"(?P<key>(?<![A-Za-z0-9_.-])[A-Za-z0-9_.\[\]-]{1,100})(?P<sep>=)(?P<value>[^&\s]*)")
+
+
+def mask_secret_pairs(text: str) -> str:
+    """Redact the values of secret-looking keys in text that is not (or no longer) a whole document.
+
+    For a body that does not parse, or that was cut at a bound: the structure is gone, but
+    ``"password": "…"`` and ``token=…`` still say which value is secret.
+    """
+    def redact(match: re.Match[str]) -> str:
+        if not is_secret_key(match["key"]):
+            return match[0]
+        quoted = match["value"].startswith('"')
+        return match[0][: match.start("value") - match.start()] + (f'"{MASK}"' if quoted else MASK)
+
+    return _FORM_PAIR.sub(redact, _JSON_PAIR.sub(redact, text))
 
 
 def looks_like_secret_value(value: object) -> bool:
@@ -275,6 +315,45 @@ class SecretMasker:
         if rest and scheme.isalpha() and len(scheme) <= 10:
             return f"{scheme} {mask_secret(rest)}"  # keep "Bearer"/"Basic" for readability
         return mask_secret(value)
+
+    def request_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Headers as a sender sent them: credential and signature headers (by name) redacted."""
+        out = {}
+        for name, value in headers.items():
+            if is_sensitive_header(name, self._header_names):
+                scheme, _, rest = value.partition(" ")
+                keep_scheme = rest and scheme.isalpha() and len(scheme) <= 10
+                hidden = mask_value(rest if keep_scheme else value, show_hint=self._show_hint)
+                out[name] = f"{scheme} {hidden}" if keep_scheme else hidden
+            else:
+                out[name] = self.text(value)
+        return out
+
+    def document(self, value: Any) -> Any:
+        """A decoded JSON document: secret-looking keys and credential-like values redacted, known secrets
+        replaced in every string (keys included)."""
+        masked = self.body(mask_secrets(value))
+        return self._keys(masked, depth=0)
+
+    def _keys(self, value: Any, *, depth: int) -> Any:
+        if not self._needles or depth > _MAX_DEPTH:
+            return value
+        if isinstance(value, Mapping):
+            return {self.text(k) if isinstance(k, str) else k: self._keys(v, depth=depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._keys(v, depth=depth + 1) for v in value]
+        return value
+
+    def form(self, text: str) -> str:
+        """An ``application/x-www-form-urlencoded`` body: secret-looking fields redacted, known secrets replaced."""
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        # Built by hand so the mask stays readable ("token=••••") instead of percent-encoded.
+        return "&".join(
+            self.text(urllib.parse.quote(k, safe="[]")) + "="
+            + (MASK if is_secret_key(k) and v else self.text(urllib.parse.quote(v, safe="")))
+            for k, v in pairs
+        )
 
     def _secret_query_name(self, name: str) -> bool:
         return name.lower() in self._query_names or is_secret_key(name)
