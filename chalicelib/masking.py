@@ -28,6 +28,7 @@ whole. ``None`` and ``""`` stay as they are: "not set" is not a secret.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -68,6 +69,10 @@ _SECRET_VALUE_PATTERNS = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"^(bearer|basic)\s+\S{8,}", re.IGNORECASE),
 )
+# The same patterns as one expression: every string of every webhook body is checked against it.
+_SECRET_VALUE = re.compile("|".join(
+    f"(?i:{pattern.pattern})" if pattern.flags & re.IGNORECASE else f"(?:{pattern.pattern})"
+    for pattern in _SECRET_VALUE_PATTERNS))
 
 
 def _normalise_key(key: str) -> str:
@@ -78,12 +83,18 @@ def is_secret_key(key: object, secret_keys: Iterable[str] = ()) -> bool:
     """Whether a mapping key names a secret (built-in patterns, or exactly one of ``secret_keys``)."""
     if not isinstance(key, str):
         return False
+    if secret_keys:
+        normalised = _normalise_key(key)
+        if normalised and normalised in {_normalise_key(extra) for extra in secret_keys}:
+            return True
+    return _is_builtin_secret_key(key)
+
+
+# Keys repeat (every item of a list has the same ones): each distinct key is judged once.
+@functools.lru_cache(maxsize=4096)
+def _is_builtin_secret_key(key: str) -> bool:
     normalised = _normalise_key(key)
-    if not normalised:
-        return False
-    if normalised in {_normalise_key(extra) for extra in secret_keys}:
-        return True
-    if normalised in _DESCRIPTIVE_KEYS:
+    if not normalised or normalised in _DESCRIPTIVE_KEYS:
         return False
     return normalised in _SECRET_KEYS_EXACT or any(part in normalised for part in _SECRET_KEY_PARTS)
 
@@ -91,10 +102,17 @@ def is_secret_key(key: object, secret_keys: Iterable[str] = ()) -> bool:
 def is_sensitive_header(name: str, extra_names: Iterable[str] = ()) -> bool:
     """Whether an HTTP header carries a credential or a signature (by its name)."""
     lowered = name.lower()
-    if lowered in ALWAYS_SENSITIVE_HEADERS or lowered in {extra.lower() for extra in extra_names}:
+    if extra_names and lowered in {extra.lower() for extra in extra_names}:
         return True
-    normalised = _normalise_key(name)
-    return is_secret_key(name) or any(part in normalised for part in _SIGNATURE_HEADER_PARTS)
+    return _is_builtin_sensitive_header(lowered)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_builtin_sensitive_header(lowered: str) -> bool:
+    if lowered in ALWAYS_SENSITIVE_HEADERS or _is_builtin_secret_key(lowered):
+        return True
+    normalised = _normalise_key(lowered)
+    return any(part in normalised for part in _SIGNATURE_HEADER_PARTS)
 
 
 # ``"key": "value"`` (JSON-like) and ``key=value`` (form, query, log-like) pairs in free text.
@@ -119,7 +137,7 @@ def mask_secret_pairs(text: str) -> str:
 
 def looks_like_secret_value(value: object) -> bool:
     """Whether a string looks like a credential regardless of where it appears."""
-    return isinstance(value, str) and any(pattern.search(value) for pattern in _SECRET_VALUE_PATTERNS)
+    return isinstance(value, str) and _SECRET_VALUE.search(value) is not None
 
 
 def secret_hint(value: str) -> str | None:
@@ -320,7 +338,7 @@ class SecretMasker:
         """Headers as a sender sent them: credential and signature headers (by name) redacted."""
         out = {}
         for name, value in headers.items():
-            if is_sensitive_header(name, self._header_names):
+            if name.lower() in self._header_names or _is_builtin_sensitive_header(name.lower()):
                 scheme, _, rest = value.partition(" ")
                 keep_scheme = rest and scheme.isalpha() and len(scheme) <= 10
                 hidden = mask_value(rest if keep_scheme else value, show_hint=self._show_hint)
@@ -329,20 +347,28 @@ class SecretMasker:
                 out[name] = self.text(value)
         return out
 
-    def document(self, value: Any) -> Any:
-        """A decoded JSON document: secret-looking keys and credential-like values redacted, known secrets
-        replaced in every string (keys included)."""
-        masked = self.body(mask_secrets(value))
-        return self._keys(masked, depth=0)
+    def document(self, value: Any, *, scan: bool = True, depth: int = 0) -> Any:
+        """A decoded JSON document: values under secret-looking keys and credential-like strings redacted,
+        known secrets replaced in every string (keys included). One pass: it runs on every webhook delivery.
 
-    def _keys(self, value: Any, *, depth: int) -> Any:
-        if not self._needles or depth > _MAX_DEPTH:
-            return value
-        if isinstance(value, Mapping):
-            return {self.text(k) if isinstance(k, str) else k: self._keys(v, depth=depth + 1)
-                    for k, v in value.items()}
+        ``scan=False`` skips looking for known secrets in strings, for a document whose source text was
+        found free of them (and of escapes that could hide one).
+        """
+        if depth > _MAX_DEPTH:
+            return MASK  # deeper than any legitimate document; refuse to guess
+        if isinstance(value, str):
+            if looks_like_secret_value(value):
+                return mask_value(value, show_hint=self._show_hint)
+            return self.text(value) if scan else value
+        if isinstance(value, dict):
+            return {
+                (self.text(k) if scan and isinstance(k, str) else k):
+                    (MASK if is_secret_key(k) and v is not None and v != ""
+                     else self.document(v, scan=scan, depth=depth + 1))
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self._keys(v, depth=depth + 1) for v in value]
+            return [self.document(v, scan=scan, depth=depth + 1) for v in value]
         return value
 
     def form(self, text: str) -> str:
