@@ -35,15 +35,15 @@ if TYPE_CHECKING:
     from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
-    from chalicelib.services.engine.ports import (
+    from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
+    from chalicelib.services.unit_of_work import UnitOfWork
+    from chalicelib.services.workflows.ports import (
         ActionDefaults,
         ActionInvoker,
         CredentialResolver,
         ReferenceChecker,
         RunAdmission,
     )
-    from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
-    from chalicelib.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
