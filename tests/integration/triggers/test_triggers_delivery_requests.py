@@ -316,3 +316,26 @@ def test_retention_deletes_deliveries_with_their_requests(acme, clock, doorbells
         uow.commit()
     assert jobs.clean_up(T0) >= 1
     assert _detail(acme, trigger, delivery_id).status == 404
+
+
+def test_the_request_travels_in_the_one_insert_that_records_the_delivery(acme, clock, doorbells):
+    from sqlalchemy import event
+
+    from chalicelib.db.engine import get_engine
+
+    trigger = _trigger(acme)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(" ".join(statement.split()))
+
+    # WHEN an accepted delivery is recorded (the hot path)
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        assert _started(acme, trigger).status == 202
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    # THEN one statement writes the delivery, request included, and no other statement touches it
+    touching = [s for s in statements if "trigger_deliveries" in s and not s.startswith("SELECT")]
+    assert len(touching) == 1 and touching[0].startswith("INSERT INTO trigger_deliveries"), touching
+    assert "request_headers" in touching[0] and "request_body" in touching[0]
