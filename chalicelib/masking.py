@@ -46,6 +46,9 @@ ALWAYS_SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
 
+# Authorization schemes shown before a masked credential ("Bearer ••••").
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "negotiate", "hoba", "mutual"})
+
 # A header whose name contains one of these carries a signature (``Stripe-Signature``,
 # ``X-Hub-Signature-256``, ``X-Shopify-Hmac-Sha256``, ``webhook-signature`` …): proof made with a
 # secret, redacted like a credential.
@@ -340,7 +343,7 @@ class SecretMasker:
         for name, value in headers.items():
             if name.lower() in self._header_names or _is_builtin_sensitive_header(name.lower()):
                 scheme, _, rest = value.partition(" ")
-                keep_scheme = rest and scheme.isalpha() and len(scheme) <= 10
+                keep_scheme = bool(rest) and scheme.lower() in _AUTH_SCHEMES  # "Bearer ••••", never a word of a key
                 hidden = mask_value(rest if keep_scheme else value, show_hint=self._show_hint)
                 out[name] = f"{scheme} {hidden}" if keep_scheme else hidden
             else:

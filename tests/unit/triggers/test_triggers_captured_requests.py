@@ -112,3 +112,9 @@ def test_no_secret_value_survives_whatever_the_bound(secret_fields, other_fields
     for value in [*secret_fields.values(), SECRET, SECRET.removeprefix("whsec_")]:
         assert value not in kept.body, (value, kept.body)
     assert len(kept.body.encode()) <= limit
+
+
+def test_only_authorization_schemes_stay_readable_before_the_mask():
+    kept = capture("POST", {"Authorization": "Token abcdefghijklmnop", "X-Api-Key": "first-word rest-of-key"},
+                   b"", MASKER).headers
+    assert kept == {"authorization": f"Token {MASK}", "x-api-key": MASK}
