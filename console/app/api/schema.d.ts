@@ -991,7 +991,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new run with the same input: ``{"from": "start"|"failed", "version": "same"|"latest"}``. */
+        /**
+         * A new run with the prior input: ``{"from": "start"|"failed"|"node", "version": "same"|"latest"}``.
+         * @description ``from: "node"`` with ``node_id`` starts at that node with the input it received in the prior
+         *     (finished) run; what ran before it is carried over, the node and all it reaches run again.
+         *     422 ``rerun_node_unknown`` when the node is not in the version the new run executes,
+         *     422 ``rerun_node_not_run`` when it has no recorded input in the prior run (skipped or never
+         *     reached); 409 ``run_state_conflict`` while the prior run is still running.
+         */
         post: operations["runs_rerun"];
         delete?: never;
         options?: never;
@@ -2984,16 +2991,23 @@ export interface components {
         RerunBody: {
             /**
              * From
+             * @description start: the whole graph again; failed: resume at the failed step(s); node: at ``node_id`` with the input it received in the prior run.
              * @default start
              * @enum {string}
              */
-            from: "start" | "failed";
+            from: "start" | "failed" | "node";
             /**
              * Version
              * @default same
              * @enum {string}
              */
             version: "same" | "latest";
+            /**
+             * Node Id
+             * @description With from=node (and only then): the node the new run starts at.
+             * @default null
+             */
+            node_id: string | null;
         };
         /** ResetBody */
         ResetBody: {
