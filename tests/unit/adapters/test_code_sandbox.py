@@ -30,8 +30,8 @@ def sandbox():
 
 @pytest.fixture
 def single():
-    """One process only, so consecutive executions certainly share it."""
-    runner = SubprocessCodeRunner(size=1, limits=LIMITS)
+    """One process only, so consecutive executions certainly share it (and two spares, soon used up)."""
+    runner = SubprocessCodeRunner(size=1, limits=LIMITS, spares=2)
     yield runner
     runner.close()
 
@@ -155,13 +155,31 @@ def test_no_state_leaks_from_one_execution_to_the_next(single):
 
 
 def test_every_execution_in_a_process_starts_from_a_fresh_isolate(single):
-    # More executions than the process keeps spare isolates: none is ever reused.
-    for n in range(6):
+    # More executions than the process keeps spare isolates, back to back: none is ever reused.
+    for n in range(3 * single.spares):
         result = run(single, "export default async () => { globalThis.count = (globalThis.count || 0) + 1;"
                              " Array.prototype.extra = 1; await null; return { count, extra: typeof [].extra } }",
                      context={"run_id": f"run-{n}"})
         assert result.output == {"count": 1, "extra": "number"}
     assert single.replaced == 0
+
+
+def test_a_burst_longer_than_the_spare_pool_sees_a_pristine_global_object_every_time():
+    # GIVEN one sandbox process with its default pool of spare isolates
+    runner = SubprocessCodeRunner(size=1, limits=LIMITS)
+    try:
+        probe = ("export default (p, ctx) => { const seen = Object.getOwnPropertyNames(globalThis).length;"
+                 " const leak = typeof ({}).leak, marks = Object.keys(globalThis).filter((k) => k.startsWith('mark_'));"
+                 " globalThis[`mark_${ctx.run_id}`] = 1; Object.prototype.leak = ctx.run_id;"
+                 " return { seen, leak, marks } }")
+        # WHEN more executions than it keeps spares run in a burst, each leaving state behind
+        outputs = [run(runner, probe, context={"run_id": f"r{n}"}).output for n in range(runner.spares + 6)]
+        # THEN each one found the same pristine global object, with no mark or prototype change of another
+        assert {o["seen"] for o in outputs} == {outputs[0]["seen"]}
+        assert all(o["leak"] == "undefined" and o["marks"] == [] for o in outputs)
+        assert runner.replaced == 0
+    finally:
+        runner.close()
 
 
 def test_the_worker_is_closed_to_a_same_user_sandbox_process(single):
@@ -263,3 +281,22 @@ def test_on_lambda_the_pool_fits_the_function_memory():
                                                   "CODE_SANDBOX_PROCESSES": "2"})
     assert (explicit.processes, explicit.process_mb) == (2, 128)
     assert SandboxSettings.for_this_function({}).processes == 2
+
+
+def test_the_spare_pool_is_bounded_by_the_process_cap(monkeypatch):
+    from pydantic import ValidationError
+
+    from chalicelib.adapters.code_sandbox import MAX_SPARES, SandboxSettings
+
+    assert SandboxSettings().spares == 24
+    monkeypatch.setenv("CODE_SANDBOX_SPARES", "8")
+    assert SandboxSettings().spares == 8
+    for too_many in (str(MAX_SPARES + 1), "0"):
+        monkeypatch.setenv("CODE_SANDBOX_SPARES", too_many)
+        with pytest.raises(ValidationError):
+            SandboxSettings()
+    # a spare takes about 0.75 MiB of the process's cap: at most a quarter of the cap goes to spares
+    monkeypatch.setenv("CODE_SANDBOX_SPARES", "32")
+    monkeypatch.setenv("CODE_SANDBOX_PROCESS_MB", "100")
+    with pytest.raises(ValidationError):
+        SandboxSettings()
