@@ -146,15 +146,26 @@ class SubprocessCodeRunner(CodeRunner):
             raise ConfigurationError(f"The code sandbox pool needs at least one process, and 1 to {MAX_SPARES} spares.")
         self.limits = limits
         self.spares = spares
-        self._idle: queue.Queue[_Child | None] = queue.Queue()
-        for _ in range(size):
-            self._idle.put(None)  # started on first use
+        self.size = size
         self._closed = False
-        self._all: set[_Child] = set()
         self._lock = threading.Lock()
+        self._start_pool()
         self.replaced = 0  # children killed and replaced (observable in tests)
 
+    def _start_pool(self) -> None:
+        self._pid = os.getpid()
+        self._idle: queue.Queue[_Child | None] = queue.Queue()
+        for _ in range(self.size):
+            self._idle.put(None)  # started on first use
+        self._all: set[_Child] = set()
+
     def run(self, request: CodeRequest) -> CodeResult:
+        if self._pid != os.getpid():
+            # A forked worker: the sandbox processes and their pipes are the parent's. Leave them to
+            # it (never kill or talk to them) and start this process's own on first use.
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._start_pool()
         limits = self.limits
         payload_json = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
         if len(payload_json.encode()) > limits.max_input_bytes:
@@ -185,10 +196,10 @@ class SubprocessCodeRunner(CodeRunner):
         return _result(response, limits, timeout)
 
     def close(self) -> None:
-        """Stop every sandbox process (tests, interpreter exit)."""
+        """Stop this process's sandbox processes (tests, interpreter exit); a forked copy stops none of its parent's."""
         self._closed = True
         with self._lock:
-            children, self._all = list(self._all), set()
+            children, self._all = (list(self._all) if self._pid == os.getpid() else []), set()
         for child in children:
             child.kill()
 

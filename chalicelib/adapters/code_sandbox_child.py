@@ -187,7 +187,10 @@ class _Isolates:
     - the pool is topped up past ``LOW`` only once the process has been idle
       for ``IDLE_SECONDS``, longer than the gap between the steps of a chain:
       a burst of executions (a chain of code steps) runs on spares made
-      before it, and its isolates are replaced after it.
+      before it, and its isolates are replaced after it;
+    - used isolates are freed at once, even while an execution runs, when
+      ``MAX_USED`` of them wait (executions back to back leave no quiet
+      moment, and a used isolate may hold up to its heap limit).
 
     Memory: a spare holds about 0.75 MiB and one thread, and counts towards
     the process's resident-size cap; ``spares`` is bounded by the parent's
@@ -195,6 +198,7 @@ class _Isolates:
     """
 
     LOW = 2
+    MAX_USED = 2
     QUIET_SECONDS = 0.005
     IDLE_SECONDS = 0.05
 
@@ -258,7 +262,7 @@ class _Isolates:
                         self._state.wait(None if wait == math.inf else wait)
                     if self._closed:
                         return
-                    starving = not self._ready
+                    starving = not self._ready and len(self._used) < self.MAX_USED
                     used = self._used.pop() if self._used and not starving else None
                 if used is not None:
                     used.close()
@@ -272,8 +276,8 @@ class _Isolates:
 
     def _until_work(self) -> float:
         """How long the preparer should wait before working (``0``: work now, ``inf``: until notified)."""
-        if self._closed or not self._ready:
-            return 0.0  # starving: an execution waits, or will
+        if self._closed or not self._ready or len(self._used) >= self.MAX_USED:
+            return 0.0  # starving (an execution waits, or will), or used isolates to free now
         if self._busy:
             return math.inf
         if self._used or len(self._ready) <= self.LOW:

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib import jsonata_expressions
 from chalicelib.adapters.code_sandbox import GRACE_SECONDS, SubprocessCodeRunner
-from chalicelib.engine.code import CodeFailed, CodeLimits, CodeRequest
+from chalicelib.engine.code import CodeFailed, CodeLimits, CodeRequest, to_script
 from chalicelib.engine.retry import is_retryable
 
 LIMITS = CodeLimits(heap_bytes=32 * 1024 * 1024, max_process_bytes=256 * 1024 * 1024, max_log_lines=20,
@@ -180,6 +180,53 @@ def test_a_burst_longer_than_the_spare_pool_sees_a_pristine_global_object_every_
         assert runner.replaced == 0
     finally:
         runner.close()
+
+
+def test_a_forked_worker_starts_its_own_sandbox_and_leaves_the_parents_alone(single):
+    # GIVEN a worker whose sandbox process is running
+    assert run(single, "export default () => ({ n: 1 })").output == {"n": 1}
+    parents = {child.process.pid for child in single._all}
+    # WHEN it forks, and the copy runs code and exits through its interpreter's exit handlers
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked copy
+        status = 1
+        try:
+            ok = run(single, "export default () => ({ n: 2 })").output == {"n": 2}
+            mine = {child.process.pid for child in single._all}
+            status = 0 if ok and mine and not mine & parents else 2
+            single.close()
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    # THEN the copy ran its code in a sandbox process of its own, and the parent's still serves it
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert {child.process.pid for child in single._all} == parents
+    assert run(single, "export default () => ({ n: 3 })").output == {"n": 3}
+    assert single.replaced == 0
+
+
+def test_used_isolates_never_pile_up_when_executions_leave_no_quiet_moment():
+    from chalicelib.adapters import code_sandbox_child as child
+
+    # GIVEN executions back to back on one pool, each leaving a large heap behind
+    pool = child._Isolates({"heap_bytes": 64 * 1024 * 1024, "max_log_lines": 10, "max_log_chars": 1000,
+                            "spares": 3})
+    pool.wait_ready()
+    try:
+        source = "export default () => { globalThis.keep = new Array(2e6).fill(1); return {} }"
+        request = {"script": to_script(source), "payload_json": "{}", "context_json": "{}", "timeout": 5.0,
+                   "source_lines": 1}
+        most = 0
+        for _ in range(12):
+            isolate = pool.take()
+            assert child._run(isolate, request)["ok"]
+            pool.done(isolate)
+            with pool._state:
+                most = max(most, len(pool._used))
+        # THEN the used isolates were freed as they came: never more than two (+1 just returned) waiting
+        assert most <= 3, most
+    finally:
+        pool.close()
 
 
 def test_the_worker_is_closed_to_a_same_user_sandbox_process(single):
