@@ -65,7 +65,7 @@ VARIANTS = {
 def _flow(tenant_id: str, ws: str, step: dict[str, Any]) -> str:
     from chalicelib.db.uow import tenant_uow
     from chalicelib.engine.graph import validate_graph
-    from chalicelib.tables.engine import workflows
+    from chalicelib.tables.workflows import workflows
     from step_handlers import CATALOG
 
     graph = _graph(step)
@@ -82,7 +82,7 @@ class _StepClock:
     """Times every ``process_step`` call of this process's workers (a doorbell's whole handling)."""
 
     def __init__(self) -> None:
-        from chalicelib.services.engine import runner
+        from chalicelib.services.workflows import runner
 
         self.runner, self.original, self.spent = runner, runner.process_step, []
         self.busy = 0
@@ -123,7 +123,7 @@ def _run_costs(tenant_id: str, ws: str, flow_id: str, clock: _StepClock) -> tupl
 
     from bench.engine import _wait_all
     from chalicelib.db.uow import tenant_uow
-    from chalicelib.services.engine.runs import start_run
+    from chalicelib.services.workflows.runs import start_run
 
     clock.settle()
     clock.spent.clear()

@@ -48,7 +48,7 @@ from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages, tenant_limits
-from chalicelib.services.authn import authenticate
+from chalicelib.services.authentication import authenticate
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionDefaults,
@@ -56,15 +56,15 @@ from chalicelib.services.connectors.engine_bridge import (
     ConnectorCredentialResolver,
     ConnectorReferenceChecker,
 )
-from chalicelib.services.engine import demo_flows
-from chalicelib.services.engine.dispatch import MESSAGE_KIND
-from chalicelib.services.engine.retention import retention_job
-from chalicelib.services.engine.runner import handle_step_message
-from chalicelib.services.engine.sweeper import sweep
 from chalicelib.services.triggers import engine_adapters
 from chalicelib.services.triggers.admission import DirectRunAdmission
 from chalicelib.services.triggers.jobs import housekeeping_job
 from chalicelib.services.triggers.release import release_after_run
+from chalicelib.services.workflows import demo_flows
+from chalicelib.services.workflows.dispatch import MESSAGE_KIND
+from chalicelib.services.workflows.retention import retention_job
+from chalicelib.services.workflows.runner import handle_step_message
+from chalicelib.services.workflows.sweeper import sweep
 
 __all__ = ["Container", "boot", "build", "container", "override", "replaced", "reset"]
 

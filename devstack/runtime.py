@@ -58,7 +58,7 @@ class LocalRuntime:
     pollers: list[QueuePoller] = field(default_factory=list)
     scheduler: Scheduler | None = None
     # At start: register as a worker that beats, take over the steps of dead workers (a previous run
-    # of this stack killed mid-step) and ring every due queued step (see services/engine/workers.py).
+    # of this stack killed mid-step) and ring every due queued step (see services/workflows/workers.py).
     recover: bool = True
     # Only register and beat (a worker process whose parent runtime did the taking over).
     take_over: bool = True
@@ -81,7 +81,7 @@ class LocalRuntime:
         # Worker processes start (import the app) while this one recovers; the API serves once they poll.
         self.children = [self._spawn_worker() for _ in range(self.worker_processes)]
         if self.recover:
-            from chalicelib.services.engine import workers
+            from chalicelib.services.workflows import workers
 
             if self.take_over:
                 self.recovery = workers.recover()
@@ -143,7 +143,7 @@ class LocalRuntime:
 
     def _beat(self) -> None:
         from chalicelib.observability import logger
-        from chalicelib.services.engine import workers
+        from chalicelib.services.workflows import workers
 
         while not self._beating.wait(HEARTBEAT_SECONDS):
             try:
@@ -175,7 +175,7 @@ class LocalRuntime:
             self._beat_thread.join(timeout=5)
             self._beat_thread = None
             try:
-                from chalicelib.services.engine import workers
+                from chalicelib.services.workflows import workers
 
                 workers.unregister()
             except Exception:  # noqa: BLE001  (best effort: a silent worker is found dead anyway)

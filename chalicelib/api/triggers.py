@@ -22,8 +22,8 @@ from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services.triggers import manage, manual
 from chalicelib.services.triggers.models import FireBody, Kind, RotateSecretBody, TriggerBody, TriggerChanges
-from chalicelib.tables.engine import workflows
 from chalicelib.tables.triggers import triggers
+from chalicelib.tables.workflows import workflows
 
 routes = Routes("triggers")
 

@@ -17,7 +17,7 @@ heartbeats = Table(
 )
 
 # Long-running runtimes (the local stack) register here and beat; a step claimed by a worker that
-# stopped beating is taken over at once instead of after its lease (see services/engine/workers.py).
+# stopped beating is taken over at once instead of after its lease (see services/workflows/workers.py).
 runtime_workers = Table(
     "runtime_workers",
     metadata,

@@ -28,9 +28,9 @@ from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.masking import is_secret_key, mask_secret
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source
-from chalicelib.services.connectors.exceptions import ConnectionInUse, DuplicateName, SecretsRequired
+from chalicelib.services.connectors.errors import ConnectionInUse, DuplicateName, SecretsRequired
 from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
 from chalicelib.services.unit_of_work import UnitOfWork
@@ -349,7 +349,7 @@ def workflows_using(uow: UnitOfWork, connection_id: str) -> list[dict[str, str]]
     """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
     from sqlalchemy import Text, cast, or_
 
-    from chalicelib.tables.engine import workflow_versions, workflows
+    from chalicelib.tables.workflows import workflow_versions, workflows
 
     draft = or_(cast(workflows.c.graph, Text).contains(connection_id),
                 cast(workflows.c.secrets, Text).contains(connection_id))

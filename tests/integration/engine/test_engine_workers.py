@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from chalicelib.db.uow import system_uow, tenant_uow
-from chalicelib.services.engine import runner, workers
-from chalicelib.services.engine.sweeper import sweep
+from chalicelib.services.workflows import runner, workers
+from chalicelib.services.workflows.sweeper import sweep
 from tests.integration.engine.engine_harness import edge, events, node, queued_steps, steps_by_node
 
 

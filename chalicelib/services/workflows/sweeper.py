@@ -25,11 +25,11 @@ from sqlalchemy import text
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.engine.errors import StepTimeout
 from chalicelib.observability import logger
-from chalicelib.services.engine import completion, dispatch, rungraph, runner, workers
-from chalicelib.services.engine import metrics as engine_metrics
-from chalicelib.services.engine.dispatch import Doorbell
-from chalicelib.services.engine.settings import engine_settings
-from chalicelib.services.engine.txn import RunMissing, RunTxn
+from chalicelib.services.workflows import completion, dispatch, rungraph, runner, workers
+from chalicelib.services.workflows import metrics as engine_metrics
+from chalicelib.services.workflows.dispatch import Doorbell
+from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.services.workflows.txn import RunMissing, RunTxn
 
 _EXPIRED_RUNS = text(
     "SELECT id::text, tenant_id::text FROM runs WHERE status = 'running' AND deadline <= now() LIMIT :n"

@@ -24,11 +24,11 @@ from sqlalchemy import insert, text, update
 
 from chalicelib.adapters.queue import MAX_DELAY_SECONDS
 from chalicelib.engine.planner import run_outcome
-from chalicelib.services.engine import workers
-from chalicelib.services.engine.dispatch import Doorbell
-from chalicelib.services.engine.rungraph import RunContext
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import step_logs, step_runs
+from chalicelib.services.workflows import workers
+from chalicelib.services.workflows.dispatch import Doorbell
+from chalicelib.services.workflows.rungraph import RunContext
+from chalicelib.tables.workflows import step_logs, step_runs
 
 _LOCK_RUN = text("SELECT status, event_seq, now() AS now FROM runs WHERE id = CAST(:id AS uuid) FOR UPDATE")
 _LATEST = text(

@@ -148,8 +148,8 @@ def forget(dead: list[str]) -> None:
 
 def ring_due_queued(batch: int = 500) -> int:
     """A new doorbell for every due queued step (all of them, in batches); returns how many."""
-    from chalicelib.services.engine import dispatch
-    from chalicelib.services.engine.dispatch import Doorbell
+    from chalicelib.services.workflows import dispatch
+    from chalicelib.services.workflows.dispatch import Doorbell
 
     with system_uow() as uow:
         before = uow.execute(text("SELECT now()")).scalar()
@@ -165,8 +165,8 @@ def ring_due_queued(batch: int = 500) -> int:
 
 def recover() -> dict[str, int]:
     """At a runtime's start: register, take over dead workers' steps now, ring every due queued step."""
-    from chalicelib.services.engine import sweeper
-    from chalicelib.services.engine.settings import engine_settings
+    from chalicelib.services.workflows import sweeper
+    from chalicelib.services.workflows.settings import engine_settings
 
     register()
     report = sweeper.reclaim_abandoned()

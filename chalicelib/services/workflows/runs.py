@@ -25,13 +25,13 @@ from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.engine import dispatch, rungraph, workflows
-from chalicelib.services.engine.completion import cancel as cancel_in_txn
-from chalicelib.services.engine.rungraph import RunContext
-from chalicelib.services.engine.settings import engine_settings
-from chalicelib.services.engine.txn import RunTxn
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import quarantined_steps, runs, step_runs
+from chalicelib.services.workflows import definitions, dispatch, rungraph
+from chalicelib.services.workflows.completion import cancel as cancel_in_txn
+from chalicelib.services.workflows.rungraph import RunContext
+from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.services.workflows.txn import RunTxn
+from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
 TRIGGERS = ("manual", "webhook", "cron", "rerun", "api")
@@ -128,9 +128,9 @@ def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, 
     """
     if mode not in MODES:
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
-    flow = workflows.load(uow, workspace_id, workflow_id)
+    flow = definitions.load(uow, workspace_id, workflow_id)
     source = _source(uow, flow, mode, version)
-    source["graph"] = workflows.with_presets(uow, source["graph"])
+    source["graph"] = definitions.with_presets(uow, source["graph"])
     payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
     _check_input(source["input_schema"], payload)
     return PreparedRun(flow, source, mode, payload)
@@ -153,7 +153,7 @@ def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None
         if flow["status"] != "production" or not flow["enabled"]:
             raise WorkflowNotRunnable("Production runs need the workflow enabled and in production.")
     if number is not None or mode == "production":
-        found = workflows.version(uow, flow["id"], number)
+        found = definitions.version(uow, flow["id"], number)
         if found is None:
             raise WorkflowNotRunnable("No such published version." if number is not None
                                       else "The workflow has no published version.")
@@ -248,14 +248,14 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
         old = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
         if old is None:
             raise NotFound("No such run.")
-        flow = workflows.load(uow, ws, str(old["workflow_id"]))
+        flow = definitions.load(uow, ws, str(old["workflow_id"]))
         if version == "same":
             source = {"graph": old["graph"], "version_id": old["version_id"],
                       "version_number": old["version_number"], "input_schema": None, "env": old["env"],
                       "secrets": old["secret_refs"], "run_timeout_seconds": flow["run_timeout_seconds"]}
         else:
             source = _source(uow, flow, old["mode"], None)
-            source["graph"] = workflows.with_presets(uow, source["graph"])
+            source["graph"] = definitions.with_presets(uow, source["graph"])
         if start_from == "failed":
             if old["status"] not in ("failed", "canceled"):
                 raise RunNotActive("Only a failed or canceled run can be resumed from its failed step.")
