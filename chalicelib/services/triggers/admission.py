@@ -30,6 +30,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.container import current
+from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_rate_buckets
 from chalicelib.triggers.backpressure import (
@@ -133,9 +135,6 @@ class DirectRunAdmission:
     """The engine's ``RunAdmission`` port: runs the API starts obey the triggers' quota and concurrency limit."""
 
     def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
-        from chalicelib.services.triggers.settings import now as clock_now
-        from chalicelib.services.triggers.settings import trigger_settings
-
         now = clock_now()
         policy = trigger_settings().backpressure
         lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
