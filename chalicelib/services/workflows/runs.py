@@ -34,7 +34,8 @@ from chalicelib.services.workflows.txn import RunTxn
 from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-TRIGGERS = ("manual", "webhook", "cron", "rerun", "api")
+# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
+DIRECT_STARTS = ("rerun", "api")
 
 
 class _NoInput:
