@@ -21,9 +21,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.json_codec import dumps
 from chalicelib.services import audit
-from chalicelib.services.triggers import secrets
-from chalicelib.services.triggers.kinds import KINDS, TriggerKind, check_sections, kind_of
-from chalicelib.services.triggers.kinds import webhook as webhook_kind
+from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of, registered
 from chalicelib.services.triggers.models import (
     RotateSecretBody,
     TriggerBody,
@@ -40,7 +38,6 @@ from chalicelib.services.triggers.views import (
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
 from chalicelib.triggers.cron import parse_schedule, upcoming_slots
-from chalicelib.triggers.signatures import SignatureScheme
 
 SECRET_KEYS = ("secret", "new_secret")
 OUTCOMES = ("started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
@@ -51,12 +48,6 @@ class WebhookPathTaken(Conflict):
     """Another trigger of the workspace already listens on this webhook path."""
 
     code = "webhook_path_taken"
-
-
-class NotAWebhook(Conflict):
-    """Only webhook triggers have a signing secret."""
-
-    code = "not_a_webhook"
 
 
 def _plain(view: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +80,7 @@ def _write(uow: UnitOfWork, statement: Any) -> Any:
 
 def _sections(body: Any) -> dict[str, Any]:
     """The kinds' settings sections given in a request body."""
-    return {k.section: getattr(body, k.section, None) for k in KINDS.values() if k.section}
+    return {k.section: getattr(body, k.section, None) for k in registered().values() if k.section}
 
 
 def _section(kind: TriggerKind, body: Any) -> Any:
@@ -212,15 +203,9 @@ def rotate_secret(principal: Any, ws: str, flow_id: str, trigger_id: str,
         overlap = trigger_settings().rotation_overlap_seconds
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
-        if row["kind"] != "webhook":
-            raise NotAWebhook("Only webhook triggers have a signing secret to rotate.")
-        scheme = SignatureScheme(row["signature_scheme"])
-        secret, new_secret = webhook_kind.secret_for(scheme, body.secret)
         expires = now + dt.timedelta(seconds=overlap) if overlap > 0 else None
-        uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(
-            secret=secrets.seal(principal.tenant_id, trigger_id, secret), secret_hint=secrets.hint(secret),
-            previous_secret=row["secret"] if expires else None, previous_secret_expires_at=expires,
-            secret_version=row["secret_version"] + 1, updated_at=now))
+        changes, new_secret = kind_of(row["kind"]).rotate_secret(row, body.secret, keep_previous_until=expires)
+        uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(**changes, updated_at=now))
         audit.record(uow, principal, "trigger.secret_rotated", "trigger", trigger_id,
                      after={"secret": "rotated",
                             "previous_secret_expires_at": expires and expires.isoformat()},
