@@ -18,7 +18,10 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
-from devstack.aws import die_with_parent
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver
+from chalicelib.config import get_settings
+from chalicelib.db.uow import system_uow
+from devstack.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S, die_with_parent
 from devstack.console_files import ConsoleFiles
 from devstack.gateway import GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
@@ -77,7 +80,7 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         module = importlib.import_module(self.app_module_name)
         sqs_subs, schedule_subs = subscriptions(module)
-        sqs = boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        sqs = self._queue_client()
         # Worker processes start (import the app) while this one recovers; the API serves once they poll.
         self.children = [self._spawn_worker() for _ in range(self.worker_processes)]
         if self.recover:
@@ -100,6 +103,15 @@ class LocalRuntime:
         if self.schedules:
             self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
         return self
+
+    def _queue_client(self) -> Any:
+        """What the pollers receive from: SQS (the emulator, LocalStack), or the embedded PostgreSQL queue."""
+        settings = get_settings()
+        if settings.step_queue_backend != "postgres":
+            return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        return PostgresQueueReceiver(settings.step_queue_name, system_uow, visibility_timeout=VISIBILITY_TIMEOUT_S,
+                                     max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
+                                     region=self.region)
 
     def _spawn_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
