@@ -29,13 +29,14 @@ Lambda event the SQS-triggered function gets — is the same for both queues.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 
 from chalicelib.adapters.queue import StepQueue, clamp_delay
 
@@ -50,20 +51,23 @@ _SEND = text(
     FROM jsonb_array_elements(CAST(:bodies AS jsonb)) AS b
     """
 )
-# Messages past their receive budget go to the dead-letter queue in the same statement that receives
-# the others (disjoint rows: a message is either moved or delivered).
+# One statement (one round trip, autocommit) receives: it first deletes the messages handled since the
+# receiver's last call (deletes ride on the next receive), then moves messages past their receive budget
+# to the dead-letter queue and delivers the others (disjoint rows: a message is either moved or delivered).
 _RECEIVE = text(
     """
-    WITH picked AS (
+    WITH gone AS (
+        DELETE FROM step_queue_messages WHERE receipt = ANY(CAST(:done AS uuid[]))
+    ), picked AS (
         SELECT id, receive_count FROM step_queue_messages
         WHERE queue = :queue AND visible_at <= now()
+          AND (receipt IS NULL OR receipt <> ALL(CAST(:done AS uuid[])))
         ORDER BY visible_at, id LIMIT :n
         FOR UPDATE SKIP LOCKED
     ), dead AS (
         UPDATE step_queue_messages m
         SET queue = CAST(:dlq AS varchar), visible_at = now(), receipt = NULL
         FROM picked p WHERE m.id = p.id AND p.receive_count >= :max_receives AND CAST(:dlq AS varchar) <> ''
-        RETURNING m.id
     )
     UPDATE step_queue_messages m
     SET receive_count = m.receive_count + 1, receipt = gen_random_uuid(),
@@ -115,25 +119,34 @@ class PostgresQueueReceiver:
     """The receiving side for the local poller, shaped like the boto3 SQS client calls it makes.
 
     ``visibility_timeout``, ``max_receive_count`` and ``dead_letter_queue`` are the queue's
-    attributes (the same values the SQS queue gets: ``devstack/aws.py``). Long polling
+    attributes (the same values the SQS queue gets: ``devstack/aws.py``). Each polling thread
+    keeps one connection in autocommit, so a receive is one round trip. Long polling
     (``WaitTimeSeconds``) asks the table again after a short pause that grows while it stays
     empty; the pause is shared by every thread of this receiver, so idle pollers cost a few
     statements a second, not a few per thread.
+
+    A delete is carried out by the receiver's next receive (of any of its threads: at most
+    ``MAX_PAUSE`` later while idle) or :meth:`close`. A delete lost with the process is a
+    message delivered again after its visibility timeout: a duplicate doorbell, which the
+    step's claim makes harmless, as with SQS's own at-least-once delivery.
     """
 
     MIN_PAUSE, MAX_PAUSE = 0.005, 0.25
 
-    def __init__(self, queue_name: str, unit_of_work: Callable[[], UnitOfWork], *, visibility_timeout: float,
+    def __init__(self, queue_name: str, engine: Callable[[], Engine], *, visibility_timeout: float,
                  max_receive_count: int, dead_letter_queue: str = "", region: str = "local") -> None:
         self.name = queue_name
         self.visibility_timeout = visibility_timeout
         self.max_receive_count = max_receive_count
         self.dead_letter_queue = dead_letter_queue
         self.region = region
-        self._uow = unit_of_work
+        self._engine = engine
+        self._local = threading.local()
         self._lock = threading.Lock()
         self._pause = self.MIN_PAUSE
         self._next_poll = 0.0
+        self._done: list[str] = []
+        self._connections: list[Connection] = []
 
     # -- the SQS client's shape ----------------------------------------------------------------
 
@@ -161,23 +174,63 @@ class PostgresQueueReceiver:
     # -- the queue ------------------------------------------------------------------------------
 
     def receive(self, n: int) -> list[dict[str, Any]]:
-        with self._uow() as uow:
-            rows = uow.execute(_RECEIVE, {"queue": self.name, "n": max(1, min(n, 10)),
-                                          "visibility": float(self.visibility_timeout),
-                                          "max_receives": self.max_receive_count,
-                                          "dlq": self.dead_letter_queue}).all()
-            uow.commit()
+        with self._lock:
+            done, self._done = self._done, []
+        try:
+            rows = self._connection().execute(_RECEIVE, {
+                "queue": self.name, "n": max(1, min(n, 10)), "visibility": float(self.visibility_timeout),
+                "max_receives": self.max_receive_count, "dlq": self.dead_letter_queue, "done": done,
+            }).all()
+        except Exception:
+            self._drop_connection()
+            with self._lock:
+                self._done.extend(done)
+            raise
         return [{"MessageId": str(row[0]), "ReceiptHandle": row[2], "Body": row[1],
                  "Attributes": {"ApproximateReceiveCount": str(row[3]),
                                 "SentTimestamp": str(int(float(row[4]) * 1000))}}
                 for row in rows]
 
     def delete(self, receipts: list[str]) -> None:
-        if not receipts:
-            return
-        with self._uow() as uow:
-            uow.execute(_DELETE, {"receipts": receipts})
-            uow.commit()
+        """Delete by receipt, with the next receive."""
+        with self._lock:
+            self._done.extend(receipts)
+
+    def close(self) -> None:
+        """Carry out the deletes still pending and release every thread's connection."""
+        with self._lock:
+            done, self._done = self._done, []
+            connections, self._connections = self._connections, []
+        if done:
+            with self._engine().connect() as conn:
+                conn.execute(_DELETE, {"receipts": done})
+                conn.commit()
+        for conn in connections:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _connection(self) -> Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+            # The pool's checkout ping ran inside a transaction the driver opened before autocommit was on:
+            # end it, or every receive would share its snapshot time (now()) and never commit.
+            conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+                conn.close()
 
     def _wait_turn(self, give_up: float) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
+from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow
 
 
@@ -25,7 +26,7 @@ def names():
 
 
 def _receiver(queue: str, dlq: str = "", *, visibility: float = 30, max_receives: int = 3) -> PostgresQueueReceiver:
-    return PostgresQueueReceiver(queue, system_uow, visibility_timeout=visibility, max_receive_count=max_receives,
+    return PostgresQueueReceiver(queue, get_engine, visibility_timeout=visibility, max_receive_count=max_receives,
                                  dead_letter_queue=dlq)
 
 
@@ -45,9 +46,10 @@ def test_sent_messages_are_received_once_until_deleted(names):
     assert _bodies(got) == [0, 1, 2]
     assert {m["Attributes"]["ApproximateReceiveCount"] for m in got} == {"1"}
     assert receiver.receive(10) == []
-    # AND deleting by receipt removes them
+    # AND deleting by receipt removes them (with the receiver's next call)
     receiver.delete_message_batch(QueueUrl="", Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                                                          for i, m in enumerate(got)])
+    assert receiver.receive(10) == []
     assert sender.depth() == 0
 
 
@@ -65,8 +67,10 @@ def test_a_message_not_deleted_comes_back_after_its_visibility_timeout_with_a_ne
     assert again[0]["ReceiptHandle"] != first[0]["ReceiptHandle"]
     # AND a late delete with the first receipt does not remove the redelivered message
     receiver.delete([first[0]["ReceiptHandle"]])
+    assert receiver.receive(1) == []
     assert sender.depth() == 1
     receiver.delete([again[0]["ReceiptHandle"]])
+    receiver.close()
     assert sender.depth() == 0
 
 
@@ -120,6 +124,7 @@ def test_concurrent_receivers_never_get_the_same_message(names):
         while True:
             batch = receiver.receive(3)
             if not batch:
+                receiver.close()
                 return
             with lock:
                 got.extend(_bodies(batch))
