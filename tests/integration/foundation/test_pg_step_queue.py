@@ -14,20 +14,26 @@ from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueu
 from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import system_uow
 
+_OPEN: list[PostgresQueueReceiver] = []
+
 
 @pytest.fixture
 def names():
     suffix = uuid.uuid4().hex[:8]
     queue, dlq = f"test-q-{suffix}", f"test-dlq-{suffix}"
     yield queue, dlq
+    while _OPEN:
+        _OPEN.pop().close()
     with system_uow() as uow:
         uow.execute(text("DELETE FROM step_queue_messages WHERE queue IN (:q, :d)"), {"q": queue, "d": dlq})
         uow.commit()
 
 
 def _receiver(queue: str, dlq: str = "", *, visibility: float = 30, max_receives: int = 3) -> PostgresQueueReceiver:
-    return PostgresQueueReceiver(queue, get_engine, visibility_timeout=visibility, max_receive_count=max_receives,
-                                 dead_letter_queue=dlq)
+    receiver = PostgresQueueReceiver(queue, get_engine, visibility_timeout=visibility,
+                                     max_receive_count=max_receives, dead_letter_queue=dlq)
+    _OPEN.append(receiver)
+    return receiver
 
 
 def _bodies(messages):
@@ -135,3 +141,28 @@ def test_concurrent_receivers_never_get_the_same_message(names):
     for thread in threads:
         thread.join(30)
     assert sorted(got) == list(range(60))
+
+
+def test_idle_pollers_take_turns_so_an_empty_queue_costs_a_few_statements_a_second(names):
+    queue, _ = names
+    polls: list[float] = []
+
+    class Counting(PostgresQueueReceiver):
+        def receive(self, n):
+            polls.append(time.monotonic())
+            return super().receive(n)
+
+    receiver = Counting(queue, get_engine, visibility_timeout=30, max_receive_count=3)
+    # GIVEN four poller threads long-polling an empty queue for two seconds
+    threads = [threading.Thread(target=receiver.receive_message,
+                                kwargs={"QueueUrl": "", "MaxNumberOfMessages": 10, "WaitTimeSeconds": 2})
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    receiver.close()
+    # THEN the table was asked about as often as one poller asks it (pauses doubling from MIN_PAUSE up to
+    # MAX_PAUSE: ~6 polls in the first 0.3 s, then one per MAX_PAUSE), not four times as often
+    one_poller = 7 + 2 / PostgresQueueReceiver.MAX_PAUSE
+    assert len(polls) <= one_poller + 4, len(polls)
