@@ -61,7 +61,7 @@ def _tenant() -> tuple[str, str]:
 
 def _flow(tenant_id: str, ws: str, steps: int) -> str:
     from chalicelib.db.uow import tenant_uow
-    from chalicelib.tables.engine import workflows
+    from chalicelib.tables.workflows import workflows
 
     flow_id = str(uuid.uuid4())
     with tenant_uow(tenant_id) as uow:
@@ -95,7 +95,7 @@ def _step_count(tenant_id: str, run_id: str) -> int:
 
 
 def chain(tenant_id: str, flow_id: str, ws: str, *, runs: int = 6, prefix: str = "engine_chain40") -> None:
-    from chalicelib.services.engine.runs import start_run
+    from chalicelib.services.workflows.runs import start_run
 
     intervals: list[float] = []
     totals: list[float] = []
@@ -141,7 +141,7 @@ def extra_workers(processes: int, threads: int = 2) -> Iterator[None]:
 def throughput(tenant_id: str, flow_id: str, ws: str, *, runs: int = 80, steps_per_run: int = 22,
                name: str = "engine_noop_steps_per_s") -> None:
     """Many concurrent runs started at once; no-op steps per second until the last one ends."""
-    from chalicelib.services.engine.runs import start_run
+    from chalicelib.services.workflows.runs import start_run
 
     run_ids: list[str] = []
     lock = threading.Lock()
@@ -188,7 +188,7 @@ def costs(sqs: Any) -> None:
 
 
 def run_all(sqs: Any) -> None:
-    from chalicelib.services.engine import settings
+    from chalicelib.services.workflows import settings
 
     tenant_id, ws = _tenant()
     chain_flow = _flow(tenant_id, ws, 40)

@@ -59,10 +59,10 @@ def _graph() -> dict[str, Any]:
 def _setup() -> Target:
     """A bench tenant with a production workflow and a webhook trigger; limits out of the way."""
     from chalicelib.db.uow import system_uow, tenant_uow
-    from chalicelib.services.engine import workflows
     from chalicelib.services.triggers import manage, settings
     from chalicelib.services.triggers.models import TriggerBody
-    from chalicelib.tables.engine import workflows as workflows_table
+    from chalicelib.services.workflows import definitions
+    from chalicelib.tables.workflows import workflows as workflows_table
 
     unlimited = {"capacity": 1_000_000, "refill_per_second": 1_000_000}
     settings.configure(backpressure={"max_concurrent_runs": 10_000, "max_runs_per_hour": 10_000_000,
@@ -81,7 +81,7 @@ def _setup() -> Target:
             status="production", enabled=True))
         uow.commit()
     actor = BenchActor(tenant_id)
-    workflows.publish(actor, ws, flow_id)
+    definitions.publish(actor, ws, flow_id)
     trigger = manage.create(actor, ws, flow_id, TriggerBody(kind="webhook", name="bench"))
     hook = trigger["webhook"]
     return Target(tenant_id, flow_id, f"/webhooks/{ws}/{hook['path']}", hook["new_secret"])

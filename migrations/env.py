@@ -6,11 +6,11 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import chalicelib.tables.connectors  # noqa: F401
-import chalicelib.tables.engine  # noqa: F401
 import chalicelib.tables.identity  # noqa: F401  (registers the tables on metadata)
 import chalicelib.tables.platform  # noqa: F401
 import chalicelib.tables.system  # noqa: F401
 import chalicelib.tables.triggers  # noqa: F401
+import chalicelib.tables.workflows  # noqa: F401
 from chalicelib.config import get_settings
 from chalicelib.db.engine import connect_args
 from chalicelib.tables import metadata

@@ -18,7 +18,7 @@ TITLE = "Condition"
 CONFIG_SCHEMA: dict[str, Any] = {"$defs": RULE_DEFS, "$ref": "#/$defs/rule"}
 PORTS = ["true", "false"]
 NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+# No side effect: the runner may execute it inside its run's transaction (see services/workflows/runner.py).
 PURE = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 

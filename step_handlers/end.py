@@ -11,7 +11,7 @@ TITLE = "End"
 CONFIG_SCHEMA: dict[str, Any] = PASS_THROUGH_SCHEMA
 PORTS: list[str] = []
 NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+# No side effect: the runner may execute it inside its run's transaction (see services/workflows/runner.py).
 PURE = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 

@@ -36,7 +36,7 @@ import httpx
 
 from chalicelib.connectors.auth import AuthAdapter, adapter_for
 from chalicelib.connectors.definition import ApiKeyAuth, BasicAuth, BearerAuth
-from chalicelib.connectors.exceptions import InvalidActionInput
+from chalicelib.connectors.errors import InvalidActionInput
 from chalicelib.engine.config_schema import require_config, templated
 from chalicelib.engine.context import StepContext
 from chalicelib.engine.errors import ConfigInvalid, NonRetryableStepError, StepFailed, StepTimeout

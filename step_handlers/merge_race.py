@@ -16,7 +16,7 @@ TITLE = "Merge (first wins)"
 CONFIG_SCHEMA: dict[str, Any] = PASS_THROUGH_SCHEMA
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+# No side effect: the runner may execute it inside its run's transaction (see services/workflows/runner.py).
 PURE = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 

@@ -12,7 +12,7 @@ TITLE = "Start"
 CONFIG_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 PORTS = ["out"]
 NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+# No side effect: the runner may execute it inside its run's transaction (see services/workflows/runner.py).
 PURE = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 

@@ -41,7 +41,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 PORTS = [DEFAULT_PORT]  # the static part; ports(config) adds the cases'
 NEEDS_CREDENTIALS = False
-# No side effect: the runner may execute it inside its run's transaction (see services/engine/runner.py).
+# No side effect: the runner may execute it inside its run's transaction (see services/workflows/runner.py).
 PURE = True
 RAW_CONFIG_KEYS: frozenset[str] = frozenset()
 

@@ -25,7 +25,7 @@ from chalicelib.http import requests as req
 from chalicelib.http import session_cookies
 from chalicelib.http.access import VIEWER
 from chalicelib.http.routing import PUBLIC, Call, Routes
-from chalicelib.services import auth, authn, tenancy
+from chalicelib.services import authentication, sign_in, tenancy
 
 routes = Routes("auth")
 
@@ -33,14 +33,14 @@ routes = Routes("auth")
 def _issued(call: Call, result: dict[str, Any]) -> Any:
     """Tokens as asked: the refresh token in the body, or (``X-Session-Transport: cookie``) in a cookie."""
     if session_cookies.wants_cookie(call.headers):
-        return session_cookies.session_response(result, call.headers, max_age=int(auth.REFRESH_TTL.total_seconds()))
+        return session_cookies.session_response(result, call.headers, max_age=int(sign_in.REFRESH_TTL.total_seconds()))
     return result
 
 
 @routes.route("/auth/login", methods=("POST",), access=PUBLIC, body=LoginBody, response=LoginSession)
 def login(call: Call):
     body = call.body(LoginBody)
-    return _issued(call, auth.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip))
+    return _issued(call, sign_in.login(body.email, body.password, tenant_id=body.tenant_id, client_ip=call.client_ip))
 
 
 @routes.route("/auth/refresh", methods=("POST",), access=PUBLIC, body=RefreshBody, response=Session)
@@ -55,14 +55,14 @@ def refresh(call: Call):
             raise Unauthenticated("Give the refresh token (in the body, or the session cookie).",
                                   code="invalid_refresh_token")
     try:
-        result = auth.refresh(token, client_ip=call.client_ip,
-                              reuse_leeway=auth.BROWSER_REUSE_LEEWAY if from_cookie else dt.timedelta(0))
+        result = sign_in.refresh(token, client_ip=call.client_ip,
+                              reuse_leeway=sign_in.BROWSER_REUSE_LEEWAY if from_cookie else dt.timedelta(0))
     except SteplineError as exc:
         if from_cookie:  # a dead cookie is removed, so the browser stops presenting it
             exc.headers = {**exc.headers, **session_cookies.clearing_headers(call.headers)}
         raise
     if from_cookie:  # a cookie session stays a cookie session
-        return session_cookies.session_response(result, call.headers, max_age=int(auth.REFRESH_TTL.total_seconds()))
+        return session_cookies.session_response(result, call.headers, max_age=int(sign_in.REFRESH_TTL.total_seconds()))
     return _issued(call, result)
 
 
@@ -73,11 +73,11 @@ def logout(call: Call):
         refresh_token = session_cookies.refresh_from_cookie(call.headers)
     principal = None
     if call.headers.get("authorization"):
-        principal = authn.authenticate(call.headers.get("authorization"))
+        principal = authentication.authenticate(call.headers.get("authorization"))
     elif not refresh_token:
         raise Unauthenticated("Give the access token or the refresh token to log out.")
     try:
-        auth.logout(principal, refresh_token)
+        sign_in.logout(principal, refresh_token)
     except SteplineError as exc:
         exc.headers = {**exc.headers, **session_cookies.clearing_headers(call.headers)}
         raise
@@ -86,26 +86,27 @@ def logout(call: Call):
 
 @routes.route("/auth/forgot", methods=("POST",), access=PUBLIC, status=202, body=ForgotBody, response=Accepted)
 def forgot(call: Call):
-    auth.forgot(call.body(ForgotBody).email)
+    sign_in.forgot(call.body(ForgotBody).email)
     return {"status": "accepted", "message": "If the address has an account, a reset link is on its way."}
 
 
 @routes.route("/auth/reset", methods=("POST",), access=PUBLIC, status=204, body=ResetBody)
 def reset(call: Call):
     body = call.body(ResetBody)
-    auth.reset_password(body.token, body.new_password)
+    sign_in.reset_password(body.token, body.new_password)
 
 
 @routes.route("/auth/change", methods=("POST",), access=VIEWER, body=ChangeBody, response=Session)
 def change(call: Call):
     body = call.body(ChangeBody)
-    return _issued(call, auth.change_password(call.principal, body.current_password, body.new_password,
+    return _issued(call, sign_in.change_password(call.principal, body.current_password, body.new_password,
                                               client_ip=call.client_ip))
 
 
 @routes.route("/auth/switch", methods=("POST",), access=VIEWER, body=SwitchBody, response=LoginSession)
 def switch(call: Call):
-    return _issued(call, auth.switch_tenant(call.principal, call.body(SwitchBody).tenant_id, client_ip=call.client_ip))
+    tenant_id = call.body(SwitchBody).tenant_id
+    return _issued(call, sign_in.switch_tenant(call.principal, tenant_id, client_ip=call.client_ip))
 
 
 @routes.route("/auth/invites/accept", methods=("POST",), access=PUBLIC, body=AcceptInviteBody, response=Session)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel, model_validator
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import UUID, Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
+from chalicelib.services.triggers.kinds import kind_names
+from chalicelib.services.triggers.models import RegisteredName
+from chalicelib.services.workflows.runs import DIRECT_STARTS
 
 FlowStatus = Literal["draft", "test", "production"]
 EnvValue = str | int | float | bool
@@ -85,7 +88,8 @@ def settings_fields(body: FlowSettings) -> dict[str, Any]:
 
 RunStatus = Literal["running", "success", "failed", "canceled"]
 RunMode = Literal["test", "production"]
-RunTrigger = Literal["manual", "webhook", "cron", "rerun", "api"]
+# What started a run: a trigger of one of the process's kinds, a rerun, or the API.
+RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), *DIRECT_STARTS))]
 StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
 
 

@@ -25,9 +25,9 @@ from chalicelib.http.access import BUILDER, VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
-from chalicelib.services.engine import runs as run_service
-from chalicelib.services.engine import workflows
-from chalicelib.tables.engine import workflows as workflows_table
+from chalicelib.services.workflows import definitions
+from chalicelib.services.workflows import runs as run_service
+from chalicelib.tables.workflows import workflows as workflows_table
 
 routes = Routes("flows")
 
@@ -47,36 +47,36 @@ BUILD_FLOW = Access(Role.BUILDER, ids=FLOW)
 
 @routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters)
 def list_flows(call: Call):
-    return workflows.list_(call.principal, call.params["ws"], call.query)
+    return definitions.list_(call.principal, call.params["ws"], call.query)
 
 
 @routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow)
 def create_flow(call: Call):
     """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
-    return workflows.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
+    return definitions.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
 
 
 @routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow)
 def get_flow(call: Call):
-    return workflows.get(call.principal, call.params["ws"], call.params["flow_id"])
+    return definitions.get(call.principal, call.params["ws"], call.params["flow_id"])
 
 
 @routes.route(BASE + "/{flow_id}", methods=("PATCH",), access=BUILD_FLOW, body=UpdateFlowBody, response=Flow)
 def update_flow(call: Call):
     fields = settings_fields(call.body(UpdateFlowBody))
-    return workflows.update_(call.principal, call.params["ws"], call.params["flow_id"], fields)
+    return definitions.update_(call.principal, call.params["ws"], call.params["flow_id"], fields)
 
 
 @routes.route(BASE + "/{flow_id}", methods=("DELETE",), access=BUILD_FLOW, status=204)
 def delete_flow(call: Call):
-    workflows.remove(call.principal, call.params["ws"], call.params["flow_id"])
+    definitions.remove(call.principal, call.params["ws"], call.params["flow_id"])
 
 
 @routes.route(BASE + "/{flow_id}/graph", methods=("PUT",), access=BUILD_FLOW, body=GraphDocument,
               response=Flow)
 def put_graph(call: Call):
     """Replace the draft graph; 422 with a JSON pointer to each failing node or edge."""
-    return workflows.put_graph(call.principal, call.params["ws"], call.params["flow_id"], call.json())
+    return definitions.put_graph(call.principal, call.params["ws"], call.params["flow_id"], call.json())
 
 
 @routes.route(BASE + "/{flow_id}/publish", methods=("POST",), access=BUILD_FLOW, status=201, body=PublishBody,
@@ -85,13 +85,13 @@ def publish(call: Call):
     """Freeze the draft as the next immutable version (201 with the version)."""
     body = call.body(PublishBody) if call.raw_body.strip() else PublishBody()
     ws, flow_id = call.params["ws"], call.params["flow_id"]
-    version = workflows.publish(call.principal, ws, flow_id, body.note)
+    version = definitions.publish(call.principal, ws, flow_id, body.note)
     return json_response(version, 201, {"Location": f"/api/workspaces/{ws}/flows/{flow_id}/versions"})
 
 
 @routes.route(BASE + "/{flow_id}/versions", access=VIEW_FLOW, response=FlowVersionPage, query=SortedListQuery)
 def list_versions(call: Call):
-    return workflows.list_versions(call.principal, call.params["ws"], call.params["flow_id"], call.query)
+    return definitions.list_versions(call.principal, call.params["ws"], call.params["flow_id"], call.query)
 
 
 @routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody,

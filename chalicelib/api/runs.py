@@ -35,9 +35,9 @@ from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Header, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services import tenancy
-from chalicelib.services.engine import metrics, run_queries
-from chalicelib.services.engine import runs as run_service
-from chalicelib.tables.engine import quarantined_steps, runs
+from chalicelib.services.workflows import metrics, run_queries
+from chalicelib.services.workflows import runs as run_service
+from chalicelib.tables.workflows import quarantined_steps, runs
 
 routes = Routes("runs")
 _EVENT_ID = re.compile(r"^[0-9]{1,18}$")

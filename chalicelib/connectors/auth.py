@@ -20,7 +20,7 @@ from chalicelib.connectors.definition import (
     BasicAuth,
     CustomHeaderAuth,
 )
-from chalicelib.connectors.exceptions import InvalidActionInput
+from chalicelib.connectors.errors import InvalidActionInput
 
 
 @dataclass(frozen=True)

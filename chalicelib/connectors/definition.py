@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from chalicelib.connectors.exceptions import ActionNotFound
+from chalicelib.connectors.errors import ActionNotFound
 from chalicelib.engine.retry import RetryPolicy
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -37,7 +37,7 @@ from chalicelib.connectors.definition import (
     OAuth2Auth,
     RateLimitHint,
 )
-from chalicelib.connectors.exceptions import InvalidConnector
+from chalicelib.connectors.errors import InvalidConnector
 from chalicelib.connectors.schema_errors import (
     details_from_errors,
     pointer,

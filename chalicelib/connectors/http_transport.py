@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from chalicelib.adapters.egress import outbound_client
-from chalicelib.connectors.exceptions import ResponseTooLarge, UpstreamConnectionFailed, UpstreamTimeout
+from chalicelib.connectors.errors import ResponseTooLarge, UpstreamConnectionFailed, UpstreamTimeout
 from chalicelib.errors import ConfigurationError
 
 DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024

@@ -25,7 +25,7 @@ from tenacity import (
 
 from chalicelib.connectors.auth import AuthAdapter, adapter_for
 from chalicelib.connectors.definition import ActionDefinition, ConnectorDefinition
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     UpstreamConnectionFailed,
     UpstreamRateLimited,
     UpstreamTimeout,

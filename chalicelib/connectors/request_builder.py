@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib import expressions
 from chalicelib.connectors.auth import AuthAdapter
 from chalicelib.connectors.definition import ActionDefinition, ConnectorDefinition
-from chalicelib.connectors.exceptions import InvalidActionInput, InvalidUpstreamUrl
+from chalicelib.connectors.errors import InvalidActionInput, InvalidUpstreamUrl
 from chalicelib.connectors.http_transport import OutboundRequest
 from chalicelib.connectors.schema_errors import validate_against
 

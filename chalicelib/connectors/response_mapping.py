@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import expressions
 from chalicelib.connectors.definition import ActionDefinition, ErrorRule
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     InvalidActionOutput,
     UpstreamActionFailed,
     UpstreamError,

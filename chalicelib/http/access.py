@@ -8,7 +8,7 @@ A route declares its policy, e.g.::
 Before the view runs, the policy
 
 1. authenticates the bearer credentials with the container's authenticator
-   (``services/authn.py``; 401 ``unauthenticated`` / ``invalid_token``);
+   (``services/authentication.py``; 401 ``unauthenticated`` / ``invalid_token``);
 2. checks the caller's role against the route's (403 ``forbidden``);
 3. resolves every id in the path within the caller's tenant: ``{ws}`` must be
    a workspace of the tenant that the caller may see (owner and admin users

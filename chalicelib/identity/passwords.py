@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from chalicelib.identity.exceptions import PasswordPolicyViolation
+from chalicelib.identity.errors import PasswordPolicyViolation
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chalicelib.identity.exceptions import LastOwnerRequired, RoleChangeForbidden
+from chalicelib.identity.errors import LastOwnerRequired, RoleChangeForbidden
 
 
 class Role(StrEnum):

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.identity.exceptions import LoginThrottled
+from chalicelib.identity.errors import LoginThrottled
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.identity.exceptions import InvalidToken
+from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.keys import KeySet, generate_key_config, generate_keyset_json
 from chalicelib.identity.roles import Role, parse_role
 

@@ -19,7 +19,7 @@ from chalicelib.container import current
 from chalicelib.db.uow import system_uow
 from chalicelib.identity import passwords
 from chalicelib.ids import new_id
-from chalicelib.services import auth
+from chalicelib.services import sign_in
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     login_failures,
@@ -51,7 +51,7 @@ def seed_if_empty() -> bool:
 
 
 def _seed(uow: UnitOfWork) -> dict[str, Any]:
-    hashed = passwords.hash_password(DEMO_PASSWORD, profile=auth.profile())
+    hashed = passwords.hash_password(DEMO_PASSWORD, profile=sign_in.profile())
     seeded: dict[str, Any] = {}
     for slug, name in DEMO_TENANTS.items():
         tenant_id = new_id()
@@ -84,7 +84,7 @@ def reset() -> dict[str, Any]:
         uow.execute(delete(tenants))  # cascades to every tenant-owned table
         for table in (password_resets, login_failures, outbound_mail, users):
             uow.execute(delete(table))
-        auth.global_reset_marker(uow)
+        sign_in.global_reset_marker(uow)
         seeded = _seed(uow)
         uow.commit()
     return {"tenants": {slug: data["tenant_id"] for slug, data in seeded.items()}}

@@ -23,8 +23,8 @@ from chalicelib.identity.opaque_tokens import TokenPurpose, generate_token, hash
 from chalicelib.identity.roles import Role, check_can_grant, check_member_removal, check_role_change, parse_role
 from chalicelib.ids import is_uuid, new_id
 from chalicelib.services import audit
-from chalicelib.services.auth import InvalidCredentials, InvalidResetToken, _issue, normalise_email, profile
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
+from chalicelib.services.sign_in import InvalidCredentials, InvalidResetToken, _issue, normalise_email, profile
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     api_tokens,

@@ -163,10 +163,10 @@ def check_workflow_quota(uow: UnitOfWork, tenant_id: str) -> None:
 def view(tenant_id: str) -> dict[str, Any]:
     """The tenant's limits and current usage (``GET /api/limits``)."""
     from chalicelib.db.uow import tenant_uow
-    from chalicelib.services.engine.settings import engine_settings
     from chalicelib.services.triggers import admission
     from chalicelib.services.triggers.settings import now as clock_now
     from chalicelib.services.triggers.settings import trigger_settings
+    from chalicelib.services.workflows.settings import engine_settings
 
     triggers = trigger_settings()
     policy, current = triggers.backpressure, limits()

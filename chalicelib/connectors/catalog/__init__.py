@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from chalicelib.connectors.definition import ConnectorDefinition
-from chalicelib.connectors.exceptions import InvalidConnector
+from chalicelib.connectors.errors import InvalidConnector
 from chalicelib.connectors.format import validate_connector
 from chalicelib.errors import ConfigurationError, NotFound
 

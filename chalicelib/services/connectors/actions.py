@@ -19,11 +19,11 @@ from chalicelib.connectors.definition import ConnectorDefinition
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors import views
 from chalicelib.services.connectors.definitions import app_ref, definition_of, resolve_action
 from chalicelib.services.connectors.documents import validated_with_action
-from chalicelib.services.connectors.exceptions import DuplicateActionKey
+from chalicelib.services.connectors.errors import DuplicateActionKey
 from chalicelib.services.connectors.ids import builtin_action_id, builtin_version_id, is_uuid
 from chalicelib.services.connectors.listing import page_of
 from chalicelib.services.connectors.versions import editable_app, require_draft, sync_action_rows, version_row

@@ -17,10 +17,10 @@ from chalicelib.db.pagination import paginate
 from chalicelib.db.uow import tenant_uow
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors import views
 from chalicelib.services.connectors.definitions import app_ref
-from chalicelib.services.connectors.exceptions import AppInUse, BuiltinReadOnly, DuplicateSlug
+from chalicelib.services.connectors.errors import AppInUse, BuiltinReadOnly, DuplicateSlug
 from chalicelib.services.connectors.listing import catalog_then_rows
 from chalicelib.services.connectors.versions import insert_version, refold_draft
 from chalicelib.services.unit_of_work import UnitOfWork

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.connectors.definition import ConnectorDefinition
@@ -28,13 +28,14 @@ from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.masking import is_secret_key, mask_secret
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors.definitions import AppRef, app_ref, current_source
-from chalicelib.services.connectors.exceptions import ConnectionInUse, DuplicateName, SecretsRequired
+from chalicelib.services.connectors.errors import ConnectionInUse, DuplicateName, SecretsRequired
 from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections
+from chalicelib.tables.workflows import workflow_versions, workflows
 
 OK, EXPIRED, REFRESH_FAILED, INVALID = "ok", "expired", "refresh_failed", "invalid"
 STATUSES = (OK, EXPIRED, REFRESH_FAILED, INVALID)
@@ -347,10 +348,6 @@ def _key_label(row: Mapping[str, Any]) -> str | None:
 
 def workflows_using(uow: UnitOfWork, connection_id: str) -> list[dict[str, str]]:
     """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
-    from sqlalchemy import Text, cast, or_
-
-    from chalicelib.tables.engine import workflow_versions, workflows
-
     draft = or_(cast(workflows.c.graph, Text).contains(connection_id),
                 cast(workflows.c.secrets, Text).contains(connection_id))
     published = select(workflow_versions.c.workflow_id).where(or_(

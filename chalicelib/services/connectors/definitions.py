@@ -18,10 +18,10 @@ from sqlalchemy import case, select
 from chalicelib.cache import BoundedCache
 from chalicelib.connectors.catalog import get_builtin, load_catalog
 from chalicelib.connectors.definition import ConnectorDefinition
-from chalicelib.connectors.exceptions import ActionNotFound
+from chalicelib.connectors.errors import ActionNotFound
 from chalicelib.connectors.format import validate_connector
 from chalicelib.errors import NotFound
-from chalicelib.services.connectors.exceptions import AppHasNoVersion
+from chalicelib.services.connectors.errors import AppHasNoVersion
 from chalicelib.services.connectors.ids import (
     builtin_action_id,
     builtin_app_id,

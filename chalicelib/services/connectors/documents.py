@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.connectors.definition import ConnectorDefinition
-from chalicelib.connectors.exceptions import InvalidConnector
+from chalicelib.connectors.errors import InvalidConnector
 from chalicelib.connectors.format import validate_connector
 from chalicelib.services.connectors.views import APP_FIELDS
 

@@ -1,7 +1,7 @@
 """The workflow engine's way into the connector platform.
 
 Two plain functions, and the adapters of the engine's ports
-(``chalicelib.services.engine.ports``) that ``chalicelib/bootstrap.py`` puts
+(``chalicelib.services.workflows.ports``) that ``chalicelib/bootstrap.py`` puts
 into the container:
 
 - ``resolve_credentials(tenant_id, workspace_id, connection_id, template_ref)``:
@@ -47,7 +47,7 @@ from chalicelib.services.connectors.definitions import (
     needs_connection,
     resolve_action,
 )
-from chalicelib.services.connectors.exceptions import (
+from chalicelib.services.connectors.errors import (
     ConnectionNotUsable,
     ConnectionRequired,
     TemplateNotFound,
@@ -55,8 +55,8 @@ from chalicelib.services.connectors.exceptions import (
 from chalicelib.services.connectors.ids import is_uuid, template_name
 from chalicelib.services.connectors.live_credentials import TOKEN_FIELDS, LiveConnection, open_connection
 from chalicelib.services.connectors.node_templates import template_row
-from chalicelib.services.engine.ports import ActionCall, CredentialRequest, ResolvedCredentials
 from chalicelib.services.unit_of_work import UnitOfWork
+from chalicelib.services.workflows.ports import ActionCall, CredentialRequest, ResolvedCredentials
 from chalicelib.tables.connectors import connections, node_templates
 
 

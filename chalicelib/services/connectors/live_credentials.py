@@ -23,7 +23,7 @@ from sqlalchemy import func, update
 from chalicelib import container
 from chalicelib.config import get_settings
 from chalicelib.connectors.definition import ConnectorDefinition, OAuth2Auth
-from chalicelib.connectors.exceptions import UpstreamUnauthorized
+from chalicelib.connectors.errors import UpstreamUnauthorized
 from chalicelib.connectors.oauth2 import (
     OAuth2Client,
     OAuth2ClientConfig,
@@ -44,7 +44,7 @@ from chalicelib.services.connectors.connections import (
     store_secrets,
 )
 from chalicelib.services.connectors.definitions import AppRef
-from chalicelib.services.connectors.exceptions import AuthorizationRequired, ConnectionExpired, NotOAuth2
+from chalicelib.services.connectors.errors import AuthorizationRequired, ConnectionExpired, NotOAuth2
 from chalicelib.services.connectors.secrets_box import unseal
 from chalicelib.tables.connectors import connections
 

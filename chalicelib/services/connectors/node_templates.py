@@ -25,10 +25,10 @@ from chalicelib.engine.graph_checks import SAFE_NAME, misplaced_secrets
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors import views
 from chalicelib.services.connectors.definitions import definition_of, needs_connection, resolve_action
-from chalicelib.services.connectors.exceptions import DuplicateName
+from chalicelib.services.connectors.errors import DuplicateName
 from chalicelib.services.connectors.ids import TEMPLATE_PREFIX, builtin_app_id, builtin_version_id
 from chalicelib.services.connectors.listing import page_of
 from chalicelib.services.unit_of_work import UnitOfWork

@@ -21,10 +21,10 @@ from chalicelib.connectors.oauth2 import OAuth2Client, OAuth2Invalid, build_auth
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import BadRequest, NotFound, ValidationFailed
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors.connections import INVALID, OK, app_ref_of_row, row_of, store_secrets
 from chalicelib.services.connectors.definitions import current_source
-from chalicelib.services.connectors.exceptions import NotOAuth2
+from chalicelib.services.connectors.errors import NotOAuth2
 from chalicelib.services.connectors.live_credentials import (
     client_config,
     mark,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.connectors.exceptions import InvalidActionInput, InvalidUpstreamUrl
+from chalicelib.connectors.errors import InvalidActionInput, InvalidUpstreamUrl
 from chalicelib.connectors.trace import InvocationResult
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, SteplineError, ValidationFailed
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors import live_credentials
 from chalicelib.services.connectors.definitions import current_source, needs_connection, resolve_action
-from chalicelib.services.connectors.exceptions import ConnectionNotUsable, ConnectionRequired
+from chalicelib.services.connectors.errors import ConnectionNotUsable, ConnectionRequired
 from chalicelib.services.connectors.live_credentials import LiveConnection, open_connection
 
 # The caller's own mistakes: answered as errors, not as a failed trial.

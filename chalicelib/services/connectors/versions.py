@@ -19,11 +19,11 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.authn import Principal
+from chalicelib.services.authentication import Principal
 from chalicelib.services.connectors import views
 from chalicelib.services.connectors.definitions import AppRef, app_ref, builtin_source
 from chalicelib.services.connectors.documents import validated, with_metadata
-from chalicelib.services.connectors.exceptions import (
+from chalicelib.services.connectors.errors import (
     BuiltinReadOnly,
     DraftExists,
     InvalidVersionTransition,

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from chalicelib.db.uow import tenant_uow
-from chalicelib.services.engine import dispatch
-from chalicelib.services.engine import runs as engine_runs
-from chalicelib.services.engine.runs import NO_INPUT, WorkflowNotRunnable, start_run
 from chalicelib.services.triggers.ports import WorkflowState
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import runs, workflows
+from chalicelib.services.workflows import dispatch
+from chalicelib.services.workflows import runs as engine_runs
+from chalicelib.services.workflows.runs import NO_INPUT, WorkflowNotRunnable, start_run
 from chalicelib.tables.triggers import trigger_deliveries as deliveries
+from chalicelib.tables.workflows import runs, workflows
 
 _RUN_NAMESPACE = uuid.UUID("5b0f4c3e-2d7a-4f61-9a55-3f1f0e9c7d21")
 

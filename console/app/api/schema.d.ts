@@ -743,6 +743,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{ws}/flows/{flow_id}/triggers/{trigger_id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery with the request as received: method, headers and body (bounded, secrets masked). */
+        get: operations["triggers_get_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{ws}/flows/{flow_id}/triggers/{trigger_id}/fire": {
         parameters: {
             query?: never;
@@ -2037,6 +2054,61 @@ export interface components {
             /** Started At */
             started_at: string | null;
         };
+        /** DeliveryDetail */
+        DeliveryDetail: {
+            /** Id */
+            id: string;
+            /** Trigger Id */
+            trigger_id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "cron";
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "test" | "production";
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+            /** Reason */
+            reason: string | null;
+            /** Dedupe Key */
+            dedupe_key: string | null;
+            /** Dedupe Source */
+            dedupe_source: string | null;
+            /** External Id */
+            external_id: string | null;
+            /** Slot */
+            slot: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Duplicate Of */
+            duplicate_of: string | null;
+            /** Status Code */
+            status_code: number;
+            /** Body Bytes */
+            body_bytes: number | null;
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** @description Webhook deliveries only (null for cron and manual). */
+            request: components["schemas"]["DeliveryRequest"] | null;
+        };
         /** DeliveryPage */
         DeliveryPage: {
             /** Items */
@@ -2046,6 +2118,43 @@ export interface components {
              * @description Opaque; pass it back as `cursor` for the next page.
              */
             next_cursor: string | null;
+        };
+        /**
+         * DeliveryRequest
+         * @description The request as received, masked: credential and signature headers, secret-looking body fields and the
+         *     trigger's signing secret never appear.
+         */
+        DeliveryRequest: {
+            /** Method */
+            method: string;
+            /**
+             * Headers
+             * @description Header names lower-cased; credentials and signatures masked.
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Body
+             * @description The body as text (masked); null for a binary body (see `size`).
+             */
+            body: string | null;
+            /**
+             * Body Encoding
+             * @description `json`: a complete JSON document; `text`: UTF-8 text (also JSON cut at the bound); `binary`: not text, only its size is kept.
+             * @enum {string}
+             */
+            body_encoding: "json" | "text" | "binary";
+            /**
+             * Truncated
+             * @description The body was cut at 64 KiB.
+             */
+            truncated: boolean;
+            /**
+             * Size
+             * @description The body's size as received, in bytes.
+             */
+            size: number | null;
         };
         /** DuplicateDelivery */
         DuplicateDelivery: {
@@ -12185,6 +12294,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_get_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow_id: string;
+                trigger_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
                 };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */

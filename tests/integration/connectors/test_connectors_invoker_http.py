@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     ResponseTooLarge,
     UpstreamConnectionFailed,
     UpstreamRateLimited,

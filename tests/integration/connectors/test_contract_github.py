@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import UpstreamRateLimited, UpstreamRejected, UpstreamUnauthorized
+from chalicelib.connectors.errors import UpstreamRateLimited, UpstreamRejected, UpstreamUnauthorized
 from tests.fakes.vendors.contract import loopback_invoker
 from tests.fakes.vendors.github import DEFAULT_TOKEN, FakeGitHub
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     InvalidActionInput,
     InvalidUpstreamUrl,
     UpstreamRejected,

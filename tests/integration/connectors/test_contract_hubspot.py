@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import UpstreamRateLimited, UpstreamRejected, UpstreamUnauthorized
+from chalicelib.connectors.errors import UpstreamRateLimited, UpstreamRejected, UpstreamUnauthorized
 from chalicelib.connectors.http_transport import HttpxTransport
 from chalicelib.connectors.oauth2 import (
     OAuth2Client,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import UpstreamRejected, UpstreamUnauthorized
+from chalicelib.connectors.errors import UpstreamRejected, UpstreamUnauthorized
 from tests.fakes.vendors.contract import loopback_invoker
 from tests.fakes.vendors.sendgrid import DEFAULT_API_KEY, FakeSendGrid, sendgrid_errors
 

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.connectors.auth import adapter_for
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     InvalidActionInput,
     UpstreamRateLimited,
     UpstreamRejected,

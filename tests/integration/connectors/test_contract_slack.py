@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     InvalidActionInput,
     UpstreamActionFailed,
     UpstreamRateLimited,

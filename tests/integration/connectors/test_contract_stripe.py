@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import UpstreamRejected, UpstreamUnauthorized, UpstreamUnavailable
+from chalicelib.connectors.errors import UpstreamRejected, UpstreamUnauthorized, UpstreamUnavailable
 from tests.fakes.vendors.base import json_response
 from tests.fakes.vendors.contract import RecordedSleeps, loopback_invoker
 from tests.fakes.vendors.stripe import DEFAULT_SECRET_KEY, FakeStripe

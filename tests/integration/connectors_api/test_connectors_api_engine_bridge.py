@@ -14,12 +14,12 @@ import pytest
 from chalicelib.container import current
 from chalicelib.errors import SteplineError
 from chalicelib.services.connectors import engine_bridge
-from chalicelib.services.connectors.exceptions import (
+from chalicelib.services.connectors.errors import (
     ConnectionNotUsable,
     ConnectionRequired,
     TemplateNotFound,
 )
-from chalicelib.services.engine import ports
+from chalicelib.services.workflows import ports
 from tests.fakes.vendors.slack import DEFAULT_TOKEN, FakeSlack
 from tests.fakes.vendors.stripe import DEFAULT_SECRET_KEY
 from tests.integration.connectors_api.connector_docs import unique
@@ -244,7 +244,7 @@ def test_an_engine_attempt_sends_exactly_one_request(env, slack):
 
 def test_the_action_declared_retry_feeds_the_step_policy(api, tokens, env, slack):
     # GIVEN a platform policy of one attempt, and Slack's post_message declaring three (its catalog retry)
-    from chalicelib.services.engine import settings
+    from chalicelib.services.workflows import settings
     from tests.fakes.vendors.base import json_response
     from tests.integration.engine.engine_harness import drive
 

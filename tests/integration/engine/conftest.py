@@ -10,7 +10,7 @@ from tests.integration.engine.engine_harness import Loopback
 @pytest.fixture(autouse=True)
 def fast_engine():
     """Retries and sweeps in tens of milliseconds, so no test sleeps long."""
-    from chalicelib.services.engine import settings
+    from chalicelib.services.workflows import settings
 
     settings.configure(retry={"max_attempts": 3, "base_delay": 0.05, "max_delay": 0.2}, lease_grace_seconds=0.5,
                        redispatch_after_seconds=1.0)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import event, text
 
 from chalicelib.db.uow import tenant_uow
-from chalicelib.services.engine import runner
+from chalicelib.services.workflows import runner
 
 TERMINAL = ("success", "failed", "canceled")
 

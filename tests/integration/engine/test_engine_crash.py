@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.services.engine.sweeper import sweep
+from chalicelib.services.workflows.sweeper import sweep
 from tests.integration.engine.engine_harness import edge, node, run_status, steps_by_node, wait_for
 
 WORKER = Path(__file__).with_name("engine_worker_process.py")

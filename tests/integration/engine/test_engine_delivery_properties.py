@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.services.engine.runner import handle_step_message
-from chalicelib.services.engine.runs import start_run
+from chalicelib.services.workflows.runner import handle_step_message
+from chalicelib.services.workflows.runs import start_run
 from tests.integration.engine.engine_harness import edge, node, run_status, steps_by_node
 
 
@@ -66,7 +66,7 @@ _FLOWS: dict[str, dict[str, Any]] = {}
 
 @pytest.fixture
 def property_flow(acme, make_flow, loopback, fast_engine):
-    from chalicelib.services.engine import settings as engine_settings
+    from chalicelib.services.workflows import settings as engine_settings
 
     engine_settings.configure(inline_steps=0)  # every step through a message
     if acme["ws"] not in _FLOWS:  # one flow for all examples

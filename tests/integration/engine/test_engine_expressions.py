@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import bootstrap
-from chalicelib.services.engine import ports
+from chalicelib.services.workflows import ports
 from tests.integration.engine.engine_harness import edge, node, steps_by_node
 
 
@@ -64,7 +64,7 @@ def test_jsonata_never_sees_secrets_even_where_a_credential_goes(acme, make_flow
 
 
 def _commits_to_finish(acme, make_flow, start, graph) -> tuple[str, int, str]:
-    from chalicelib.services.engine import runner
+    from chalicelib.services.workflows import runner
     from tests.integration.engine.engine_harness import counted_commits, queued_steps, run_status
 
     flow = make_flow(graph)

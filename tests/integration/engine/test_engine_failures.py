@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.retry import RetryPolicy
-from chalicelib.services.engine import rungraph, runner
-from chalicelib.services.engine.sweeper import sweep
+from chalicelib.services.workflows import rungraph, runner
+from chalicelib.services.workflows.sweeper import sweep
 from tests.integration.engine.engine_harness import (
     edge,
     events,
@@ -210,7 +210,7 @@ def test_a_lost_worker_is_replaced_and_its_late_result_discarded(acme, make_flow
 
 
 def test_a_step_that_keeps_losing_its_worker_times_out(acme, make_flow, start, drive_run, fast_engine):
-    from chalicelib.services.engine import settings
+    from chalicelib.services.workflows import settings
 
     settings.configure(max_reclaims=0)
     graph = {"nodes": [node("start", "start"),

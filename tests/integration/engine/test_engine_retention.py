@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.services import housekeeping
-from chalicelib.services.engine import settings
+from chalicelib.services.workflows import settings
 from tests.integration.engine.engine_harness import edge, node
 
 GRAPH = {"nodes": [node("start", "start"), node("shape", "transform", output={"ok": True}), node("end", "end")],

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
-from chalicelib.services.engine import metrics, ports
+from chalicelib.services.workflows import metrics, ports
 from tests.integration.engine.engine_harness import (
     branching_graph,
     chain_graph,
@@ -255,7 +255,7 @@ def _history(tenant_id, run_id):
 
 
 def test_a_pure_chain_is_claimed_executed_and_completed_in_one_transaction(acme, make_flow, start):
-    from chalicelib.services.engine import runner
+    from chalicelib.services.workflows import runner
     from tests.integration.engine.engine_harness import counted_commits, queued_steps, run_status
 
     flow = make_flow(chain_graph(3))
@@ -279,7 +279,7 @@ def test_a_pure_chain_is_claimed_executed_and_completed_in_one_transaction(acme,
 
 def test_a_segment_interrupted_before_its_commit_leaves_nothing_and_replays_the_same(acme, make_flow, start,
                                                                                      monkeypatch):
-    from chalicelib.services.engine import completion, runner
+    from chalicelib.services.workflows import completion, runner
     from tests.integration.engine.engine_harness import queued_steps, run_status
 
     flow = make_flow(chain_graph(3))

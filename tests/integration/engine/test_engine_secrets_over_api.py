@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
-from chalicelib.services.engine import ports
+from chalicelib.services.workflows import ports
 from tests.integration.engine.engine_harness import edge, node
 
 SECRET = "S3cr3t-Token/Value+0042"

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from chalicelib.identity.keys import generate_key_config
-from chalicelib.services.authn import keyset
+from chalicelib.services.authentication import keyset
 
 
 def _b64(data: dict) -> str:

@@ -7,8 +7,8 @@ from sqlalchemy import event, select
 from chalicelib.db.engine import get_engine
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import DependencyUnavailable
-from chalicelib.tables.engine import runs
 from chalicelib.tables.triggers import pending_runs, trigger_rate_buckets
+from chalicelib.tables.workflows import runs
 from tests.integration.triggers.trigger_support import deliver, delivery_rows
 
 
@@ -54,7 +54,7 @@ def test_an_accepted_webhook_costs_one_commit_and_leaves_no_outbox_row(acme, clo
 
 def test_a_start_that_fails_inside_the_transaction_keeps_nothing_but_the_error(acme, clock, doorbells,
                                                                                 monkeypatch):
-    from chalicelib.services.engine import runs as engine_runs
+    from chalicelib.services.workflows import runs as engine_runs
 
     trigger, secret = _webhook(acme)
     with tenant_uow(acme.tenant_id) as uow:

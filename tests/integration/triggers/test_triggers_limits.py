@@ -119,7 +119,7 @@ def test_a_failed_start_is_refused_with_503_and_the_retry_is_not_a_duplicate(acm
 
 
 def test_a_finished_run_releases_waiting_runs_at_once(acme, clock, doorbells, trigger_limits, ledger):
-    from chalicelib.services.engine import ports as engine_ports
+    from chalicelib.services.workflows import ports as engine_ports
 
     # GIVEN a tenant at its limit, with one delivery waiting for a slot
     trigger_limits.configure(backpressure={"max_concurrent_runs": 1})

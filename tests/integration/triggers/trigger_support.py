@@ -90,7 +90,7 @@ class Tenant:
         return reply.body["items"]
 
     def run_count(self, flow_id: str) -> int:
-        from chalicelib.tables.engine import runs
+        from chalicelib.tables.workflows import runs
 
         with tenant_uow(self.tenant_id) as uow:
             return int(

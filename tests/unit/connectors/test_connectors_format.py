@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from chalicelib.connectors.definition import CONNECTOR_RETRY, ApiKeyAuth, OAuth2Auth
-from chalicelib.connectors.exceptions import InvalidConnector
+from chalicelib.connectors.errors import InvalidConnector
 from chalicelib.connectors.format import connector_schema, validate_connector
 from chalicelib.engine.retry import RetryPolicy
 from chalicelib.errors import ValidationFailed

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import (
+from chalicelib.connectors.errors import (
     ActionNotFound,
     InvalidActionInput,
     InvalidActionOutput,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import UpstreamConnectionFailed
+from chalicelib.connectors.errors import UpstreamConnectionFailed
 from chalicelib.connectors.oauth2 import (
     OAuth2Client,
     OAuth2ClientConfig,

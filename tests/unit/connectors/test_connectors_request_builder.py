@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.connectors.auth import adapter_for
 from chalicelib.connectors.catalog import get_builtin
-from chalicelib.connectors.exceptions import InvalidActionInput, InvalidUpstreamUrl
+from chalicelib.connectors.errors import InvalidActionInput, InvalidUpstreamUrl
 from chalicelib.connectors.format import validate_connector
 from chalicelib.connectors.request_builder import (
     build_request,

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from chalicelib.errors import ConfigurationError
-from chalicelib.identity.exceptions import InvalidToken
+from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.keys import KeySet, KeyStatus, SigningKey, generate_key_config, generate_keyset_json
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

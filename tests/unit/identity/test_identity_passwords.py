@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.identity import passwords
-from chalicelib.identity.exceptions import PasswordPolicyViolation
+from chalicelib.identity.errors import PasswordPolicyViolation
 from chalicelib.identity.passwords import (
     FAST_TEST_PROFILE,
     PRODUCTION_PROFILE,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.errors import Conflict, Forbidden
-from chalicelib.identity.exceptions import LastOwnerRequired, RoleChangeForbidden
+from chalicelib.identity.errors import LastOwnerRequired, RoleChangeForbidden
 from chalicelib.identity.roles import (
     Role,
     at_least,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.errors import RateLimited
-from chalicelib.identity.exceptions import LoginThrottled
+from chalicelib.identity.errors import LoginThrottled
 from chalicelib.identity.throttle import FailureLimit, ThrottleDecision, ThrottlePolicy, decide_login
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

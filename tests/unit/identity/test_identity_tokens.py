@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from chalicelib.errors import Unauthenticated
-from chalicelib.identity.exceptions import InvalidToken
+from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.keys import KeySet, generate_key_config
 from chalicelib.identity.roles import Role
 from chalicelib.identity.tokens import Claims, TokenKind, issue_access_token, verify_access_token

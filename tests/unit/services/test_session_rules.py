@@ -1,4 +1,4 @@
-"""Refresh-token rules of the service layer (``chalicelib/services/auth.py``), without a database.
+"""Refresh-token rules of the service layer (``chalicelib/services/sign_in.py``), without a database.
 
 Rotation, reuse detection across a token family, the browser's reuse leeway,
 expiry, cut-offs and lost memberships; the same flows run against PostgreSQL
@@ -15,16 +15,16 @@ import pytest
 from chalicelib.config import get_settings
 from chalicelib.identity.opaque_tokens import hash_token
 from chalicelib.identity.tokens import generate_keyset_json
-from chalicelib.services import auth
-from chalicelib.services.authn import GLOBAL_RESET_KEY
+from chalicelib.services import sign_in
+from chalicelib.services.authentication import GLOBAL_RESET_KEY
 
 TENANT, USER = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000c3"
 
 
 @pytest.fixture(autouse=True)
 def session_clock(monkeypatch, database):
-    """The session rules read the time through ``auth.now``; here it is the fake database's clock."""
-    monkeypatch.setattr(auth, "now", database.clock)
+    """The session rules read the time through ``sign_in.now``; here it is the fake database's clock."""
+    monkeypatch.setattr(sign_in, "now", database.clock)
 
 
 @pytest.fixture(autouse=True)
@@ -43,17 +43,17 @@ def signed_in(database) -> str:
     """A member who signed in: the refresh token of a new session family."""
     database.records.memberships[(TENANT, USER)] = "builder"
     with database.units_of_work().system() as uow:
-        issued = auth._issue(uow, user_id=USER, tenant_id=TENANT, role="builder", client_ip="127.0.0.1")
+        issued = sign_in._issue(uow, user_id=USER, tenant_id=TENANT, role="builder", client_ip="127.0.0.1")
         uow.commit()
     return issued["refresh_token"]
 
 
 def _refresh(token: str, **kwargs) -> dict:
-    return auth.refresh(token, client_ip="127.0.0.1", **kwargs)
+    return sign_in.refresh(token, client_ip="127.0.0.1", **kwargs)
 
 
 def _code(token: str, **kwargs) -> str:
-    with pytest.raises(auth.InvalidRefreshToken) as err:
+    with pytest.raises(sign_in.InvalidRefreshToken) as err:
         _refresh(token, **kwargs)
     return err.value.code
 
@@ -84,7 +84,7 @@ def test_the_browser_leeway_forgives_a_replay_within_it_and_only_within_it(datab
 
 
 def test_an_expired_session_ends(database, signed_in):
-    database.clock.advance(auth.REFRESH_TTL.total_seconds())
+    database.clock.advance(sign_in.REFRESH_TTL.total_seconds())
     assert _code(signed_in) == "session_ended"
 
 
@@ -97,10 +97,10 @@ def test_a_cut_off_after_sign_in_ends_the_session(database, signed_in, cut_off):
     else:
         database.records.platform_state[GLOBAL_RESET_KEY] = database.clock()
     # THEN the session ends, saying why
-    with pytest.raises(auth.InvalidRefreshToken) as err:
+    with pytest.raises(sign_in.InvalidRefreshToken) as err:
         _refresh(signed_in)
     reason = "user_cutoff" if cut_off == "user" else "platform_reset"
-    assert err.value.code == "session_ended" and err.value.message == auth._ENDED[reason]
+    assert err.value.code == "session_ended" and err.value.message == sign_in._ENDED[reason]
 
 
 def test_a_member_removed_from_the_tenant_cannot_refresh(database, signed_in):
@@ -112,8 +112,8 @@ def test_a_member_removed_from_the_tenant_cannot_refresh(database, signed_in):
 
 def test_logout_ends_every_session_of_the_family(database, signed_in):
     rotated = _refresh(signed_in)["refresh_token"]
-    auth.logout(None, rotated)
-    with pytest.raises(auth.InvalidRefreshToken) as err:
+    sign_in.logout(None, rotated)
+    with pytest.raises(sign_in.InvalidRefreshToken) as err:
         _refresh(rotated)
     assert err.value.code == "session_ended" and "signed out" in err.value.message
 

@@ -27,7 +27,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit, tenant_limits
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import workflow_versions, workflows
+from chalicelib.tables.workflows import workflow_versions, workflows
 
 STATUSES = ("draft", "test", "production")
 DEFAULT_START_PAYLOAD: dict[str, Any] = {"payload": None}

@@ -29,11 +29,11 @@ from chalicelib.engine.planner import (
     plan_after_success,
 )
 from chalicelib.engine.retry import RetryPolicy, is_retryable
-from chalicelib.services.engine.dispatch import Doorbell
-from chalicelib.services.engine.rungraph import RunContext
-from chalicelib.services.engine.txn import RunMissing, RunTxn
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import fan_ins, join_arrivals, quarantined_steps, step_runs
+from chalicelib.services.workflows.dispatch import Doorbell
+from chalicelib.services.workflows.rungraph import RunContext
+from chalicelib.services.workflows.txn import RunMissing, RunTxn
+from chalicelib.tables.workflows import fan_ins, join_arrivals, quarantined_steps, step_runs
 
 # The run row is locked first (as in every transaction on a run), then the attempt is recorded only if
 # this worker's claim still holds: a step reclaimed after its lease expired has another token by now.

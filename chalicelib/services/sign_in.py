@@ -31,7 +31,7 @@ from chalicelib.identity.throttle import ThrottlePolicy, decide_login
 from chalicelib.identity.tokens import issue_access_token
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.authn import GLOBAL_RESET_KEY, Principal, keyset
+from chalicelib.services.authentication import GLOBAL_RESET_KEY, Principal, keyset
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.identity import (
     login_failures,

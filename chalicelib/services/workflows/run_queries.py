@@ -13,9 +13,9 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.context import default_idempotency_key
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.json_codec import dumps
-from chalicelib.services.engine.runs import present_run
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import join_arrivals, quarantined_steps, run_events, runs, step_logs, step_runs
+from chalicelib.services.workflows.runs import present_run
+from chalicelib.tables.workflows import join_arrivals, quarantined_steps, run_events, runs, step_logs, step_runs
 
 RUN_STATUSES = ("running", "success", "failed", "canceled")
 STREAM_RETRY_MS = 1000

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from chalicelib.db.uow import system_uow
 from chalicelib.observability import logger
-from chalicelib.services.engine.settings import engine_settings
+from chalicelib.services.workflows.settings import engine_settings
 
 _DELETE_EXPIRED = text(
     """

@@ -22,9 +22,9 @@ from chalicelib.engine.errors import ConfigInvalid
 from chalicelib.engine.graph import Graph, parse_graph
 from chalicelib.engine.node_config import step_policies
 from chalicelib.engine.retry import RetryPolicy, StepTimeouts
-from chalicelib.services.engine.settings import engine_settings
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import runs
+from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.tables.workflows import runs
 
 
 @dataclass

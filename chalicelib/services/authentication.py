@@ -25,7 +25,7 @@ from chalicelib.config import get_settings
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError, Unauthenticated
 from chalicelib.identity import opaque_tokens
-from chalicelib.identity.exceptions import InvalidToken
+from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.principal import Principal
 from chalicelib.identity.roles import parse_role
 from chalicelib.identity.tokens import KeySet, verify_access_token

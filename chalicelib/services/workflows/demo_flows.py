@@ -8,7 +8,7 @@ from sqlalchemy import insert
 
 from chalicelib.ids import new_id
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import workflow_versions, workflows
+from chalicelib.tables.workflows import workflow_versions, workflows
 
 SAMPLE_GRAPH: dict[str, Any] = {
     "nodes": [

@@ -44,14 +44,14 @@ from chalicelib.engine.retry import is_retryable
 from chalicelib.errors import SteplineError
 from chalicelib.masking import SecretMasker
 from chalicelib.observability import logger
-from chalicelib.services.engine import completion, dispatch, ports, rungraph, workers
-from chalicelib.services.engine import metrics as engine_metrics
-from chalicelib.services.engine.completion import Outcome
-from chalicelib.services.engine.dispatch import Doorbell
-from chalicelib.services.engine.rungraph import RunContext
-from chalicelib.services.engine.settings import engine_settings
-from chalicelib.services.engine.txn import InlineClaim, RunMissing, RunTxn
 from chalicelib.services.unit_of_work import UnitOfWork
+from chalicelib.services.workflows import completion, dispatch, ports, rungraph, workers
+from chalicelib.services.workflows import metrics as engine_metrics
+from chalicelib.services.workflows.completion import Outcome
+from chalicelib.services.workflows.dispatch import Doorbell
+from chalicelib.services.workflows.rungraph import RunContext
+from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.services.workflows.txn import InlineClaim, RunMissing, RunTxn
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

@@ -22,19 +22,21 @@ from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
+from chalicelib.engine.run_transitions import RUNNING, check_cancel, check_node_rerun, check_resume, plan_redrive
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
-from chalicelib.services.engine import dispatch, rungraph, workflows
-from chalicelib.services.engine.completion import cancel as cancel_in_txn
-from chalicelib.services.engine.rungraph import RunContext
-from chalicelib.services.engine.settings import engine_settings
-from chalicelib.services.engine.txn import RunTxn
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.engine import quarantined_steps, runs, step_runs
+from chalicelib.services.workflows import definitions, dispatch, rungraph
+from chalicelib.services.workflows.completion import cancel as cancel_in_txn
+from chalicelib.services.workflows.rungraph import RunContext
+from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.services.workflows.txn import RunTxn
+from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-TRIGGERS = ("manual", "webhook", "cron", "rerun", "api")
+# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
+DIRECT_STARTS = ("rerun", "api")
 
 
 class _NoInput:
@@ -50,12 +52,6 @@ class WorkflowNotRunnable(Conflict):
     """The workflow cannot start a run in this mode (disabled, not in production, nothing published)."""
 
     code = "workflow_not_runnable"
-
-
-class RunNotActive(Conflict):
-    """The run has already finished; the operation needs it running (or failed, for a resume)."""
-
-    code = "run_state_conflict"
 
 
 def start_run(
@@ -128,9 +124,9 @@ def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, 
     """
     if mode not in MODES:
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
-    flow = workflows.load(uow, workspace_id, workflow_id)
+    flow = definitions.load(uow, workspace_id, workflow_id)
     source = _source(uow, flow, mode, version)
-    source["graph"] = workflows.with_presets(uow, source["graph"])
+    source["graph"] = definitions.with_presets(uow, source["graph"])
     payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
     _check_input(source["input_schema"], payload)
     return PreparedRun(flow, source, mode, payload)
@@ -153,7 +149,7 @@ def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None
         if flow["status"] != "production" or not flow["enabled"]:
             raise WorkflowNotRunnable("Production runs need the workflow enabled and in production.")
     if number is not None or mode == "production":
-        found = workflows.version(uow, flow["id"], number)
+        found = definitions.version(uow, flow["id"], number)
         if found is None:
             raise WorkflowNotRunnable("No such published version." if number is not None
                                       else "The workflow has no published version.")
@@ -234,8 +230,8 @@ def cancel_run(principal: Any, ws: str, run_id: str) -> dict[str, Any]:
     """Queued steps are canceled at once; a running step may finish but enqueues nothing."""
     with tenant_uow(principal.tenant_id) as uow:
         _, txn = _locked_run(uow, ws, run_id)
-        if not cancel_in_txn(txn):
-            raise RunNotActive(f"The run has already finished ({txn.status}).")
+        check_cancel(txn.status)
+        cancel_in_txn(txn)
         txn.write()
         audit.record(uow, principal, "run.canceled", "run", run_id)
         uow.commit()
@@ -254,22 +250,18 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
         old = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
         if old is None:
             raise NotFound("No such run.")
-        flow = workflows.load(uow, ws, str(old["workflow_id"]))
+        flow = definitions.load(uow, ws, str(old["workflow_id"]))
         if version == "same":
             source = {"graph": old["graph"], "version_id": old["version_id"],
                       "version_number": old["version_number"], "input_schema": None, "env": old["env"],
                       "secrets": old["secret_refs"], "run_timeout_seconds": flow["run_timeout_seconds"]}
         else:
             source = _source(uow, flow, old["mode"], None)
-            source["graph"] = workflows.with_presets(uow, source["graph"])
+            source["graph"] = definitions.with_presets(uow, source["graph"])
         if start_from == "failed":
-            if old["status"] not in ("failed", "canceled"):
-                raise RunNotActive("Only a failed or canceled run can be resumed from its failed step.")
-            if version != "same":
-                raise ValidationFailed("Resuming from the failed step needs the same version.",
-                                       details=[{"path": "/version", "issue": "must be 'same' with from=failed"}])
-        if start_from == "node" and old["status"] == "running":
-            raise RunNotActive("The run is still running: re-run from a node once it has finished.")
+            check_resume(old["status"], version=version)
+        elif start_from == "node":
+            check_node_rerun(old["status"])
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
@@ -392,22 +384,19 @@ def redrive(principal: Any, ws: str, quarantine_id: str) -> dict[str, Any]:
         if item is None:
             raise NotFound("No such quarantined step.")
         _, txn = _locked_run(uow, ws, str(item["run_id"]))
-        if item["status"] != "quarantined":
-            raise Conflict("This step was already redriven.", code="already_redriven")
         latest = uow.execute(select(step_runs.c.id, step_runs.c.attempt, step_runs.c.input).where(
             step_runs.c.run_id == item["run_id"], step_runs.c.node_id == item["node_id"],
             step_runs.c.instance_key == item["instance_key"]).order_by(step_runs.c.attempt.desc()).limit(1)).first()
-        if latest is None or str(latest[0]) != str(item["step_id"]):
-            raise Conflict("The step has been attempted again since it was quarantined.", code="already_redriven")
-        if txn.status == "canceled":
-            raise RunNotActive("The run was canceled.")
-        if txn.run.deadline is not None and txn.run.deadline <= txn.now:
-            raise RunNotActive("The run's deadline has passed; rerun it instead.")
-        if txn.status != "running":
-            txn.status = "running"
-            txn.set_run(status="running", finished_at=None, error=None)
+        plan = plan_redrive(
+            quarantine_status=item["status"], quarantined_step_id=str(item["step_id"]),
+            latest_step_id=None if latest is None else str(latest[0]),
+            latest_attempt=0 if latest is None else int(latest[1]),
+            run_status=txn.status, deadline=txn.run.deadline, now=txn.now)
+        if plan.reopen:
+            txn.status = RUNNING
+            txn.set_run(status=RUNNING, finished_at=None, error=None)
             txn.event("run.reopened", reason="redrive")
-        step_id = txn.queue_step(item["node_id"], item["instance_key"], int(latest[1]) + 1, latest[2])
+        step_id = txn.queue_step(item["node_id"], item["instance_key"], plan.attempt, latest[2])
         txn.event("step.redriven", step_id=step_id, node_id=item["node_id"], quarantine_id=quarantine_id)
         uow.execute(update(quarantined_steps).where(quarantined_steps.c.id == quarantine_id).values(
             status="redriven", redriven_step_id=step_id, redriven_at=txn.now,
