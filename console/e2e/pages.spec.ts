@@ -40,6 +40,7 @@ const SIGNED_IN_PAGES = [
 ]
 
 test('every signed-in page renders and passes axe, in light and dark', async ({ signedIn }) => {
+  test.setTimeout(120_000) // ten pages, each judged by axe once settled: over a minute on a loaded machine
   const page = await signedIn('owner')
   for (const p of SIGNED_IN_PAGES) {
     await page.goto(p.path)

@@ -42,7 +42,7 @@ test('a run turns green live on its page, with each step\'s output', async ({ si
   await page.screenshot({ path: shotPath('run-monitor'), fullPage: true })
 
   // re-run from the page: a new run of the same version, followed on its own page
-  await page.getByRole('button', { name: 'Re-run' }).click()
+  await page.getByRole('button', { name: 'Re-run', exact: true }).click()
   await expectAccessible(page, 're-run dialog')
   await page.getByRole('button', { name: 'Start the new run' }).click()
   await expect(page).not.toHaveURL(new RegExp(`/runs/${run.id}$`))
