@@ -29,6 +29,7 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.code_sandbox import default_runner
 from chalicelib.adapters.egress import outbound_client
 from chalicelib.adapters.mail import CapturingMailer, Mailer, SesMailer
+from chalicelib.adapters.pg_queue import PostgresStepQueue
 from chalicelib.adapters.queue import SqsStepQueue, StepQueue
 from chalicelib.config import Settings, get_settings
 from chalicelib.connectors.http_transport import default_transport
@@ -59,6 +60,8 @@ from chalicelib.services.connectors.engine_bridge import (
 from chalicelib.services.triggers import engine_adapters
 from chalicelib.services.triggers.admission import DirectRunAdmission
 from chalicelib.services.triggers.jobs import housekeeping_job
+from chalicelib.services.triggers.kinds import cron, manual, webhook
+from chalicelib.services.triggers.kinds.base import TriggerKind
 from chalicelib.services.triggers.release import release_after_run
 from chalicelib.services.workflows import demo_flows
 from chalicelib.services.workflows.dispatch import MESSAGE_KIND
@@ -72,6 +75,15 @@ __all__ = ["Container", "boot", "build", "container", "override", "replaced", "r
 MESSAGE_KINDS: Mapping[str, MessageHandler] = {
     "probe": messages.probe,  # a round trip through the real queue (diagnostics, tests)
     MESSAGE_KIND: handle_step_message,  # run one workflow step
+}
+
+# The kinds of trigger, by name (one module each in services/triggers/kinds).
+TRIGGER_KINDS: Mapping[str, TriggerKind] = {
+    kind.name: kind for kind in (
+        manual.KIND,  # started by hand
+        webhook.KIND,  # a signed HTTP endpoint per trigger
+        cron.KIND,  # the slots of a cron schedule, fired by the tick
+    )
 }
 
 # The jobs of the scheduled tick, run in this order.
@@ -112,7 +124,13 @@ def _mailer(settings: Callable[[], Settings]) -> Callable[[], Mailer]:
 
 
 def _step_queue(settings: Callable[[], Settings]) -> Callable[[], StepQueue]:
-    return lambda: SqsStepQueue(aws.client("sqs"), settings().step_queue_name)
+    def build() -> StepQueue:
+        current = settings()
+        if current.step_queue_backend == "postgres":
+            return PostgresStepQueue(current.step_queue_name, system_uow)
+        return SqsStepQueue(aws.client("sqs"), current.step_queue_name)
+
+    return build
 
 
 def _system_clock() -> datetime:
@@ -159,6 +177,7 @@ def build(**parts: Any) -> Container:
         api_rate_limit=tenant_limits.take_api_token,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
+        trigger_kinds=TRIGGER_KINDS,
         tick_jobs=TICK_JOBS,
         run_finished_listeners=RUN_FINISHED_LISTENERS,
         demo_seeders=DEMO_SEEDERS,

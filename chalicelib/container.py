@@ -8,7 +8,7 @@ layer may read the container without an import cycle.
 A collaborator that is costly or talks to the outside world (the KMS-backed
 cipher, the queue client, the sandbox pool) is a :class:`Part`: built on its
 first use, then kept while the container is warm. The tables (message kinds,
-tick jobs, run-finished listeners, demo seeders) are plain mappings, written
+trigger kinds, tick jobs, run-finished listeners, demo seeders) are plain mappings, written
 out in full in ``bootstrap.py`` so a reader sees every entry in one place.
 """
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
+    from chalicelib.services.triggers.kinds.base import TriggerKind
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
     from chalicelib.services.unit_of_work import UnitOfWork
     from chalicelib.services.workflows.ports import (
@@ -126,6 +127,8 @@ class Container:
     api_rate_limit: Callable[[Any], dict[str, str]]
     idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
+    # The kinds of trigger, by name: what the API accepts, how each is created, shown, rotated and ticked.
+    trigger_kinds: Mapping[str, TriggerKind]
     tick_jobs: Mapping[str, TickJob]
     run_finished_listeners: tuple[RunFinishedListener, ...]
     demo_seeders: tuple[DemoSeeder, ...]

@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from chalicelib.services import demo
+from chalicelib.services.connectors import secrets_box
 from devstack import stack as stack_mod
 from devstack.worker import POLL_WAIT_SECONDS
 
@@ -25,6 +27,10 @@ def _up(args: argparse.Namespace) -> int:
     # thread (step workers) or concurrent request (the API: the gateway admits no more at once).
     os.environ.setdefault("DB_POOL_SIZE", "32")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
+    # Without AWS_ENDPOINT_URL (LocalStack) the step doorbells live in PostgreSQL: the embedded queue
+    # (chalicelib/adapters/pg_queue.py) instead of the emulator's SQS, a round trip and a commit cheaper.
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ.setdefault("STEP_QUEUE_BACKEND", "postgres")
     os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
     running = None if args.throwaway else stack_mod.running_state()
     if running:
@@ -75,7 +81,6 @@ def _up(args: argparse.Namespace) -> int:
 def _rewrap() -> str:
     """Move every sealed secret to the current key-encryption key (after a switch of keys)."""
     import app  # noqa: F401
-    from chalicelib.services.connectors import secrets_box
 
     reports = secrets_box.rewrap_all()
     moved = sum(r.rewrapped for r in reports.values())
@@ -86,7 +91,6 @@ def _rewrap() -> str:
 
 def _seed_if_possible() -> None:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     demo.seed_if_empty()
 
@@ -116,7 +120,6 @@ def _with_database(action, args: argparse.Namespace):
 
 def _seed(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     created = _with_database(demo.seed_if_empty, args)
     print("Demo data created." if created else "Demo data already present (make reset to start over).")
@@ -125,7 +128,6 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     result = _with_database(demo.reset, args)
     print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "
