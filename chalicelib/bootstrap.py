@@ -29,6 +29,7 @@ from chalicelib.adapters import aws
 from chalicelib.adapters.code_sandbox import default_runner
 from chalicelib.adapters.egress import outbound_client
 from chalicelib.adapters.mail import CapturingMailer, Mailer, SesMailer
+from chalicelib.adapters.pg_queue import PostgresStepQueue
 from chalicelib.adapters.queue import SqsStepQueue, StepQueue
 from chalicelib.config import Settings, get_settings
 from chalicelib.connectors.http_transport import default_transport
@@ -123,7 +124,13 @@ def _mailer(settings: Callable[[], Settings]) -> Callable[[], Mailer]:
 
 
 def _step_queue(settings: Callable[[], Settings]) -> Callable[[], StepQueue]:
-    return lambda: SqsStepQueue(aws.client("sqs"), settings().step_queue_name)
+    def build() -> StepQueue:
+        current = settings()
+        if current.step_queue_backend == "postgres":
+            return PostgresStepQueue(current.step_queue_name, system_uow)
+        return SqsStepQueue(aws.client("sqs"), current.step_queue_name)
+
+    return build
 
 
 def _system_clock() -> datetime:

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         "Empty in AWS.",
     )
     step_queue_name: str = Field(DEFAULT_STEP_QUEUE, description="SQS queue of step doorbells.")
+    step_queue_backend: Literal["sqs", "postgres"] = Field(
+        "sqs", description="Where step doorbells go: `sqs` (AWS, LocalStack, the tests' emulator) or `postgres` "
+        "(the embedded queue table; what `make up` uses without AWS_ENDPOINT_URL)."
+    )
     step_dlq_name: str = Field("stepline-steps-dlq", description="Dead-letter queue of the step queue.")
     kms_key_alias: str = Field("alias/stepline-connections", description="KMS key wrapping data keys.")
     jwt_keys: str | None = Field(

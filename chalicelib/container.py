@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
         RunAdmission,
     )
 
-T = TypeVar("T")
 
 MessageHandler = Callable[[dict[str, Any]], None]
 TickJob = Callable[[], object]  # what a job returns (a count, a report) is only logged
@@ -54,7 +53,7 @@ RunFinishedListener = Callable[[str, str, str], None]  # (tenant_id, run_id, sta
 DemoSeeder = Callable[[Any, dict[str, Any]], None]  # (uow, {slug: {"tenant_id", "workspaces", "users"}})
 
 
-class Part(Generic[T]):
+class Part[T]:
     """A collaborator built on first use (thread-safe, once) and reused while the container is warm."""
 
     def __init__(self, build: Callable[[], T]) -> None:

@@ -27,6 +27,10 @@ def _up(args: argparse.Namespace) -> int:
     # thread (step workers) or concurrent request (the API: the gateway admits no more at once).
     os.environ.setdefault("DB_POOL_SIZE", "32")
     os.environ.setdefault("STEP_BATCH_CONCURRENCY", "4")
+    # Without AWS_ENDPOINT_URL (LocalStack) the step doorbells live in PostgreSQL: the embedded queue
+    # (chalicelib/adapters/pg_queue.py) instead of the emulator's SQS, a round trip and a commit cheaper.
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ.setdefault("STEP_QUEUE_BACKEND", "postgres")
     os.environ["PORT"] = str(args.port)  # links (mail, webhooks, OAuth2 redirect) follow the port served
     running = None if args.throwaway else stack_mod.running_state()
     if running:

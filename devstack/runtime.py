@@ -18,7 +18,13 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
-from devstack.aws import die_with_parent
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver
+from chalicelib.config import get_settings
+from chalicelib.db.engine import get_engine
+from chalicelib.observability import logger
+from chalicelib.services.workflows import sweeper
+from chalicelib.services.workflows import workers as worker_registry
+from devstack.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S, die_with_parent
 from devstack.console_files import ConsoleFiles
 from devstack.gateway import GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
@@ -58,7 +64,7 @@ class LocalRuntime:
     pollers: list[QueuePoller] = field(default_factory=list)
     scheduler: Scheduler | None = None
     # At start: register as a worker that beats, take over the steps of dead workers (a previous run
-    # of this stack killed mid-step) and ring every due queued step (see services/workflows/workers.py).
+    # of this stack killed mid-step) and ring every due queued step (services/workflows/sweeper.recover).
     recover: bool = True
     # Only register and beat (a worker process whose parent runtime did the taking over).
     take_over: bool = True
@@ -73,20 +79,19 @@ class LocalRuntime:
     recovery: dict[str, int] = field(default_factory=dict)
     _beating: threading.Event = field(default_factory=threading.Event)
     _beat_thread: threading.Thread | None = None
+    _queue: Any = None
 
     def start(self) -> LocalRuntime:
         module = importlib.import_module(self.app_module_name)
         sqs_subs, schedule_subs = subscriptions(module)
-        sqs = boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        sqs = self._queue = self._queue_client()
         # Worker processes start (import the app) while this one recovers; the API serves once they poll.
         self.children = [self._spawn_worker() for _ in range(self.worker_processes)]
         if self.recover:
-            from chalicelib.services.workflows import workers
-
             if self.take_over:
-                self.recovery = workers.recover()
+                self.recovery = sweeper.recover()
             else:
-                workers.register()
+                worker_registry.register()
             self._beat_thread = threading.Thread(target=self._beat, name="runtime-heartbeat", daemon=True)
             self._beat_thread.start()
         for child in self.children:
@@ -100,6 +105,15 @@ class LocalRuntime:
         if self.schedules:
             self.scheduler = Scheduler(schedule_subs, region=self.region, speedup=self.schedule_speedup).start()
         return self
+
+    def _queue_client(self) -> Any:
+        """What the pollers receive from: SQS (the emulator, LocalStack), or the embedded PostgreSQL queue."""
+        settings = get_settings()
+        if settings.step_queue_backend != "postgres":
+            return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        return PostgresQueueReceiver(settings.step_queue_name, get_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
+                                     max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
+                                     region=self.region)
 
     def _spawn_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
@@ -142,12 +156,9 @@ class LocalRuntime:
         return lines
 
     def _beat(self) -> None:
-        from chalicelib.observability import logger
-        from chalicelib.services.workflows import workers
-
         while not self._beating.wait(HEARTBEAT_SECONDS):
             try:
-                workers.beat()
+                worker_registry.beat()
             except Exception as exc:  # the database may be away for a while; keep beating
                 logger.warning("runtime heartbeat failed", extra={"error_type": type(exc).__name__})
 
@@ -158,6 +169,8 @@ class LocalRuntime:
             poller._stop.set()
         for poller in self.pollers:
             poller.stop()
+        if isinstance(self._queue, PostgresQueueReceiver):
+            self._queue.close()  # the deletes still pending
         for child in self.children:  # each stops its pollers (finishing the batch in hand) when stdin closes
             with contextlib.suppress(OSError):
                 child.stdin.close()  # type: ignore[union-attr]
@@ -175,9 +188,7 @@ class LocalRuntime:
             self._beat_thread.join(timeout=5)
             self._beat_thread = None
             try:
-                from chalicelib.services.workflows import workers
-
-                workers.unregister()
+                worker_registry.unregister()
             except Exception:  # noqa: BLE001  (best effort: a silent worker is found dead anyway)
                 pass
 

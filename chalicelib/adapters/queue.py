@@ -19,7 +19,17 @@ _BATCH = 10
 
 
 class StepQueue(abc.ABC):
-    """Where doorbells for steps are sent."""
+    """Where doorbells for steps are sent.
+
+    A *transactional* queue (``transactional = True``) also takes messages inside the caller's
+    open database transaction (:meth:`send_in`): they exist once, and only if, it commits.
+    """
+
+    transactional = False
+
+    def send_in(self, uow: Any, bodies: Iterable[dict[str, Any]], *, delay_seconds: float = 0) -> int:
+        """Send inside ``uow``'s transaction (transactional queues only); returns how many."""
+        raise NotImplementedError(f"{type(self).__name__} cannot send inside a database transaction")
 
     @abc.abstractmethod
     def send_many(self, bodies: Iterable[dict[str, Any]], *, delay_seconds: int = 0) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, model_validator
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import UUID, Body
@@ -60,8 +60,19 @@ class StartRunBody(Body):
 
 
 class RerunBody(Body):
-    from_: Literal["start", "failed"] = Field("start", alias="from")
+    from_: Literal["start", "failed", "node"] = Field(
+        "start", alias="from",
+        description="start: the whole graph again; failed: resume at the failed step(s); node: at ``node_id`` with "
+                    "the input it received in the prior run.")
     version: Literal["same", "latest"] = "same"
+    node_id: str | None = Field(None, min_length=1, max_length=64,
+                                description="With from=node (and only then): the node the new run starts at.")
+
+    @model_validator(mode="after")
+    def _node_with_from_node(self) -> RerunBody:
+        if (self.from_ == "node") != (self.node_id is not None):
+            raise ValueError("node_id is required with from=node, and only then")
+        return self
 
 
 def settings_fields(body: FlowSettings) -> dict[str, Any]:

@@ -44,6 +44,12 @@ def check_resume(run_status: str, *, version: str) -> None:
                                details=[{"path": "/version", "issue": "must be 'same' with from=failed"}])
 
 
+def check_node_rerun(run_status: str) -> None:
+    """A rerun from a chosen node: the run has finished, so the inputs its nodes received are final."""
+    if run_status == RUNNING:
+        raise RunNotActive("The run is still running: re-run from a node once it has finished.")
+
+
 @dataclass(frozen=True)
 class Redrive:
     """What a redrive does: queue ``attempt`` of the step, and reopen the run first when it had ended."""

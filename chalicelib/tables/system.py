@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Integer, String, Table, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from chalicelib.tables import metadata
@@ -26,4 +26,20 @@ runtime_workers = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The embedded step queue (the local stack without SQS): one row per message, SQS's semantics as the
+# engine uses them (see chalicelib/adapters/pg_queue.py).
+step_queue_messages = Table(
+    "step_queue_messages",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("queue", String(80), nullable=False),
+    Column("body", JSONB, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("visible_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("receive_count", Integer, nullable=False, server_default="0"),
+    Column("receipt", UUID(as_uuid=False), nullable=True),
+    Index("ix_step_queue_messages_visible", "queue", "visible_at"),
+    Index("ix_step_queue_messages_receipt", "receipt", postgresql_where=text("receipt IS NOT NULL")),
 )

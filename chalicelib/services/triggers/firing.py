@@ -19,8 +19,9 @@ also creates the run: one commit per accepted delivery):
    with it: the outbox that guarantees the run starts even if this process
    dies before it does.
 
-After commit the run is started through the ``RunStarter`` port and the
-delivery gets its run id (``started``). A refusal by the engine (workflow not
+When the engine could not start the run inside that transaction, it is
+started after commit (:mod:`starting`, shared with the release of waiting
+runs) and the delivery gets its run id (``started``). A refusal by the engine (workflow not
 runnable, input invalid) is recorded and releases the dedupe claim; a
 transient failure keeps the outbox row for the recovery job when
 ``recoverable`` (cron), and otherwise releases the claim so the sender retries
@@ -34,40 +35,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
-from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError, ValidationFailed
+from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, engine_adapters, ports
+from chalicelib.services.triggers.release import release
 from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.services.triggers.starting import (
+    REASON_LIMIT,
+    FireResult,
+    WorkflowNotInProduction,
+    refusal_of,
+    start,
+)
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
+from chalicelib.triggers.captured_requests import CapturedRequest
 from chalicelib.triggers.dedupe import DedupeKey
-
-REASON_LIMIT = 300
-# The delivery gets its run and leaves the outbox, in one statement.
-_SETTLE_STARTED = text(
-    "WITH gone AS (DELETE FROM pending_runs WHERE delivery_id = CAST(:d AS uuid)) "
-    "UPDATE trigger_deliveries SET outcome = 'started', reason = NULL, run_id = CAST(:run AS uuid), "
-    "started_at = :at WHERE id = CAST(:d AS uuid)"
-)
 
 
 class TriggerDisabled(Conflict):
     """The trigger is deactivated: the delivery was recorded and no run started."""
 
     code, default_message = "trigger_disabled", "This trigger is deactivated."
-
-
-class WorkflowNotInProduction(Conflict):
-    """Production runs need the workflow enabled and in production: recorded, no run."""
-
-    code, default_message = "workflow_not_in_production", "The workflow is not enabled and in production."
 
 
 @dataclass(frozen=True)
@@ -83,6 +79,7 @@ class Firing:
     slot: dt.datetime | None = None
     body_bytes: int | None = None
     actor_id: str | None = None
+    request: CapturedRequest | None = None  # webhooks: the request as received, masked (kept with the delivery)
     rate_limited: bool = False  # spend a token of the tenant's webhook bucket
     gated: bool = True  # the workflow must run in production (test deliveries run the draft)
     recoverable: bool = False  # on a transient start failure keep the run for the recovery job
@@ -90,23 +87,6 @@ class Firing:
     @property
     def tenant_id(self) -> str:
         return str(self.trigger["tenant_id"])
-
-
-@dataclass
-class FireResult:
-    """What happened; ``error`` is what the caller answers with when no run was accepted."""
-
-    outcome: str
-    delivery_id: str | None = None
-    run_id: str | None = None
-    duplicate_of: str | None = None
-    reason: str | None = None
-    error: SteplineError | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome in ("started", "queued", "duplicate")
 
 
 def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status_code: int | None,
@@ -122,6 +102,7 @@ def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status
         external_id=(firing.external_id or None) and firing.external_id[:200], slot=firing.slot,
         run_id=run_id, duplicate_of=duplicate_of, status_code=status_code, body_bytes=firing.body_bytes,
         actor_id=firing.actor_id,
+        **(firing.request.columns() if firing.request is not None else {}),
     )
 
 
@@ -234,7 +215,7 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
             prepared = transactional.prepare(uow, str(firing.trigger["workspace_id"]),
                                              str(firing.trigger["workflow_id"]), mode=firing.mode, input=firing.input)
         except Exception as exc:
-            refusal = _refusal(exc)
+            refusal = refusal_of(exc)
             if refusal is None:
                 raise
             outcome, error = refusal
@@ -326,8 +307,6 @@ def follow_through(admitted: Admitted) -> FireResult:
         return _after_lost_claim(firing)
     if admitted.queued:
         if admitted.waiting_first:
-            from chalicelib.services.triggers.release import release
-
             release(firing.tenant_id, now)
         return FireResult("queued", admitted.delivery_id, reason="Waiting for a free run slot.",
                           headers=admitted.headers)
@@ -348,60 +327,3 @@ def _after_lost_claim(firing: Firing) -> FireResult:
         result = _duplicate(uow, firing, original)
         uow.commit()
     return result
-
-
-def _refusal(exc: BaseException) -> tuple[str, SteplineError] | None:
-    """The recorded outcome of an engine refusal that retrying cannot fix, else None."""
-    if isinstance(exc, engine_adapters.NOT_RUNNABLE_ERRORS):
-        return "not_production", WorkflowNotInProduction(getattr(exc, "message", None))
-    if isinstance(exc, NotFound):
-        return "invalid", NotFound("The trigger's workflow no longer exists.")
-    if isinstance(exc, ValidationFailed):
-        return "invalid", exc
-    return None
-
-
-def start(trigger: Mapping[str, Any], delivery_id: str, mode: str, payload: Any, *, kind: str,
-          recoverable: bool, now: dt.datetime) -> FireResult:
-    """Start the run of an accepted delivery and settle the delivery and its outbox row."""
-    tenant_id = str(trigger["tenant_id"])
-    try:
-        run_id = current().run_starter().start(
-            tenant_id, str(trigger["workspace_id"]), str(trigger["workflow_id"]), mode=mode, input=payload,
-            trigger_id=str(trigger["id"]), delivery_id=delivery_id, kind=kind)
-    except Exception as exc:  # every failure is settled on the delivery; see _refusal for which are final
-        return _start_failed(tenant_id, delivery_id, exc, recoverable=recoverable, now=now)
-    with tenant_uow(tenant_id) as uow:
-        uow.execute(_SETTLE_STARTED, {"d": delivery_id, "run": run_id, "at": now})
-        uow.commit()
-    return FireResult("started", delivery_id, run_id)
-
-
-def _start_failed(tenant_id: str, delivery_id: str, exc: BaseException, *, recoverable: bool,
-                  now: dt.datetime) -> FireResult:
-    refusal = _refusal(exc)
-    message = getattr(exc, "message", None) or type(exc).__name__
-    with tenant_uow(tenant_id) as uow:
-        if refusal is None and recoverable:
-            logger.warning("run start failed; the recovery job will retry",
-                           extra={"delivery_id": delivery_id, "error_type": type(exc).__name__})
-            uow.execute(update(pending_runs).where(pending_runs.c.delivery_id == delivery_id).values(
-                last_error=message[:300], attempted_at=now))
-            uow.execute(update(trigger_deliveries).where(trigger_deliveries.c.id == delivery_id).values(
-                outcome="queued", reason=f"Start will be retried: {message}"[:REASON_LIMIT]))
-            uow.commit()
-            return FireResult("queued", delivery_id, reason=message)
-        if refusal is None:
-            if not isinstance(exc, SteplineError):
-                logger.error("run start failed", exc_info=exc, extra={"delivery_id": delivery_id})
-            error: SteplineError = exc if isinstance(exc, DependencyUnavailable) else DependencyUnavailable(
-                "The run could not be started; please retry.")
-            outcome = "error"
-        else:
-            outcome, error = refusal
-        # The claim is released: a later copy of this delivery is not a duplicate of one that never ran.
-        uow.execute(update(trigger_deliveries).where(trigger_deliveries.c.id == delivery_id).values(
-            outcome=outcome, reason=message[:REASON_LIMIT], accepted=False, status_code=error.status))
-        uow.execute(delete(pending_runs).where(pending_runs.c.delivery_id == delivery_id))
-        uow.commit()
-    return FireResult(outcome, delivery_id, reason=message, error=error)

@@ -29,7 +29,12 @@ from chalicelib.services.triggers.models import (
 )
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
-from chalicelib.services.triggers.views import present_delivery, present_trigger
+from chalicelib.services.triggers.views import (
+    DELIVERY_FIELDS,
+    present_delivery,
+    present_delivery_detail,
+    present_trigger,
+)
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
 from chalicelib.triggers.cron import parse_schedule, upcoming_slots
@@ -221,7 +226,9 @@ def delete_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str) -> No
 
 def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, params: dict[str, str]) -> dict:
     """Delivery history, newest first; filters: outcome, mode, created_after, created_before."""
-    query = select(trigger_deliveries).where(trigger_deliveries.c.trigger_id == trigger_id)
+    # The light columns only: a page of deliveries never reads their request bodies.
+    light = [trigger_deliveries.c[name] for name in DELIVERY_FIELDS]
+    query = select(*light).where(trigger_deliveries.c.trigger_id == trigger_id)
     if params.get("outcome"):
         if params["outcome"] not in OUTCOMES:
             raise _invalid("/outcome", f"one of {list(OUTCOMES)}")
@@ -237,6 +244,18 @@ def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, para
         _load(uow, ws, flow_id, trigger_id)
         page = paginate(uow, query, trigger_deliveries, params)
     return {"items": [present_delivery(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+def get_delivery(principal: Any, ws: str, flow_id: str, trigger_id: str, delivery_id: str) -> dict[str, Any]:
+    """One delivery of the trigger with its request (headers and body, stored masked); 404 for any other id."""
+    d = trigger_deliveries.c
+    with tenant_uow(principal.tenant_id) as uow:
+        _load(uow, ws, flow_id, trigger_id)
+        row = uow.execute(select(trigger_deliveries).where(
+            d.id == delivery_id, d.trigger_id == trigger_id, d.workspace_id == ws)).mappings().first()
+    if row is None:
+        raise NotFound("No such delivery.")
+    return present_delivery_detail(row)
 
 
 def preview_schedule(expression: str, timezone: str, count: int = 5) -> dict[str, Any]:

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from chalicelib.db.uow import tenant_uow
-from chalicelib.services.triggers import admission, firing
+from chalicelib.services.triggers import admission
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
+from chalicelib.services.triggers.starting import start
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 
@@ -69,7 +70,7 @@ def release(tenant_id: str, now: dt.datetime | None = None) -> int:
     for row in due:
         trigger = {"id": row["trigger_id"], "tenant_id": row["tenant_id"],
                    "workspace_id": row["workspace_id"], "workflow_id": row["workflow_id"]}
-        result = firing.start(trigger, str(row["delivery_id"]), row["mode"], row["input"], kind=row["kind"],
+        result = start(trigger, str(row["delivery_id"]), row["mode"], row["input"], kind=row["kind"],
                               recoverable=True, now=now)
         started += result.outcome == "started"
     return started

@@ -1,9 +1,12 @@
 """Doorbells: the small step-queue messages that say "step X of run Y may be claimed".
 
 They carry ids only (``{"kind": "step", "tenant_id", "run_id", "step_id"}``);
-the row in ``step_runs`` is the truth. They are sent after the transaction
-that queued the rows commits, batched by delay. A failed send is logged and
-left to the sweeper, which re-dispatches queued rows whose doorbell is stale.
+the row in ``step_runs`` is the truth. With SQS they are sent after the
+transaction that queued the rows commits, batched by delay; a failed send is
+logged and left to the sweeper, which re-dispatches queued rows whose doorbell
+is stale. With a transactional queue (the embedded PostgreSQL queue) they are
+inserted in that very transaction (:func:`enqueue_in`), so they commit with
+the rows they ring for.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from chalicelib.adapters.queue import MAX_DELAY_SECONDS as MAX_DELAY_SECONDS  # 
 from chalicelib.adapters.queue import clamp_delay
 from chalicelib.container import current
 from chalicelib.observability import logger
+from chalicelib.services.unit_of_work import UnitOfWork
 
 MESSAGE_KIND = "step"
 
@@ -31,13 +35,28 @@ class Doorbell:
         return {"kind": MESSAGE_KIND, "tenant_id": self.tenant_id, "run_id": self.run_id, "step_id": self.step_id}
 
 
-def send(doorbells: Iterable[Doorbell]) -> int:
-    """Send the doorbells (one batch call per 10 with the same delay); return how many were accepted."""
+def _by_delay(doorbells: Iterable[Doorbell]) -> dict[int, list[dict[str, str]]]:
     groups: dict[int, list[dict[str, str]]] = defaultdict(list)
     for bell in doorbells:
         groups[clamp_delay(bell.delay)].append(bell.body())
+    return groups
+
+
+def enqueue_in(uow: UnitOfWork, doorbells: list[Doorbell]) -> list[Doorbell]:
+    """Put the doorbells into ``uow``'s transaction when the queue is transactional; returns those left to
+    :func:`send` after commit (all of them with SQS, none with the embedded queue)."""
+    queue = current().step_queue()
+    if not doorbells or not queue.transactional:
+        return doorbells
+    for delay, bodies in _by_delay(doorbells).items():
+        queue.send_in(uow, bodies, delay_seconds=delay)
+    return []
+
+
+def send(doorbells: Iterable[Doorbell]) -> int:
+    """Send the doorbells (one batch call per 10 with the same delay); return how many were accepted."""
     sent = 0
-    for delay, bodies in groups.items():
+    for delay, bodies in _by_delay(doorbells).items():
         try:
             current().step_queue().send_many(bodies, delay_seconds=delay)
             sent += len(bodies)

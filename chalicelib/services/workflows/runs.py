@@ -1,4 +1,4 @@
-"""Starting runs and the operations on them: cancel, rerun (from the start or the failed step), redrive.
+"""Starting runs and the operations on them: cancel, rerun (from the start, the failed step or a node), redrive.
 
 ``start_run`` is the one way a run begins — the runs API, and the triggers
 (manual, webhook, cron) call it. In one transaction it picks the graph (test:
@@ -22,7 +22,7 @@ from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
-from chalicelib.engine.run_transitions import RUNNING, check_cancel, check_resume, plan_redrive
+from chalicelib.engine.run_transitions import RUNNING, check_cancel, check_node_rerun, check_resume, plan_redrive
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
@@ -238,8 +238,14 @@ def cancel_run(principal: Any, ws: str, run_id: str) -> dict[str, Any]:
     return get_run_row(principal.tenant_id, run_id)
 
 
-def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", version: str = "same") -> dict:
-    """A new run with the prior input: from the start, or resuming at the failed step(s)."""
+def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", version: str = "same",
+          node_id: str | None = None) -> dict:
+    """A new run with the prior input: from the start, resuming at the failed step(s), or at ``node_id``.
+
+    ``node`` and ``failed`` share one mechanism (:func:`_resume`): what the prior run finished is carried
+    over and the rest queued again with the input it received; from a node, that node and everything
+    it reaches are not carried over, and the node is queued with its prior input.
+    """
     with tenant_uow(principal.tenant_id) as uow:
         old = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
         if old is None:
@@ -254,22 +260,41 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
             source["graph"] = definitions.with_presets(uow, source["graph"])
         if start_from == "failed":
             check_resume(old["status"], version=version)
+        elif start_from == "node":
+            check_node_rerun(old["status"])
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
                              trigger="rerun", actor=principal, rerun_of=run_id)
         if start_from == "failed":
             _resume(txn, run_id)
+        elif start_from == "node":
+            _resume(txn, run_id, restart_at=str(node_id))
         else:
             txn.queue_step(txn.run.graph.start_id, "", 1, old["input"])
         txn.settle()
         audit.record(uow, principal, "run.rerun", "run", new_id_,
-                     after={"rerun_of": run_id, "from": start_from, "version": version})
+                     after={"rerun_of": run_id, "from": start_from, "version": version,
+                            **({"node_id": node_id} if start_from == "node" else {})})
         uow.commit()
     dispatch.send(txn.doorbells)
     return get_run_row(principal.tenant_id, new_id_)
 
 
+class RerunNodeUnknown(ValidationFailed):
+    """The node to re-run from is not in the graph the new run executes."""
+
+    code = "rerun_node_unknown"
+
+
+class RerunNodeDidNotRun(ValidationFailed):
+    """The node to re-run from has no recorded input in the prior run (it was skipped or never reached)."""
+
+    code = "rerun_node_not_run"
+
+
+# The newest attempt of every step instance of the prior run; ``:redo`` (the nodes a restart runs again)
+# and ``:known`` (the nodes of the new run's graph) choose what is carried over.
 _COPY_DONE = text(
     """
     INSERT INTO step_runs (id, tenant_id, run_id, node_id, instance_key, attempt, node_type, template, status,
@@ -280,6 +305,7 @@ _COPY_DONE = text(
     FROM (SELECT DISTINCT ON (node_id, instance_key) * FROM step_runs WHERE run_id = CAST(:old AS uuid)
           ORDER BY node_id, instance_key, attempt DESC) s
     WHERE s.status IN ('success', 'skipped')
+      AND s.node_id = ANY(CAST(:known AS text[])) AND NOT s.node_id = ANY(CAST(:redo AS text[]))
     """
 )
 _COPY_ARRIVALS = text(
@@ -287,7 +313,10 @@ _COPY_ARRIVALS = text(
     INSERT INTO join_arrivals (tenant_id, run_id, to_node, to_key, from_node, from_key, kind, payload, dropped,
                                created_at)
     SELECT tenant_id, CAST(:new AS uuid), to_node, to_key, from_node, from_key, kind, payload, dropped, created_at
-    FROM join_arrivals WHERE run_id = CAST(:old AS uuid) ORDER BY seq
+    FROM join_arrivals WHERE run_id = CAST(:old AS uuid)
+      AND to_node = ANY(CAST(:known AS text[])) AND from_node = ANY(CAST(:known AS text[]))
+      AND NOT from_node = ANY(CAST(:redo AS text[]))
+    ORDER BY seq
     """
 )
 _COPY_FAN_INS = text(
@@ -295,6 +324,8 @@ _COPY_FAN_INS = text(
     INSERT INTO fan_ins (tenant_id, run_id, join_node, join_key, for_each, expected_instances, created_at)
     SELECT tenant_id, CAST(:new AS uuid), join_node, join_key, for_each, expected_instances, created_at
     FROM fan_ins WHERE run_id = CAST(:old AS uuid)
+      AND for_each = ANY(CAST(:known AS text[])) AND join_node = ANY(CAST(:known AS text[]))
+      AND NOT for_each = ANY(CAST(:redo AS text[]))
     """
 )
 _UNFINISHED = text(
@@ -303,17 +334,46 @@ _UNFINISHED = text(
         SELECT DISTINCT ON (node_id, instance_key) node_id, instance_key, input, status
         FROM step_runs WHERE run_id = CAST(:old AS uuid) ORDER BY node_id, instance_key, attempt DESC) s
     WHERE s.status NOT IN ('success', 'skipped')
+      AND s.node_id = ANY(CAST(:known AS text[])) AND NOT s.node_id = ANY(CAST(:redo AS text[]))
+    """
+)
+_RAN = text(
+    """
+    SELECT instance_key, input FROM (
+        SELECT DISTINCT ON (instance_key) instance_key, input, status
+        FROM step_runs WHERE run_id = CAST(:old AS uuid) AND node_id = :node ORDER BY instance_key, attempt DESC) s
+    WHERE s.status <> 'skipped'
+    ORDER BY instance_key
     """
 )
 
 
-def _resume(txn: RunTxn, old_run_id: str) -> None:
-    """Carry over what succeeded (steps, arrivals, fan-ins); queue again what did not finish."""
-    params = {"new": txn.run.run_id, "old": old_run_id}
+def _resume(txn: RunTxn, old_run_id: str, *, restart_at: str | None = None) -> None:
+    """Carry over what succeeded (steps, arrivals, fan-ins); queue again what did not finish.
+
+    With ``restart_at``, that node and every node it reaches run again: nothing of theirs is carried
+    over, and each instance of the node is queued with the input it received in the prior run.
+    """
+    graph = txn.run.graph
+    redo: frozenset[str] = frozenset()
+    restart: list[tuple[str, Any]] = []
+    if restart_at is not None:
+        if restart_at not in graph.nodes:
+            raise RerunNodeUnknown("The node to re-run from is not in this version of the workflow.",
+                                   details=[{"path": "/node_id", "issue": "no such node in the graph"}])
+        restart = [(key, payload) for key, payload in
+                   txn.uow.execute(_RAN, {"old": old_run_id, "node": restart_at}).all()]
+        if not restart:
+            raise RerunNodeDidNotRun("The node did not run in that run, so there is no input to re-run it with.",
+                                     details=[{"path": "/node_id", "issue": "no recorded input in the prior run"}])
+        redo = graph.downstream_of(restart_at)
+    params = {"new": txn.run.run_id, "old": old_run_id, "redo": sorted(redo), "known": sorted(graph.nodes)}
     for statement in (_COPY_DONE, _COPY_ARRIVALS, _COPY_FAN_INS):
         txn.uow.execute(statement, params)
     for node_id, instance_key, payload in txn.uow.execute(_UNFINISHED, params).all():
         txn.queue_step(node_id, instance_key, 1, payload)
+    for instance_key, payload in restart:
+        txn.queue_step(str(restart_at), instance_key, 1, payload)
 
 
 def redrive(principal: Any, ws: str, quarantine_id: str) -> dict[str, Any]:

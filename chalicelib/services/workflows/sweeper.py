@@ -14,6 +14,11 @@
   older than ``redispatch_after_seconds`` (a crash between commit and send, a
   lost message, a wait longer than the queue's 15-minute delay) get a new one.
   A duplicate is harmless: the claim admits one worker.
+
+:func:`recover` is what a long-running runtime does at start-up: register,
+take over the dead workers' steps and ring every due queued step again (a
+doorbell that lived in the dead process's memory or emulator is gone; a
+duplicate one is harmless).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import text
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.engine.errors import StepTimeout
 from chalicelib.observability import logger
+from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.services.workflows import completion, dispatch, rungraph, runner, workers
 from chalicelib.services.workflows import metrics as engine_metrics
 from chalicelib.services.workflows.dispatch import Doorbell
@@ -57,6 +63,19 @@ _REDISPATCH = text(
 )
 
 
+_RING_QUEUED = text(
+    """
+    UPDATE step_runs SET dispatched_at = now()
+    WHERE id IN (
+        SELECT id FROM step_runs
+        WHERE status = 'queued' AND (not_before IS NULL OR not_before <= now())
+          AND (dispatched_at IS NULL OR dispatched_at < CAST(:before AS timestamptz))
+        LIMIT :n FOR UPDATE SKIP LOCKED)
+    RETURNING id::text, tenant_id::text, run_id::text
+    """
+)
+
+
 def sweep() -> dict[str, int]:
     """One pass; returns what it did (also logged)."""
     settings = engine_settings()
@@ -74,11 +93,42 @@ def sweep() -> dict[str, int]:
     with system_uow() as uow:
         due = uow.execute(_REDISPATCH, {"stale": settings.redispatch_after_seconds,
                                         "n": settings.sweep_batch}).all()
+        left = _ring_in(uow, due)
         uow.commit()
-    report["redispatched"] = dispatch.send(Doorbell(t, r, s) for s, t, r in due)
+    report["redispatched"] = len(due) - len(left) + dispatch.send(left)
     engine_metrics.queue_depth()
     if any(report.values()):
         logger.info("engine sweep", extra=report)
+    return report
+
+
+def _ring_in(uow: UnitOfWork, rows: Any) -> list[Doorbell]:
+    """Doorbells for ``(step, tenant, run)`` rows, put into ``uow`` when the queue is transactional; the rest
+    are to be sent after commit."""
+    return dispatch.enqueue_in(uow, [Doorbell(t, r, s) for s, t, r in rows])
+
+
+def ring_due_queued(batch: int = 500) -> int:
+    """A new doorbell for every due queued step (all of them, in batches); returns how many."""
+    with system_uow() as uow:
+        before = uow.execute(text("SELECT now()")).scalar()
+    total = 0
+    while True:
+        with system_uow() as uow:
+            due = uow.execute(_RING_QUEUED, {"before": before, "n": batch}).all()
+            left = _ring_in(uow, due)
+            uow.commit()
+        total += len(due) - len(left) + dispatch.send(left)
+        if len(due) < batch:
+            return total
+
+
+def recover() -> dict[str, int]:
+    """At a runtime's start: register, take over dead workers' steps now, ring every due queued step."""
+    workers.register()
+    report = reclaim_abandoned()
+    report["rung"] = ring_due_queued(engine_settings().sweep_batch)
+    logger.info("runtime recovery", extra=report)
     return report
 
 

@@ -9,7 +9,9 @@ SSE reader that asks for ``seq > n`` never misses one.
 New step rows and events are collected and written by :meth:`RunTxn.settle`
 in one statement, which also counts the run's active steps; when none are
 left the run's outcome is decided in the same transaction. Doorbells for the
-rows it queued are sent by the caller after commit (queued rows are the outbox).
+rows it queued are sent by the caller after commit (queued rows are the outbox),
+or, with a transactional queue, inserted by :meth:`RunTxn.write` in the
+transaction itself.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import insert, text, update
 from chalicelib.adapters.queue import MAX_DELAY_SECONDS
 from chalicelib.engine.planner import run_outcome
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.services.workflows import workers
+from chalicelib.services.workflows import dispatch, workers
 from chalicelib.services.workflows.dispatch import Doorbell
 from chalicelib.services.workflows.rungraph import RunContext
 from chalicelib.tables.workflows import step_logs, step_runs
@@ -244,6 +246,8 @@ class RunTxn:
         if inserted != len(self._steps):
             raise StepRowConflict(f"run {self.run.run_id}: {len(self._steps) - inserted} step row(s) existed")
         self._steps, self._events, self._run_changes = [], [], {}
+        # A transactional queue takes the doorbells of the rows just written in this transaction.
+        self.doorbells = dispatch.enqueue_in(self.uow, self.doorbells)
         # Rows inserted by the statement are not in its own snapshot: add them.
         return int(active_before) + int(inserted)
 

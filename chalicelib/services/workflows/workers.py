@@ -12,9 +12,8 @@ their leases to expire.
 Lambda containers never register (they cannot beat while frozen): their
 claims are recovered by the lease alone, as before.
 
-:func:`recover` is what a runtime does at start-up: take over the dead
-workers' steps and ring every due queued step again (a doorbell that lived
-in the dead process's queue is gone; a duplicate one is harmless).
+At start-up a runtime registers and takes over the dead workers' steps
+(``sweeper.recover``).
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.db.uow import system_uow
-from chalicelib.observability import logger
 from chalicelib.tables.system import runtime_workers
 
 _WORKER_ID = str(uuid.uuid4())
@@ -43,17 +41,6 @@ _ABANDONED = text(
            claim_token::text
     FROM step_runs WHERE status = 'running' AND claimed_by = ANY(CAST(:workers AS uuid[]))
     ORDER BY started_at LIMIT :n
-    """
-)
-_RING_QUEUED = text(
-    """
-    UPDATE step_runs SET dispatched_at = now()
-    WHERE id IN (
-        SELECT id FROM step_runs
-        WHERE status = 'queued' AND (not_before IS NULL OR not_before <= now())
-          AND (dispatched_at IS NULL OR dispatched_at < CAST(:before AS timestamptz))
-        LIMIT :n FOR UPDATE SKIP LOCKED)
-    RETURNING id::text, tenant_id::text, run_id::text
     """
 )
 
@@ -144,32 +131,3 @@ def forget(dead: list[str]) -> None:
         if gone:
             uow.execute(delete(runtime_workers).where(runtime_workers.c.id.in_(gone)))
         uow.commit()
-
-
-def ring_due_queued(batch: int = 500) -> int:
-    """A new doorbell for every due queued step (all of them, in batches); returns how many."""
-    from chalicelib.services.workflows import dispatch
-    from chalicelib.services.workflows.dispatch import Doorbell
-
-    with system_uow() as uow:
-        before = uow.execute(text("SELECT now()")).scalar()
-    total = 0
-    while True:
-        with system_uow() as uow:
-            due = uow.execute(_RING_QUEUED, {"before": before, "n": batch}).all()
-            uow.commit()
-        total += dispatch.send(Doorbell(t, r, s) for s, t, r in due)
-        if len(due) < batch:
-            return total
-
-
-def recover() -> dict[str, int]:
-    """At a runtime's start: register, take over dead workers' steps now, ring every due queued step."""
-    from chalicelib.services.workflows import sweeper
-    from chalicelib.services.workflows.settings import engine_settings
-
-    register()
-    report = sweeper.reclaim_abandoned()
-    report["rung"] = ring_due_queued(engine_settings().sweep_batch)
-    logger.info("runtime recovery", extra=report)
-    return report

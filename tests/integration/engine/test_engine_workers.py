@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from chalicelib.db.uow import system_uow, tenant_uow
-from chalicelib.services.workflows import runner, workers
+from chalicelib.services.workflows import runner, sweeper, workers
 from chalicelib.services.workflows.sweeper import sweep
 from tests.integration.engine.engine_harness import edge, events, node, queued_steps, steps_by_node
 
@@ -112,7 +112,7 @@ def test_recovery_at_start_registers_takes_over_and_rings_every_due_queued_step(
                                "edges": [edge("start", "end")]})["id"])
     memory_queue.sent.clear()
     try:
-        report = workers.recover()
+        report = sweeper.recover()
         rung = {body["step_id"] for body, _ in memory_queue.sent}
         assert report["requeued"] >= 1 and step_id in rung
         assert {s for s, _ in queued_steps(tenant, waiting["id"])} <= rung

@@ -1,0 +1,168 @@
+"""The embedded PostgreSQL step queue keeps SQS's semantics as the engine and the local poller use them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
+from chalicelib.db.engine import get_engine
+from chalicelib.db.uow import system_uow
+
+_OPEN: list[PostgresQueueReceiver] = []
+
+
+@pytest.fixture
+def names():
+    suffix = uuid.uuid4().hex[:8]
+    queue, dlq = f"test-q-{suffix}", f"test-dlq-{suffix}"
+    yield queue, dlq
+    while _OPEN:
+        _OPEN.pop().close()
+    with system_uow() as uow:
+        uow.execute(text("DELETE FROM step_queue_messages WHERE queue IN (:q, :d)"), {"q": queue, "d": dlq})
+        uow.commit()
+
+
+def _receiver(queue: str, dlq: str = "", *, visibility: float = 30, max_receives: int = 3) -> PostgresQueueReceiver:
+    receiver = PostgresQueueReceiver(queue, get_engine, visibility_timeout=visibility,
+                                     max_receive_count=max_receives, dead_letter_queue=dlq)
+    _OPEN.append(receiver)
+    return receiver
+
+
+def _bodies(messages):
+    return sorted(json.loads(m["Body"])["n"] for m in messages)
+
+
+def test_sent_messages_are_received_once_until_deleted(names):
+    queue, dlq = names
+    sender, receiver = PostgresStepQueue(queue, system_uow), _receiver(queue, dlq)
+    # GIVEN three messages sent in one batch
+    sender.send_many([{"n": i} for i in range(3)])
+    assert sender.depth() == 3
+    # WHEN they are received
+    got = receiver.receive(10)
+    # THEN each comes once, with a receive count of 1, and is invisible to the next receive
+    assert _bodies(got) == [0, 1, 2]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in got} == {"1"}
+    assert receiver.receive(10) == []
+    # AND deleting by receipt removes them (with the receiver's next call)
+    receiver.delete_message_batch(QueueUrl="", Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                         for i, m in enumerate(got)])
+    assert receiver.receive(10) == []
+    assert sender.depth() == 0
+
+
+def test_a_message_not_deleted_comes_back_after_its_visibility_timeout_with_a_new_receipt(names):
+    queue, dlq = names
+    sender, receiver = PostgresStepQueue(queue, system_uow), _receiver(queue, dlq, visibility=0.3)
+    sender.send({"n": 1})
+    first = receiver.receive(1)
+    assert len(first) == 1
+    # WHEN the handler failed (no delete) and the visibility timeout passes
+    time.sleep(0.5)
+    again = receiver.receive(1)
+    # THEN it is delivered again, counted, under a new receipt
+    assert len(again) == 1 and again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert again[0]["ReceiptHandle"] != first[0]["ReceiptHandle"]
+    # AND a late delete with the first receipt does not remove the redelivered message
+    receiver.delete([first[0]["ReceiptHandle"]])
+    assert receiver.receive(1) == []
+    assert sender.depth() == 1
+    receiver.delete([again[0]["ReceiptHandle"]])
+    receiver.close()
+    assert sender.depth() == 0
+
+
+def test_a_message_received_too_often_moves_to_the_dead_letter_queue(names):
+    queue, dlq = names
+    sender, receiver = PostgresStepQueue(queue, system_uow), _receiver(queue, dlq, visibility=0, max_receives=2)
+    sender.send({"n": 7})
+    # GIVEN a message received (and never deleted) as often as the redrive policy allows
+    assert len(receiver.receive(1)) == 1
+    assert len(receiver.receive(1)) == 1
+    # WHEN it is received once more THEN it is not delivered but lands in the dead-letter queue
+    assert receiver.receive(1) == []
+    assert _bodies(_receiver(dlq).receive(10)) == [7]
+
+
+def test_a_delayed_message_stays_invisible_for_its_delay(names):
+    queue, _ = names
+    sender, receiver = PostgresStepQueue(queue, system_uow), _receiver(queue)
+    sender.send({"n": 1}, delay_seconds=1)
+    assert receiver.receive(10) == []
+    # long polling waits for it
+    got = receiver.receive_message(QueueUrl="", MaxNumberOfMessages=10, WaitTimeSeconds=3).get("Messages", [])
+    assert _bodies(got) == [1]
+
+
+def test_a_message_sent_inside_a_transaction_exists_only_if_it_commits(names):
+    queue, _ = names
+    sender, receiver = PostgresStepQueue(queue, system_uow), _receiver(queue)
+    # WHEN one transaction sends and rolls back, another sends and commits
+    with system_uow() as uow:
+        sender.send_in(uow, [{"n": 1}])
+        uow.rollback()
+    with system_uow() as uow:
+        sender.send_in(uow, [{"n": 2}])
+        # THEN nobody receives it before the commit …
+        assert receiver.receive(10) == []
+        uow.commit()
+    # … and only the committed one after
+    assert _bodies(receiver.receive(10)) == [2]
+
+
+def test_concurrent_receivers_never_get_the_same_message(names):
+    queue, _ = names
+    sender = PostgresStepQueue(queue, system_uow)
+    sender.send_many([{"n": i} for i in range(60)])
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def drain() -> None:
+        receiver = _receiver(queue)
+        while True:
+            batch = receiver.receive(3)
+            if not batch:
+                receiver.close()
+                return
+            with lock:
+                got.extend(_bodies(batch))
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(got) == list(range(60))
+
+
+def test_idle_pollers_take_turns_so_an_empty_queue_costs_a_few_statements_a_second(names):
+    queue, _ = names
+    polls: list[float] = []
+
+    class Counting(PostgresQueueReceiver):
+        def receive(self, n):
+            polls.append(time.monotonic())
+            return super().receive(n)
+
+    receiver = Counting(queue, get_engine, visibility_timeout=30, max_receive_count=3)
+    # GIVEN four poller threads long-polling an empty queue for two seconds
+    threads = [threading.Thread(target=receiver.receive_message,
+                                kwargs={"QueueUrl": "", "MaxNumberOfMessages": 10, "WaitTimeSeconds": 2})
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    receiver.close()
+    # THEN the table was asked about as often as one poller asks it (pauses doubling from MIN_PAUSE up to
+    # MAX_PAUSE: ~6 polls in the first 0.3 s, then one per MAX_PAUSE), not four times as often
+    one_poller = 7 + 2 / PostgresQueueReceiver.MAX_PAUSE
+    assert len(polls) <= one_poller + 4, len(polls)
