@@ -20,7 +20,7 @@ from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
 from chalicelib.adapters.pg_queue import PostgresQueueReceiver
 from chalicelib.config import get_settings
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.observability import logger
 from chalicelib.services.workflows import sweeper
 from chalicelib.services.workflows import workers as worker_registry
@@ -111,7 +111,7 @@ class LocalRuntime:
         settings = get_settings()
         if settings.step_queue_backend != "postgres":
             return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
-        return PostgresQueueReceiver(settings.step_queue_name, get_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
+        return PostgresQueueReceiver(settings.step_queue_name, get_db_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
                                      max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
                                      region=self.region)
 
