@@ -143,6 +143,7 @@ class PostgresQueueReceiver:
         self._engine = engine
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._idle_turn = threading.Lock()
         self._pause = self.MIN_PAUSE
         self._next_poll = 0.0
         self._done: list[str] = []
@@ -158,12 +159,23 @@ class PostgresQueueReceiver:
 
     def receive_message(self, *, QueueUrl: str, MaxNumberOfMessages: int = 1,  # noqa: N803
                         WaitTimeSeconds: float = 0, **_: Any) -> dict[str, Any]:
-        """Up to ``MaxNumberOfMessages`` messages; waits up to ``WaitTimeSeconds`` for the first."""
+        """Up to ``MaxNumberOfMessages`` messages; waits up to ``WaitTimeSeconds`` for the first.
+
+        While the queue is found empty, one thread at a time asks it again (after the shared
+        pause); the others wait their turn, so idle pollers cost a few statements a second.
+        """
         give_up = time.monotonic() + WaitTimeSeconds
         while True:
-            self._wait_turn(give_up)
-            messages = self.receive(MaxNumberOfMessages)
-            self._after_poll(bool(messages))
+            with self._lock:
+                idle = self._next_poll > 0
+            if idle:
+                with self._idle_turn:
+                    self._wait_turn(give_up)
+                    messages = self.receive(MaxNumberOfMessages)
+                    self._after_poll(bool(messages))
+            else:
+                messages = self.receive(MaxNumberOfMessages)
+                self._after_poll(bool(messages))
             if messages or time.monotonic() >= give_up:
                 return {"Messages": messages} if messages else {}
 
