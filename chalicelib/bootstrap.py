@@ -60,6 +60,8 @@ from chalicelib.services.connectors.engine_bridge import (
 from chalicelib.services.triggers import engine_adapters
 from chalicelib.services.triggers.admission import DirectRunAdmission
 from chalicelib.services.triggers.jobs import housekeeping_job
+from chalicelib.services.triggers.kinds import cron, manual, webhook
+from chalicelib.services.triggers.kinds.base import TriggerKind
 from chalicelib.services.triggers.release import release_after_run
 from chalicelib.services.workflows import demo_flows
 from chalicelib.services.workflows.dispatch import MESSAGE_KIND
@@ -73,6 +75,15 @@ __all__ = ["Container", "boot", "build", "container", "override", "replaced", "r
 MESSAGE_KINDS: Mapping[str, MessageHandler] = {
     "probe": messages.probe,  # a round trip through the real queue (diagnostics, tests)
     MESSAGE_KIND: handle_step_message,  # run one workflow step
+}
+
+# The kinds of trigger, by name (one module each in services/triggers/kinds).
+TRIGGER_KINDS: Mapping[str, TriggerKind] = {
+    kind.name: kind for kind in (
+        manual.KIND,  # started by hand
+        webhook.KIND,  # a signed HTTP endpoint per trigger
+        cron.KIND,  # the slots of a cron schedule, fired by the tick
+    )
 }
 
 # The jobs of the scheduled tick, run in this order.
@@ -166,6 +177,7 @@ def build(**parts: Any) -> Container:
         api_rate_limit=tenant_limits.take_api_token,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,
+        trigger_kinds=TRIGGER_KINDS,
         tick_jobs=TICK_JOBS,
         run_finished_listeners=RUN_FINISHED_LISTENERS,
         demo_seeders=DEMO_SEEDERS,

@@ -13,13 +13,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 
 
-class BoundedCache(Generic[K, V]):
+class BoundedCache[K: Hashable, V]:
     """A thread-safe LRU map with a size bound and an optional time to live."""
 
     def __init__(self, max_size: int | Callable[[], int], *, ttl_seconds: float | None = None) -> None:

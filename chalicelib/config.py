@@ -23,9 +23,11 @@ import json
 import os
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib.adapters.boto_clients import shared_client
 from chalicelib.errors import ConfigurationError
 
 DEFAULT_STEP_QUEUE = "stepline-steps"
@@ -157,16 +159,14 @@ def resolve_secret_references(environ: dict[str, str] | None = None) -> dict[str
     both = [f"{references[name]} and {name.upper()}" for name in wanted if env.get(name.upper())]
     if both:
         raise ConfigurationError("Set either the value or its reference, not both: " + ", ".join(both))
-    from chalicelib.adapters import aws  # the adapters read settings; import late
-
     region, endpoint = env.get("AWS_DEFAULT_REGION") or "us-east-1", env.get("AWS_ENDPOINT_URL") or None
     resolved: dict[str, str] = {}
     for name, reference in wanted.items():
         variable = references[name]
         if name in PARAMETER_REFERENCES:
-            resolved[name] = _read_parameter(aws.client_for("ssm", region, endpoint), reference, variable)
+            resolved[name] = _read_parameter(shared_client("ssm", region, endpoint), reference, variable)
             continue
-        value = _read_secret(aws.client_for("secretsmanager", region, endpoint), reference, variable)
+        value = _read_secret(shared_client("secretsmanager", region, endpoint), reference, variable)
         if name in _DATABASE_LOGINS:
             value = _database_url(value, variable, env.get("DATABASE_HOST") or None)
         resolved[name] = value
@@ -174,8 +174,6 @@ def resolve_secret_references(environ: dict[str, str] | None = None) -> dict[str
 
 
 def _read_parameter(client: Any, name: str, variable: str) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         return client.get_parameter(Name=name)["Parameter"]["Value"]
     except ClientError as exc:
@@ -186,8 +184,6 @@ def _read_parameter(client: Any, name: str, variable: str) -> str:
 
 
 def _read_secret(client: Any, arn: str, variable: str) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         value = client.get_secret_value(SecretId=arn).get("SecretString")
     except ClientError as exc:

@@ -8,7 +8,7 @@ layer may read the container without an import cycle.
 A collaborator that is costly or talks to the outside world (the KMS-backed
 cipher, the queue client, the sandbox pool) is a :class:`Part`: built on its
 first use, then kept while the container is warm. The tables (message kinds,
-tick jobs, run-finished listeners, demo seeders) are plain mappings, written
+trigger kinds, tick jobs, run-finished listeners, demo seeders) are plain mappings, written
 out in full in ``bootstrap.py`` so a reader sees every entry in one place.
 """
 
@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.engine.step_types import StepCatalog
     from chalicelib.http.routing import IdempotencyStore
     from chalicelib.identity.principal import Principal
+    from chalicelib.services.triggers.kinds.base import TriggerKind
     from chalicelib.services.triggers.ports import RunLedger, RunStarter, WorkflowDirectory
     from chalicelib.services.unit_of_work import UnitOfWork
     from chalicelib.services.workflows.ports import (
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
         RunAdmission,
     )
 
-T = TypeVar("T")
 
 MessageHandler = Callable[[dict[str, Any]], None]
 TickJob = Callable[[], object]  # what a job returns (a count, a report) is only logged
@@ -53,7 +53,7 @@ RunFinishedListener = Callable[[str, str, str], None]  # (tenant_id, run_id, sta
 DemoSeeder = Callable[[Any, dict[str, Any]], None]  # (uow, {slug: {"tenant_id", "workspaces", "users"}})
 
 
-class Part(Generic[T]):
+class Part[T]:
     """A collaborator built on first use (thread-safe, once) and reused while the container is warm."""
 
     def __init__(self, build: Callable[[], T]) -> None:
@@ -127,6 +127,8 @@ class Container:
     api_rate_limit: Callable[[Any], dict[str, str]]
     idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
+    # The kinds of trigger, by name: what the API accepts, how each is created, shown, rotated and ticked.
+    trigger_kinds: Mapping[str, TriggerKind]
     tick_jobs: Mapping[str, TickJob]
     run_finished_listeners: tuple[RunFinishedListener, ...]
     demo_seeders: tuple[DemoSeeder, ...]

@@ -13,6 +13,12 @@ Two ways in, one rule set:
   remote that re-spells what it received), in headers, URLs and bodies alike. Used for
   what a call or a step leaves behind: traces, log lines, error messages, run records.
 
+- **HTTP requests as received** (:func:`is_sensitive_header`, :meth:`SecretMasker.request_headers`,
+  :meth:`SecretMasker.document`, :meth:`SecretMasker.form`, :func:`mask_secret_pairs`): what a
+  sender posted (a webhook delivery), kept for debugging: every credential or signature header
+  redacted by name, secret-looking keys of a JSON or form body redacted, known secret values
+  replaced wherever they appear.
+
 Masked strings keep at most their last 4 characters (``••••abcd``) and only when they
 are long enough for those 4 to reveal nothing useful; password-like keys and short
 values show ``••••`` alone. Non-string secrets (numbers, objects, lists) become ``••••``
@@ -22,6 +28,7 @@ whole. ``None`` and ``""`` stay as they are: "not set" is not a secret.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -38,6 +45,14 @@ _MIN_NEEDLE = 4
 ALWAYS_SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
+
+# Authorization schemes shown before a masked credential ("Bearer ••••").
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "negotiate", "hoba", "mutual"})
+
+# A header whose name contains one of these carries a signature (``Stripe-Signature``,
+# ``X-Hub-Signature-256``, ``X-Shopify-Hmac-Sha256``, ``webhook-signature`` …): proof made with a
+# secret, redacted like a credential.
+_SIGNATURE_HEADER_PARTS = ("signature", "hmac")
 
 # Compared against the key lower-cased with every non-alphanumeric character removed, so
 # "client_secret", "Client-Secret" and "clientSecret" all match "secret".
@@ -57,6 +72,10 @@ _SECRET_VALUE_PATTERNS = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"^(bearer|basic)\s+\S{8,}", re.IGNORECASE),
 )
+# The same patterns as one expression: every string of every webhook body is checked against it.
+_SECRET_VALUE = re.compile("|".join(
+    f"(?i:{pattern.pattern})" if pattern.flags & re.IGNORECASE else f"(?:{pattern.pattern})"
+    for pattern in _SECRET_VALUE_PATTERNS))
 
 
 def _normalise_key(key: str) -> str:
@@ -67,19 +86,61 @@ def is_secret_key(key: object, secret_keys: Iterable[str] = ()) -> bool:
     """Whether a mapping key names a secret (built-in patterns, or exactly one of ``secret_keys``)."""
     if not isinstance(key, str):
         return False
+    if secret_keys:
+        normalised = _normalise_key(key)
+        if normalised and normalised in {_normalise_key(extra) for extra in secret_keys}:
+            return True
+    return _is_builtin_secret_key(key)
+
+
+# Keys repeat (every item of a list has the same ones): each distinct key is judged once.
+@functools.lru_cache(maxsize=4096)
+def _is_builtin_secret_key(key: str) -> bool:
     normalised = _normalise_key(key)
-    if not normalised:
-        return False
-    if normalised in {_normalise_key(extra) for extra in secret_keys}:
-        return True
-    if normalised in _DESCRIPTIVE_KEYS:
+    if not normalised or normalised in _DESCRIPTIVE_KEYS:
         return False
     return normalised in _SECRET_KEYS_EXACT or any(part in normalised for part in _SECRET_KEY_PARTS)
 
 
+def is_sensitive_header(name: str, extra_names: Iterable[str] = ()) -> bool:
+    """Whether an HTTP header carries a credential or a signature (by its name)."""
+    lowered = name.lower()
+    if extra_names and lowered in {extra.lower() for extra in extra_names}:
+        return True
+    return _is_builtin_sensitive_header(lowered)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_builtin_sensitive_header(lowered: str) -> bool:
+    if lowered in ALWAYS_SENSITIVE_HEADERS or _is_builtin_secret_key(lowered):
+        return True
+    normalised = _normalise_key(lowered)
+    return any(part in normalised for part in _SIGNATURE_HEADER_PARTS)
+
+
+# ``"key": "value"`` (JSON-like) and ``key=value`` (form, query, log-like) pairs in free text.
+_JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,100})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"?|[^,}\]\s{\[][^,}\]\s]*)')
+_FORM_PAIR = re.compile(r"(?P<key>(?<![A-Za-z0-9_.-])[A-Za-z0-9_.\[\]-]{1,100})(?P<sep>=)(?P<value>[^&\s]*)")
+
+
+def mask_secret_pairs(text: str) -> str:
+    """Redact the values of secret-looking keys in text that is not (or no longer) a whole document.
+
+    For a body that does not parse, or that was cut at a bound: the structure is gone, but
+    ``"password": "…"`` and ``token=…`` still say which value is secret.
+    """
+    def redact(match: re.Match[str]) -> str:
+        if not is_secret_key(match["key"]):
+            return match[0]
+        quoted = match["value"].startswith('"')
+        return match[0][: match.start("value") - match.start()] + (f'"{MASK}"' if quoted else MASK)
+
+    return _FORM_PAIR.sub(redact, _JSON_PAIR.sub(redact, text))
+
+
 def looks_like_secret_value(value: object) -> bool:
     """Whether a string looks like a credential regardless of where it appears."""
-    return isinstance(value, str) and any(pattern.search(value) for pattern in _SECRET_VALUE_PATTERNS)
+    return isinstance(value, str) and _SECRET_VALUE.search(value) is not None
 
 
 def secret_hint(value: str) -> str | None:
@@ -275,6 +336,53 @@ class SecretMasker:
         if rest and scheme.isalpha() and len(scheme) <= 10:
             return f"{scheme} {mask_secret(rest)}"  # keep "Bearer"/"Basic" for readability
         return mask_secret(value)
+
+    def request_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Headers as a sender sent them: credential and signature headers (by name) redacted."""
+        out = {}
+        for name, value in headers.items():
+            if name.lower() in self._header_names or _is_builtin_sensitive_header(name.lower()):
+                scheme, _, rest = value.partition(" ")
+                keep_scheme = bool(rest) and scheme.lower() in _AUTH_SCHEMES  # "Bearer ••••", never a word of a key
+                hidden = mask_value(rest if keep_scheme else value, show_hint=self._show_hint)
+                out[name] = f"{scheme} {hidden}" if keep_scheme else hidden
+            else:
+                out[name] = self.text(value)
+        return out
+
+    def document(self, value: Any, *, scan: bool = True, depth: int = 0) -> Any:
+        """A decoded JSON document: values under secret-looking keys and credential-like strings redacted,
+        known secrets replaced in every string (keys included). One pass: it runs on every webhook delivery.
+
+        ``scan=False`` skips looking for known secrets in strings, for a document whose source text was
+        found free of them (and of escapes that could hide one).
+        """
+        if depth > _MAX_DEPTH:
+            return MASK  # deeper than any legitimate document; refuse to guess
+        if isinstance(value, str):
+            if looks_like_secret_value(value):
+                return mask_value(value, show_hint=self._show_hint)
+            return self.text(value) if scan else value
+        if isinstance(value, dict):
+            return {
+                (self.text(k) if scan and isinstance(k, str) else k):
+                    (MASK if is_secret_key(k) and v is not None and v != ""
+                     else self.document(v, scan=scan, depth=depth + 1))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.document(v, scan=scan, depth=depth + 1) for v in value]
+        return value
+
+    def form(self, text: str) -> str:
+        """An ``application/x-www-form-urlencoded`` body: secret-looking fields redacted, known secrets replaced."""
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        # Built by hand so the mask stays readable ("token=••••") instead of percent-encoded.
+        return "&".join(
+            self.text(urllib.parse.quote(k, safe="[]")) + "="
+            + (MASK if is_secret_key(k) and v else self.text(urllib.parse.quote(v, safe="")))
+            for k, v in pairs
+        )
 
     def _secret_query_name(self, name: str) -> bool:
         return name.lower() in self._query_names or is_secret_key(name)

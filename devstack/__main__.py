@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from chalicelib.services import demo
+from chalicelib.services.connectors import secrets_box
 from devstack import stack as stack_mod
 from devstack.worker import POLL_WAIT_SECONDS
 
@@ -79,7 +81,6 @@ def _up(args: argparse.Namespace) -> int:
 def _rewrap() -> str:
     """Move every sealed secret to the current key-encryption key (after a switch of keys)."""
     import app  # noqa: F401
-    from chalicelib.services.connectors import secrets_box
 
     reports = secrets_box.rewrap_all()
     moved = sum(r.rewrapped for r in reports.values())
@@ -90,7 +91,6 @@ def _rewrap() -> str:
 
 def _seed_if_possible() -> None:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     demo.seed_if_empty()
 
@@ -120,7 +120,6 @@ def _with_database(action, args: argparse.Namespace):
 
 def _seed(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     created = _with_database(demo.seed_if_empty, args)
     print("Demo data created." if created else "Demo data already present (make reset to start over).")
@@ -129,7 +128,6 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
-    from chalicelib.services import demo
 
     result = _with_database(demo.reset, args)
     print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "

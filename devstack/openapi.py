@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chalicelib.http.openapi import document
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
 
 def render() -> str:
     import app  # noqa: F401  (registers every route)
-    from chalicelib.http.openapi import document
 
     return json.dumps(document(), indent=2, sort_keys=False) + "\n"
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from chalicelib.http.routing import ROUTE_TABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "security.md"
 START, END = "<!-- role-matrix:start -->", "<!-- role-matrix:end -->"
@@ -19,7 +21,6 @@ ROLES = ("viewer", "builder", "admin", "owner")
 
 def matrix_rows() -> list[tuple[str, str, str]]:
     import app  # noqa: F401  (registers every route)
-    from chalicelib.http.routing import ROUTE_TABLE
 
     rows = []
     for route in ROUTE_TABLE:

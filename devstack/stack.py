@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.identity.tokens import generate_keyset_json
 from devstack import aws, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,6 @@ def local_secrets(path: Path | None) -> dict[str, str]:
 
 
 def _jwt_keys() -> str:
-    from chalicelib.identity.tokens import generate_keyset_json
-
     return generate_keyset_json("local-1")
 
 

@@ -43,12 +43,12 @@ os.environ.setdefault("LIMITS_API_PER_SECOND", "1000000")
 
 def _reset_process_caches() -> None:
     from chalicelib import bootstrap
-    from chalicelib.adapters import aws
+    from chalicelib.adapters import boto_clients
     from chalicelib.config import get_settings
     from chalicelib.db.engine import reset_engine
 
     get_settings.cache_clear()
-    aws.reset_clients()
+    boto_clients.reset_clients()
     reset_engine()
     bootstrap.reset()
 

@@ -29,10 +29,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib.adapters.code_sandbox_child import FRAME_HEADER, MEMORY_EXIT
+from chalicelib.adapters.code_sandbox_child import DEFAULT_SPARES, FRAME_HEADER, MEMORY_EXIT
 from chalicelib.engine.code import (
     PLATFORM_CODE_LIMITS,
     CodeError,
@@ -50,6 +50,7 @@ from chalicelib.engine.code import (
 from chalicelib.errors import ConfigurationError
 
 PR_SET_DUMPABLE = 4
+MAX_SPARES = 64  # spare isolates of one sandbox process (about 0.75 MiB and one thread each)
 GRACE_SECONDS = 0.5  # how long past the time limit the parent waits for the child's own answer
 START_SECONDS = 30.0
 
@@ -61,7 +62,7 @@ class _ChildGone(Exception):
 class _Child:
     """One sandbox process and its pipes."""
 
-    def __init__(self, limits: CodeLimits) -> None:
+    def __init__(self, limits: CodeLimits, spares: int) -> None:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         path = os.pathsep.join(p for p in [root, *sys.path] if p)
         self.process = subprocess.Popen(
@@ -73,7 +74,7 @@ class _Child:
         self.ready = False
         self._send({
             "heap_bytes": limits.heap_bytes, "max_process_bytes": limits.max_process_bytes,
-            "max_log_lines": limits.max_log_lines, "max_log_chars": limits.max_log_chars,
+            "max_log_lines": limits.max_log_lines, "max_log_chars": limits.max_log_chars, "spares": spares,
         })
 
     def wait_ready(self, seconds: float) -> None:
@@ -140,19 +141,31 @@ class _Child:
 class SubprocessCodeRunner(CodeRunner):
     """A pool of sandbox processes; each execution borrows one and may destroy it."""
 
-    def __init__(self, size: int = 2, limits: CodeLimits = PLATFORM_CODE_LIMITS) -> None:
-        if size < 1:
-            raise ConfigurationError("The code sandbox pool needs at least one process.")
+    def __init__(self, size: int = 2, limits: CodeLimits = PLATFORM_CODE_LIMITS, spares: int = DEFAULT_SPARES) -> None:
+        if size < 1 or not 1 <= spares <= MAX_SPARES:
+            raise ConfigurationError(f"The code sandbox pool needs at least one process, and 1 to {MAX_SPARES} spares.")
         self.limits = limits
-        self._idle: queue.Queue[_Child | None] = queue.Queue()
-        for _ in range(size):
-            self._idle.put(None)  # started on first use
+        self.spares = spares
+        self.size = size
         self._closed = False
-        self._all: set[_Child] = set()
         self._lock = threading.Lock()
+        self._start_pool()
         self.replaced = 0  # children killed and replaced (observable in tests)
 
+    def _start_pool(self) -> None:
+        self._pid = os.getpid()
+        self._idle: queue.Queue[_Child | None] = queue.Queue()
+        for _ in range(self.size):
+            self._idle.put(None)  # started on first use
+        self._all: set[_Child] = set()
+
     def run(self, request: CodeRequest) -> CodeResult:
+        if self._pid != os.getpid():
+            # A forked worker: the sandbox processes and their pipes are the parent's. Leave them to
+            # it (never kill or talk to them) and start this process's own on first use.
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._start_pool()
         limits = self.limits
         payload_json = json.dumps(request.payload, separators=(",", ":"), ensure_ascii=False)
         if len(payload_json.encode()) > limits.max_input_bytes:
@@ -183,10 +196,10 @@ class SubprocessCodeRunner(CodeRunner):
         return _result(response, limits, timeout)
 
     def close(self) -> None:
-        """Stop every sandbox process (tests, interpreter exit)."""
+        """Stop this process's sandbox processes (tests, interpreter exit); a forked copy stops none of its parent's."""
         self._closed = True
         with self._lock:
-            children, self._all = list(self._all), set()
+            children, self._all = (list(self._all) if self._pid == os.getpid() else []), set()
         for child in children:
             child.kill()
 
@@ -208,7 +221,7 @@ class SubprocessCodeRunner(CodeRunner):
 
     def _start(self) -> _Child:
         _not_dumpable()
-        child = _Child(self.limits)
+        child = _Child(self.limits, self.spares)
         with self._lock:
             self._all.add(child)
         try:
@@ -308,13 +321,25 @@ def _not_dumpable() -> None:
 
 
 class SandboxSettings(BaseSettings):
-    """``CODE_SANDBOX_*``: the pool's size and memory limits (the function's memory must hold them all)."""
+    """``CODE_SANDBOX_*``: the pool's processes, their spare isolates and memory limits.
+
+    The function's memory must hold them all.
+    """
 
     model_config = SettingsConfigDict(env_prefix="CODE_SANDBOX_", case_sensitive=False, extra="ignore")
 
     processes: int = Field(2, ge=1, le=16)
+    spares: int = Field(DEFAULT_SPARES, ge=1, le=MAX_SPARES)
     heap_mb: int = Field(PLATFORM_CODE_LIMITS.heap_bytes // 1048576, ge=8, le=1024)
     process_mb: int = Field(PLATFORM_CODE_LIMITS.max_process_bytes // 1048576, ge=64, le=4096)
+
+    @model_validator(mode="after")
+    def _spares_fit(self) -> SandboxSettings:
+        # A spare holds about 0.75 MiB of the process's resident-size cap: most of the cap stays the code's.
+        if self.spares > self.process_mb // 4:
+            raise ValueError("CODE_SANDBOX_SPARES may be at most a quarter of CODE_SANDBOX_PROCESS_MB "
+                             f"({self.process_mb // 4})")
+        return self
 
     def limits(self) -> CodeLimits:
         return dataclasses.replace(PLATFORM_CODE_LIMITS, heap_bytes=self.heap_mb * 1048576,
@@ -353,6 +378,7 @@ def default_runner() -> SubprocessCodeRunner:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
                 settings = SandboxSettings.for_this_function()
-                _DEFAULT = SubprocessCodeRunner(size=settings.processes, limits=settings.limits())
+                _DEFAULT = SubprocessCodeRunner(size=settings.processes, limits=settings.limits(),
+                                                spares=settings.spares)
                 atexit.register(_DEFAULT.close)
     return _DEFAULT

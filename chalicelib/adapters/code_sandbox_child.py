@@ -47,6 +47,7 @@ from typing import Any
 
 MEMORY_EXIT = 86
 PREPARE_FAILED_EXIT = 87
+DEFAULT_SPARES = 24  # spare isolates kept ready (the parent passes CODE_SANDBOX_SPARES)
 _JS = pathlib.Path(__file__).with_name("sandbox_js")
 FRAME_HEADER = struct.Struct(">I")
 
@@ -76,6 +77,16 @@ PREPARE_SECONDS = 10.0  # the most preparing one isolate may take (harness, warm
 WARM_UP = RUNNER % {"script": "((p, c) => ({ ...p, n: [1, 2].map((x) => x * 2), s: `${c.k}` }))",
                     "payload": json.dumps(json.dumps({"a": [1, {"b": True}], "d": None})),
                     "context": json.dumps(json.dumps({"k": "v"}))}
+
+# What makes a spare isolate, as one script (one hand-off to the isolate's thread): the
+# harness, then the warm-up, answering PREPARED only if the warm-up's report is a success and
+# left no settled report behind (the warm-up is synchronous: it queues no continuation).
+PREPARED = "prepared"
+PREPARE = (
+    HARNESS + "\n;(() => { const report = JSON.parse(" + WARM_UP.replace("%", "%%") + ");"
+    f" return report.ok === true && report.logs.length === 0 && {SETTLE_PROBE} === {json.dumps(PENDING)}"
+    f" ? {json.dumps(PREPARED)} : 'failed' }})()"
+)
 
 # Lines of the evaluated script before the tenant's first line (RUNNER's, then to_script's three).
 _FIRST_LINE = RUNNER.split("%(script)s")[0].count("\n") + 3
@@ -162,31 +173,51 @@ class _Isolate:
 
 
 class _Isolates:
-    """Spare isolates, prepared ahead of use by a thread that works while the process is idle.
+    """Spare isolates, prepared ahead of use off the execution's path; each serves one execution.
 
     ``take`` hands out an isolate no execution has used; ``done`` returns it
-    for disposal once the execution is answered. The preparer keeps ``SPARE``
-    isolates ready and frees used ones (about 3 ms of CPU per execution), but
-    only once the process has been idle for ``QUIET_SECONDS``: right after an
-    answer the worker needs the CPU to record the step, and on a small
-    machine the preparer would take it from the worker. When no spare is left
-    it works at once (the execution waits for one, as on start).
+    for disposal once the execution is answered. A preparer thread keeps up
+    to ``spares`` isolates ready and frees used ones (about 2.5 ms of CPU to
+    make one, 0.3 ms to free one). It never works while an execution runs
+    unless no spare is left, and it waits for the process to be quiet so that
+    it does not take the CPU the worker needs to record the step it just got:
+
+    - a used isolate is freed, and a spare made while no more than ``LOW``
+      are left, once the process has been idle for ``QUIET_SECONDS``;
+    - the pool is topped up past ``LOW`` only once the process has been idle
+      for ``IDLE_SECONDS``, longer than the gap between the steps of a chain:
+      a burst of executions (a chain of code steps) runs on spares made
+      before it, and its isolates are replaced after it;
+    - used isolates are freed at once, even while an execution runs, when
+      ``MAX_USED`` of them wait (executions back to back leave no quiet
+      moment, and a used isolate may hold up to its heap limit).
+
+    Memory: a spare holds about 0.75 MiB and one thread, and counts towards
+    the process's resident-size cap; ``spares`` is bounded by the parent's
+    settings (``CODE_SANDBOX_SPARES``).
     """
 
-    SPARE = 2
+    LOW = 2
+    MAX_USED = 2
     QUIET_SECONDS = 0.005
+    IDLE_SECONDS = 0.05
 
     def __init__(self, limits: dict[str, Any]) -> None:
         self.limits = limits
+        self.spares = max(1, int(limits.get("spares") or DEFAULT_SPARES))
         # mini-racer binds each context to an event loop for its asynchronous callbacks;
         # nothing here uses them (every script is answered through the queue), so it never runs.
         self._loop = asyncio.new_event_loop()
+        self._prepare_script = PREPARE % {"max_lines": int(limits["max_log_lines"]),
+                                          "max_chars": int(limits["max_log_chars"])}
         self._state = threading.Condition()
         self._ready: list[_Isolate] = []
         self._used: list[_Isolate] = []
         self._busy = False
+        self._closed = False
         self._answered_at = 0.0
-        threading.Thread(target=self._prepare, name="v8-preparer", daemon=True).start()
+        self._preparer = threading.Thread(target=self._prepare, name="v8-preparer", daemon=True)
+        self._preparer.start()
 
     def take(self) -> _Isolate:
         with self._state:
@@ -194,7 +225,7 @@ class _Isolates:
             while not self._ready:
                 self._state.notify_all()  # no spare left: the preparer works even now
                 self._state.wait()
-            isolate = self._ready.pop(0)
+            isolate = self._ready.pop()
             self._state.notify_all()
             return isolate
 
@@ -212,13 +243,26 @@ class _Isolates:
             while not self._ready:
                 self._state.wait()
 
+    def close(self) -> None:
+        """Stop the preparer and free every isolate not in use (the process exits otherwise; tests)."""
+        with self._state:
+            self._closed = True
+            self._state.notify_all()
+        self._preparer.join()
+        with self._state:
+            isolates, self._ready, self._used = self._ready + self._used, [], []
+        for isolate in isolates:
+            isolate.close()
+
     def _prepare(self) -> None:
         try:
             while True:
                 with self._state:
                     while (wait := self._until_work()) > 0:
                         self._state.wait(None if wait == math.inf else wait)
-                    starving = not self._ready
+                    if self._closed:
+                        return
+                    starving = not self._ready and len(self._used) < self.MAX_USED
                     used = self._used.pop() if self._used and not starving else None
                 if used is not None:
                     used.close()
@@ -232,23 +276,22 @@ class _Isolates:
 
     def _until_work(self) -> float:
         """How long the preparer should wait before working (``0``: work now, ``inf``: until notified)."""
-        if not self._ready:
-            return 0.0  # starving: an execution waits, or will
-        if self._busy or not (self._used or len(self._ready) < self.SPARE):
+        if self._closed or not self._ready or len(self._used) >= self.MAX_USED:
+            return 0.0  # starving (an execution waits, or will), or used isolates to free now
+        if self._busy:
             return math.inf
-        return max(0.0, self._answered_at + self.QUIET_SECONDS - time.monotonic())
+        if self._used or len(self._ready) <= self.LOW:
+            quiet = self.QUIET_SECONDS
+        elif len(self._ready) < self.spares:
+            quiet = self.IDLE_SECONDS
+        else:
+            return math.inf
+        return max(0.0, self._answered_at + quiet - time.monotonic())
 
     def fresh(self) -> _Isolate:
-        limits = self.limits
-        isolate = _Isolate(self._loop, int(limits["heap_bytes"]))
-        isolate.eval(HARNESS % {"max_lines": int(limits["max_log_lines"]),
-                                "max_chars": int(limits["max_log_chars"])}, PREPARE_SECONDS)
-        # Compile the harness's paths now (V8 compiles a function on its first call), so the
-        # execution pays only for the tenant's code. Nothing of the tenant exists yet, and the
-        # warm-up leaves nothing behind: no console lines, no settled report.
-        report = isolate.eval(WARM_UP, PREPARE_SECONDS)
-        if not isinstance(report, str) or not json.loads(report).get("ok") or \
-                isolate.eval(SETTLE_PROBE, PREPARE_SECONDS) != PENDING:
+        """A new isolate with the harness installed and its paths compiled: one script, one hand-off."""
+        isolate = _Isolate(self._loop, int(self.limits["heap_bytes"]))
+        if isolate.eval(self._prepare_script, PREPARE_SECONDS) != PREPARED:
             raise RuntimeError("the sandbox harness did not prepare")
         return isolate
 

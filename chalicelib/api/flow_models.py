@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, model_validator
 
 from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import UUID, Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
+from chalicelib.services.triggers.kinds import kind_names
+from chalicelib.services.triggers.models import RegisteredName
+from chalicelib.services.workflows.runs import DIRECT_STARTS
 
 FlowStatus = Literal["draft", "test", "production"]
 EnvValue = str | int | float | bool
@@ -57,8 +60,19 @@ class StartRunBody(Body):
 
 
 class RerunBody(Body):
-    from_: Literal["start", "failed"] = Field("start", alias="from")
+    from_: Literal["start", "failed", "node"] = Field(
+        "start", alias="from",
+        description="start: the whole graph again; failed: resume at the failed step(s); node: at ``node_id`` with "
+                    "the input it received in the prior run.")
     version: Literal["same", "latest"] = "same"
+    node_id: str | None = Field(None, min_length=1, max_length=64,
+                                description="With from=node (and only then): the node the new run starts at.")
+
+    @model_validator(mode="after")
+    def _node_with_from_node(self) -> RerunBody:
+        if (self.from_ == "node") != (self.node_id is not None):
+            raise ValueError("node_id is required with from=node, and only then")
+        return self
 
 
 def settings_fields(body: FlowSettings) -> dict[str, Any]:
@@ -74,7 +88,8 @@ def settings_fields(body: FlowSettings) -> dict[str, Any]:
 
 RunStatus = Literal["running", "success", "failed", "canceled"]
 RunMode = Literal["test", "production"]
-RunTrigger = Literal["manual", "webhook", "cron", "rerun", "api"]
+# What started a run: a trigger of one of the process's kinds, a rerun, or the API.
+RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), *DIRECT_STARTS))]
 StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
 
 

@@ -160,10 +160,18 @@ def cancel(call: Call):
 @routes.route(BASE + "/{run_id}/rerun", methods=("POST",), access=BUILD_RUN, status=202, body=RerunBody,
               body_required=False, response=Run)
 def rerun(call: Call):
-    """A new run with the same input: ``{"from": "start"|"failed", "version": "same"|"latest"}``."""
+    """A new run with the prior input: ``{"from": "start"|"failed"|"node", "version": "same"|"latest"}``.
+
+    ``from: "node"`` with ``node_id`` starts at that node with the input it received in the prior
+    (finished) run; what ran before it is carried over, the node and all it reaches run again.
+    422 ``rerun_node_unknown`` when the node is not in the version the new run executes,
+    422 ``rerun_node_not_run`` when it has no recorded input in the prior run (skipped or never
+    reached); 409 ``run_state_conflict`` while the prior run is still running.
+    """
     body = call.body(RerunBody) if call.raw_body.strip() else RerunBody()
     ws = call.params["ws"]
-    run = run_service.rerun(call.principal, ws, call.params["run_id"], start_from=body.from_, version=body.version)
+    run = run_service.rerun(call.principal, ws, call.params["run_id"], start_from=body.from_, version=body.version,
+                            node_id=body.node_id)
     return json_response(run, 202, {"Location": f"/api/workspaces/{ws}/runs/{run['id']}"})
 
 

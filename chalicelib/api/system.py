@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.api.system_models import Health, OpenApiDocument
 from chalicelib.container import current
 from chalicelib.errors import SteplineError
+from chalicelib.http.openapi import document
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import PUBLIC, Answer, Call, Routes
 from chalicelib.services import health
@@ -16,8 +17,6 @@ routes = Routes("system")
 @routes.route("/openapi.json", access=PUBLIC, response=OpenApiDocument)
 def get_openapi(call: Call):
     """The OpenAPI 3.1 description of this API."""
-    from chalicelib.http.openapi import document
-
     return document()
 
 

@@ -82,6 +82,24 @@ class Delivery(Out):
     started_at: Timestamp | None
 
 
+class DeliveryRequest(Out):
+    """The request as received, masked: credential and signature headers, secret-looking body fields and the
+    trigger's signing secret never appear."""
+
+    method: str
+    headers: dict[str, str] = Field(description="Header names lower-cased; credentials and signatures masked.")
+    body: str | None = Field(description="The body as text (masked); null for a binary body (see `size`).")
+    body_encoding: Literal["json", "text", "binary"] = Field(
+        description="`json`: a complete JSON document; `text`: UTF-8 text (also JSON cut at the bound); "
+                    "`binary`: not text, only its size is kept.")
+    truncated: bool = Field(description="The body was cut at 64 KiB.")
+    size: int | None = Field(description="The body's size as received, in bytes.")
+
+
+class DeliveryDetail(Delivery):
+    request: DeliveryRequest | None = Field(description="Webhook deliveries only (null for cron and manual).")
+
+
 class Fired(Out):
     """A recorded delivery and, when it started one, the run."""
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from chalicelib.api.contract import CreatedRange, Query, SortedListQuery, id_param
 from chalicelib.api.trigger_models import (
+    DeliveryDetail,
     DeliveryPage,
     Fired,
     Outcome,
@@ -22,7 +23,7 @@ from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
 from chalicelib.services.triggers import manage, manual
 from chalicelib.services.triggers.models import FireBody, Kind, RotateSecretBody, TriggerBody, TriggerChanges
-from chalicelib.tables.triggers import triggers
+from chalicelib.tables.triggers import trigger_deliveries, triggers
 from chalicelib.tables.workflows import workflows
 
 routes = Routes("triggers")
@@ -55,6 +56,7 @@ FLOW = {"flow_id": Ref(workflows)}
 TRIGGER = {**FLOW, "trigger_id": Ref(triggers)}
 VIEW_FLOW, BUILD_FLOW = Access(Role.VIEWER, ids=FLOW), Access(Role.BUILDER, ids=FLOW)
 VIEW_TRIGGER, BUILD_TRIGGER = Access(Role.VIEWER, ids=TRIGGER), Access(Role.BUILDER, ids=TRIGGER)
+VIEW_DELIVERY = Access(Role.VIEWER, ids={**TRIGGER, "delivery_id": Ref(trigger_deliveries)})
 
 
 def _ids(call: Call) -> tuple[str, str, str]:
@@ -129,6 +131,12 @@ def rotate_secret(call: Call):
 def list_deliveries(call: Call):
     """Delivery history and diagnostics (filters: outcome, mode, created_after, created_before)."""
     return manage.list_deliveries(call.principal, *_ids(call), call.query)
+
+
+@routes.route(ONE + "/deliveries/{delivery_id}", access=VIEW_DELIVERY, response=DeliveryDetail)
+def get_delivery(call: Call):
+    """One delivery with the request as received: method, headers and body (bounded, secrets masked)."""
+    return manage.get_delivery(call.principal, *_ids(call), call.params["delivery_id"])
 
 
 @routes.route(ONE + "/fire", methods=("POST",), access=BUILD_TRIGGER, status=202, body=FireBody,

@@ -8,7 +8,7 @@ still never leak another tenant's rows.
 
 The transaction rolls back unless :meth:`UnitOfWork.commit` was called. This is
 the PostgreSQL adapter of the service layer's port (``services/unit_of_work.py``):
-its repositories (``idempotency_keys``, ``sessions``) work in the same transaction.
+its repositories (``idempotency_keys``, ``sessions``, ``trigger_admission``) work in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from chalicelib.db.engine import get_engine
 from chalicelib.db.idempotency_keys import SqlIdempotencyKeys
 from chalicelib.db.sessions import SqlSessions
+from chalicelib.db.trigger_admission import SqlTriggerAdmission
 
 SYSTEM_SCOPE = "system"
 _SET_SCOPE = text(
@@ -60,6 +61,10 @@ class UnitOfWork:
     @property
     def sessions(self) -> SqlSessions:
         return SqlSessions(self.connection)
+
+    @property
+    def trigger_admission(self) -> SqlTriggerAdmission:
+        return SqlTriggerAdmission(self.connection)
 
     def set_tenant(self, tenant_id: str) -> None:
         """Narrow a system transaction to one tenant (e.g. once a message names its tenant)."""

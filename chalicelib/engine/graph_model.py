@@ -106,6 +106,17 @@ class Graph:
         """Distinct target nodes of the outgoing edges, in edge order."""
         return tuple(dict.fromkeys(e.to_node for e in self.outgoing(node_id)))
 
+    def downstream_of(self, node_id: str) -> frozenset[str]:
+        """The node and every node reachable from it: what runs again when a run restarts there."""
+        seen = {node_id}
+        pending = [node_id]
+        while pending:
+            for succ in self.successors(pending.pop()):
+                if succ not in seen:
+                    seen.add(succ)
+                    pending.append(succ)
+        return frozenset(seen)
+
     def ports(self, node_id: str) -> list[str]:
         node = self._nodes[node_id]
         return self.catalog.ports_of(node.type, dict(node.config))

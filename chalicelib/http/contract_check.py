@@ -18,6 +18,8 @@ from chalice import Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.errors import SteplineError
+from chalicelib.http.error_shape import Error
+from chalicelib.http.responses import error_response
 from chalicelib.observability import logger
 
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 414, 415, 422, 429, 500, 503)
@@ -45,9 +47,7 @@ def problems(route: Any, status: int, body: str | bytes | None, content_type: st
     elif status in route.answers:
         model, media = route.answers[status].model, route.answers[status].media_type
     elif status in ERROR_STATUSES:
-        from chalicelib.http.openapi import ErrorBody
-
-        model, media = ErrorBody, "application/json"
+        model, media = Error, "application/json"
     else:
         return [f"status {status} is not documented"]
     if model is None:
@@ -73,8 +73,6 @@ def checked(route: Any, response: Response, request_id: str | None) -> Response:
     logger.error("contract violation", extra={"route": f"{route.methods} {route.path}",
                                               "status": response.status_code, "problems": found})
     error = ContractViolation(f"The answer breaks the declared contract: {'; '.join(found)}")
-    from chalicelib.http.responses import error_response
-
     return error_response(error, request_id)
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.http.error_shape import Error
 from chalicelib.http.routing import ROUTE_TABLE, RouteInfo
 from chalicelib.version import VERSION
 
@@ -48,31 +49,6 @@ COMMON_ERRORS = {
 _NO_INPUT = {"/health", "/openapi.json"}  # no parameters, no body, no credentials: only a failing dependency
 
 
-class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="JSON pointer to the offending value.")
-    issue: str
-
-
-class ErrorInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(description="Stable snake_case error code.")
-    message: str = Field(description="A human sentence; never repeats a credential.")
-    details: list[ErrorDetail] | None = None
-    request_id: str | None = Field(None, description="Quote it when reporting a problem.")
-
-
-class Error(BaseModel):
-    """The one error shape of every route."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    error: ErrorInfo
-
-
-ErrorBody = Error
 
 
 def _security(route: RouteInfo) -> list[dict[str, list[str]]]:
@@ -92,7 +68,7 @@ class _Schemas:
     """Collects every model once (pydantic names request/response variants apart when they differ)."""
 
     def __init__(self) -> None:
-        self.wanted: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
+        self.wanted: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
 
     def want(self, model: Any, mode: str) -> None:
         if _is_model(model) and (model, mode) not in self.wanted:

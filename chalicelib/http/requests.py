@@ -8,14 +8,13 @@ Bodies are decoded under the one JSON policy of ``chalicelib.json_codec``
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from chalicelib.json_codec import decode_json
 
-M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -39,7 +38,7 @@ def json_body(raw: bytes | None, *, max_bytes: int = MAX_BODY_BYTES, required: b
     return decode_json(raw)
 
 
-def parse(model: type[M], data: Any) -> M:
+def parse[M: BaseModel](model: type[M], data: Any) -> M:
     """Validate ``data`` against ``model``; 422 with JSON-pointer details when invalid."""
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="malformed_body")
@@ -52,7 +51,7 @@ def parse(model: type[M], data: Any) -> M:
 _QUERY_CODES = {"limit": "invalid_limit", "cursor": "invalid_cursor"}
 
 
-def parse_query(model: type[M], query: dict[str, str]) -> M:
+def parse_query[M: BaseModel](model: type[M], query: dict[str, str]) -> M:
     """Validate the query parameters a route declares; 400 naming each bad one.
 
     The code is ``invalid_limit`` / ``invalid_cursor`` for paging parameters and

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 from chalice.app import Request
+from pydantic import BaseModel
 
 from chalicelib import observability
 from chalicelib.container import current
@@ -106,7 +107,7 @@ class Call:
             self._json_read = True
         return self._json
 
-    def body(self, model: type[req.M]) -> req.M:
+    def body[M: BaseModel](self, model: type[M]) -> M:
         """The JSON body validated against ``model`` (400/413/422 otherwise)."""
         return req.parse(model, self.json())
 

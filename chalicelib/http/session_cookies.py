@@ -29,6 +29,7 @@ from chalice import Response
 
 from chalicelib.config import get_settings
 from chalicelib.errors import Forbidden
+from chalicelib.http.responses import json_response
 
 REFRESH_COOKIE = "stepline_refresh"
 CSRF_COOKIE = "stepline_csrf"
@@ -88,8 +89,6 @@ def _cookie(name: str, value: str, *, path: str, max_age: int, http_only: bool, 
 
 def session_response(result: dict[str, Any], headers: Any, *, max_age: int, status: int = 200) -> Response:
     """The token answer with the refresh token moved into the cookie (the body no longer holds it)."""
-    from chalicelib.http.responses import json_response
-
     body = dict(result)
     token = body.pop("refresh_token")
     body["refresh_token_transport"] = "cookie"

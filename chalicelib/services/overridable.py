@@ -5,12 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import fields, replace
-from typing import Any, Generic, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
-class Overridable(Generic[T]):
+class Overridable[T]:
     """A lazily built frozen dataclass: ``get()``, ``override(**changes)``, ``reset()``."""
 
     def __init__(self, name: str, load: Callable[[], T]) -> None:

@@ -8,9 +8,10 @@ in-memory fake the service unit tests run against.
 
 Two ways in, as the code stands:
 
-- **Repositories** (``uow.idempotency_keys``, ``uow.sessions``): the rules a service owns are
+- **Repositories** (``uow.idempotency_keys``, ``uow.sessions``, ``uow.trigger_admission``): the rules a service owns are
   written against these small ports, so a fake can stand in for the database.
-  Their records and scopes are plain values (``chalicelib/db/idempotency_keys.py``, ``db/sessions.py``).
+  Their records and scopes are plain values (``chalicelib/db/idempotency_keys.py``, ``db/sessions.py``,
+  ``db/trigger_admission.py``).
 - **Statements** (``uow.execute``): most services still speak SQLAlchemy Core to
   the adapter directly; those run against PostgreSQL only.
 """
@@ -25,6 +26,8 @@ from sqlalchemy import Connection
 
 from chalicelib.db.idempotency_keys import IdempotencyRecord, KeyScope
 from chalicelib.db.sessions import SessionRecord
+from chalicelib.db.trigger_admission import PendingCounts
+from chalicelib.triggers.ratelimit import BucketState
 
 
 class IdempotencyKeyRepository(Protocol):
@@ -79,6 +82,29 @@ class SessionRepository(Protocol):
         ...
 
 
+class TriggerAdmissionRepository(Protocol):
+    """Per-tenant admission records: the token bucket, runs pending, runs admitted per minute."""
+
+    def lock_bucket(self, tenant_id: str, capacity: float, now: dt.datetime) -> BucketState:
+        """The tenant's bucket (created full), locked until the transaction ends: admissions of one tenant
+        are serialised."""
+        ...
+
+    def store_bucket(self, tenant_id: str, state: BucketState) -> None: ...
+
+    def pending(self, tenant_id: str, since: dt.datetime) -> PendingCounts:
+        """Runs waiting, runs being started, and runs admitted in the minutes after ``since``."""
+        ...
+
+    def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:
+        """One more run admitted in ``minute``."""
+        ...
+
+    def tenants_pending(self) -> list[str]:
+        """Tenants with runs waiting or being started (system scope)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction in one tenant's scope (or the system's), rolled back unless committed."""
 
@@ -92,6 +118,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionRepository: ...
+
+    @property
+    def trigger_admission(self) -> TriggerAdmissionRepository: ...
 
     def execute(self, statement: Any, params: Any = None) -> Any: ...
 

@@ -8,9 +8,11 @@ Every table is tenant-owned and under row-level security.
   ``previous_secret`` until ``previous_secret_expires_at``. ``workflow_id``
   references ``workflows`` (deleting a workflow deletes its triggers).
 - ``trigger_deliveries``: every webhook call, cron firing and manual start,
-  with its outcome. ``(trigger_id, mode, dedupe_key)`` is unique among accepted
-  deliveries (a replay cannot start a second run); ``(trigger_id, slot)`` is
-  unique (two ticks cannot both fire one cron slot).
+  with its outcome and, for webhooks, the request as received (headers and
+  body, masked and bounded: ``chalicelib.triggers.captured_requests``).
+  ``(trigger_id, mode, dedupe_key)`` is unique among accepted deliveries (a
+  replay cannot start a second run); ``(trigger_id, slot)`` is unique (two
+  ticks cannot both fire one cron slot).
 - ``trigger_rate_buckets``: one token bucket per tenant, updated under a row lock.
 - ``run_admission_counts``: runs admitted per tenant and minute (the hourly quota).
 - ``pending_runs``: admitted runs waiting for a free concurrency slot (never dropped).
@@ -28,6 +30,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -98,6 +101,12 @@ trigger_deliveries = Table(
     _uuid("actor_id", nullable=True),  # manual starts
     _ts("created_at", nullable=False, default=True),
     _ts("started_at"),
+    # webhooks: the request as received, masked and bounded (triggers/captured_requests); null otherwise
+    Column("request_method", String(10), nullable=True),
+    Column("request_headers", JSONB, nullable=True),
+    Column("request_body", Text, nullable=True),
+    Column("request_body_encoding", String(10), nullable=True),  # json | text | binary
+    Column("request_truncated", Boolean, nullable=True),
     UniqueConstraint("trigger_id", "slot", name="uq_trigger_deliveries_slot"),
     Index("uq_trigger_deliveries_dedupe", "trigger_id", "mode", "dedupe_key", unique=True,
           postgresql_where=text("accepted")),

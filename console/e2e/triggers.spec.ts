@@ -1,6 +1,7 @@
 // Triggers: a webhook created from the page (secret shown once), a correctly signed delivery
 // and a forged one, both in the delivery history; a schedule with its reading and next fire
-// times; a manual fire; activate / deactivate / delete; a viewer reads without controls.
+// times; a manual fire; activate / deactivate / delete; a viewer reads without controls; a
+// delivery opened to show its request (signature and credentials masked, the body).
 import { createHmac } from 'node:crypto'
 import { expect, expectAccessible, test } from './fixtures'
 import { apiAs, createFlow, edge, firstWorkspace, node, shotPath } from './runs-api'
@@ -69,6 +70,45 @@ test('a webhook trigger: secret shown once, signed and forged deliveries, the ru
   await page.getByRole('button', { name: 'Delete Orders hook' }).click()
   await page.getByRole('dialog').getByRole('button', { name: 'Delete trigger' }).click()
   await expect(page.getByTestId('empty-state')).toBeVisible()
+})
+
+test('a delivery opens to show its request: the signature and credentials masked, the body', async ({ signedIn, stack }) => {
+  const builder = await apiAs(stack.url, 'builder@acme.test')
+  const ws = await firstWorkspace(builder)
+  const flow = await createFlow(builder, ws, `Delivery probe ${Date.now()}`, {
+    nodes: [node('start', 'start'), node('end', 'end')], edges: [edge('start', 'end')],
+  })
+  const trigger = await builder('POST', `/api/workspaces/${ws}/flows/${flow.id}/triggers`, { kind: 'webhook', name: 'Inspected hook' })
+  const secret: string = trigger.webhook.new_secret
+  // a signed delivery to the test URL, carrying a credential header and a secret-looking body field
+  const body = JSON.stringify({ order: 'B-7', password: 'hunter2-in-the-body' })
+  const headers = { ...signStandard(secret, `msg_inspect_${Date.now()}`, body), Authorization: 'Bearer tok_should_never_show_123' }
+  const sent = await fetch(trigger.webhook.test_url, { method: 'POST', headers, body })
+  expect(sent.status).toBe(202)
+
+  const page = await signedIn('builder')
+  await page.goto(`/triggers?workflow=${flow.id}&trigger=${trigger.id}`) // as the operations' diagnostics link it
+  const panel = page.getByTestId('trigger-panel')
+  await expect(panel).toContainText('Inspected hook')
+  await expect(panel.getByTestId('deliveries')).toContainText('started')
+  await panel.getByRole('button', { name: /^Open the delivery started/ }).click()
+  const detail = page.getByTestId('delivery-detail')
+  await expect(detail.getByTestId('delivery-outcome')).toHaveText('started')
+  const headerTable = detail.getByTestId('delivery-headers')
+  await expect(headerTable.getByRole('row', { name: /webhook-signature/ })).toContainText('••••')
+  await expect(headerTable.getByRole('row', { name: /authorization/ })).toContainText('Bearer ••••')
+  await expect(headerTable.getByRole('row', { name: /webhook-id/ })).toContainText('msg_inspect_')
+  const shownBody = detail.getByLabel('Request body', { exact: true })
+  await expect(shownBody).toContainText('"order": "B-7"')
+  await expect(shownBody).toContainText('"password": "••••"')
+  await expect(detail).not.toContainText('hunter2-in-the-body')
+  await expect(detail).not.toContainText('tok_should_never_show_123')
+  await expect(page.locator('body')).not.toContainText(secret)
+  await expect(detail.getByRole('button', { name: 'Copy the request' })).toBeVisible()
+  await expectAccessible(page, 'delivery detail')
+  await page.screenshot({ path: shotPath('trigger-delivery') })
+  await detail.getByRole('button', { name: 'Close' }).click()
+  await expect(detail).toBeHidden()
 })
 
 test('a schedule shows its reading and next fire times; a manual trigger fires a run', async ({ signedIn, stack }) => {

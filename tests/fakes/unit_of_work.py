@@ -2,10 +2,10 @@
 
 Like the PostgreSQL adapter, a unit of work changes nothing unless it commits:
 it works on a copy of the shared records and writes the copy back on
-``commit()``; an Idempotency-Key is seen only in its own tenant's scope (or in
-the system scope). Time is the ``clock`` the test moves. It holds no SQL: a
-service that still speaks statements (``uow.execute``) fails loudly here
-instead of passing by accident.
+``commit()``; an Idempotency-Key or a tenant's admission records are seen
+only in its own tenant's scope (or in the system scope). Time is the ``clock``
+the test moves. It holds no SQL: a service that still speaks statements
+(``uow.execute``) fails loudly here instead of passing by accident.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any, Self
 from chalicelib.container import UnitsOfWork
 from chalicelib.db.idempotency_keys import IdempotencyRecord, KeyScope
 from chalicelib.db.sessions import SessionRecord
+from chalicelib.db.trigger_admission import PendingCounts
+from chalicelib.triggers.ratelimit import BucketState
 
 
 class FakeClock:
@@ -41,6 +43,14 @@ class _StoredKey:
     expires_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class PendingRun:
+    """A run admitted by a trigger and not started yet (``waiting``: queued behind the limit)."""
+
+    tenant_id: str
+    waiting: bool
+
+
 @dataclass
 class Records:
     """Everything a fake transaction may change (copied on begin, written back on commit)."""
@@ -50,6 +60,9 @@ class Records:
     memberships: dict[tuple[str, str], str] = field(default_factory=dict)  # (tenant, user) -> role
     user_cutoffs: dict[str, dt.datetime] = field(default_factory=dict)  # user -> sessions_valid_after
     platform_state: dict[str, dt.datetime] = field(default_factory=dict)
+    rate_buckets: dict[str, BucketState] = field(default_factory=dict)  # tenant -> its token bucket
+    pending_runs: list[PendingRun] = field(default_factory=list)
+    admitted: dict[tuple[str, dt.datetime], int] = field(default_factory=dict)  # (tenant, minute) -> runs
 
 
 @dataclass
@@ -150,6 +163,36 @@ class FakeSessions:
         return self._records.memberships.get((tenant_id, user_id))
 
 
+class FakeTriggerAdmission:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+        self._records = uow.records
+
+    def lock_bucket(self, tenant_id: str, capacity: float, now: dt.datetime) -> BucketState:
+        self._uow.check_scope(tenant_id)
+        return self._records.rate_buckets.setdefault(tenant_id, BucketState(float(capacity), now))
+
+    def store_bucket(self, tenant_id: str, state: BucketState) -> None:
+        self._uow.check_scope(tenant_id)
+        self._records.rate_buckets[tenant_id] = state
+
+    def pending(self, tenant_id: str, since: dt.datetime) -> PendingCounts:
+        self._uow.check_scope(tenant_id)
+        runs = [run for run in self._records.pending_runs if run.tenant_id == tenant_id]
+        minutes = {minute: n for (tenant, minute), n in self._records.admitted.items()
+                   if tenant == tenant_id and minute > since}
+        return PendingCounts(waiting=sum(run.waiting for run in runs), starting=sum(not run.waiting for run in runs),
+                             admitted=sum(minutes.values()), oldest_minute=min(minutes, default=None))
+
+    def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:
+        self._uow.check_scope(tenant_id)
+        key = (tenant_id, minute)
+        self._records.admitted[key] = self._records.admitted.get(key, 0) + 1
+
+    def tenants_pending(self) -> list[str]:
+        return sorted({run.tenant_id for run in self._records.pending_runs if self._uow.sees(run.tenant_id)})
+
+
 class FakeUnitOfWork:
     """One transaction over a copy of the fake database's records."""
 
@@ -184,6 +227,10 @@ class FakeUnitOfWork:
     @property
     def sessions(self) -> FakeSessions:
         return FakeSessions(self)
+
+    @property
+    def trigger_admission(self) -> FakeTriggerAdmission:
+        return FakeTriggerAdmission(self)
 
     def execute(self, statement: Any, params: Any = None) -> Any:
         raise NotImplementedError("this service still speaks SQL: test it against PostgreSQL")

@@ -90,8 +90,20 @@ def _flow(ctx: Ctx, tenant: str) -> str:
 
 
 def _trigger(ctx: Ctx, tenant: str) -> str:
-    return _ok(ctx.api.post(f"/api/workspaces/{ctx.workspace(tenant)}/flows/{_flow(ctx, tenant)}/triggers",
-                            {"kind": "manual", "name": "probe"}, token=ctx.owner(tenant)))["id"]
+    """One manual trigger per tenant (shared by the trigger and delivery factories)."""
+    cache = ctx.__dict__.setdefault("_triggers", {})
+    if tenant not in cache:
+        cache[tenant] = _ok(ctx.api.post(
+            f"/api/workspaces/{ctx.workspace(tenant)}/flows/{_flow(ctx, tenant)}/triggers",
+            {"kind": "manual", "name": "probe"}, token=ctx.owner(tenant)))["id"]
+    return cache[tenant]
+
+
+def _delivery(ctx: Ctx, tenant: str) -> str:
+    """A delivery of the tenant's probe trigger: a test-mode start by hand (recorded whatever its outcome)."""
+    one = f"/api/workspaces/{ctx.workspace(tenant)}/flows/{_flow(ctx, tenant)}/triggers/{_trigger(ctx, tenant)}"
+    ctx.api.post(one + "/fire", {"mode": "test"}, token=ctx.owner(tenant))
+    return _ok(ctx.api.get(one + "/deliveries?limit=1", token=ctx.owner(tenant)))["items"][0]["id"]
 
 
 FACTORIES: dict[str, Callable[[Ctx, str], str]] = {
@@ -105,6 +117,7 @@ FACTORIES: dict[str, Callable[[Ctx, str], str]] = {
     "connection_id": _connection,
     "template_id": _node_template,
     "trigger_id": _trigger,
+    "delivery_id": _delivery,
 }
 FACTORIES.setdefault("flow_id", _flow)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chalicelib.connectors.definition import ConnectorDefinition
@@ -35,6 +35,7 @@ from chalicelib.services.connectors.ids import builtin_app_id, is_builtin
 from chalicelib.services.connectors.secrets_box import seal, unseal
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.connectors import connections
+from chalicelib.tables.workflows import workflow_versions, workflows
 
 OK, EXPIRED, REFRESH_FAILED, INVALID = "ok", "expired", "refresh_failed", "invalid"
 STATUSES = (OK, EXPIRED, REFRESH_FAILED, INVALID)
@@ -347,10 +348,6 @@ def _key_label(row: Mapping[str, Any]) -> str | None:
 
 def workflows_using(uow: UnitOfWork, connection_id: str) -> list[dict[str, str]]:
     """Workflows whose draft or a published version names the connection (a node's or a secret's)."""
-    from sqlalchemy import Text, cast, or_
-
-    from chalicelib.tables.workflows import workflow_versions, workflows
-
     draft = or_(cast(workflows.c.graph, Text).contains(connection_id),
                 cast(workflows.c.secrets, Text).contains(connection_id))
     published = select(workflow_versions.c.workflow_id).where(or_(

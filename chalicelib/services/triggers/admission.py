@@ -19,6 +19,10 @@ trigger's delivery is (429 ``run_quota_exceeded``); at the concurrency limit,
 where a trigger's run would wait, the caller is refused with 429
 ``concurrency_limit_reached`` and retries (an API call has no delivery to
 queue). Both answers carry ``Retry-After`` and the quota's RateLimit headers.
+
+The records are read and written through the unit of work's ``trigger_admission``
+repository (PostgreSQL: ``db/trigger_admission.py``), so these rules also run
+against the in-memory fake (``tests/unit/services/test_admission_rules.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +30,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
 from chalicelib.container import current
+from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_rate_buckets
 from chalicelib.triggers.backpressure import (
     HOUR_SECONDS,
     Admission,
@@ -44,15 +46,6 @@ from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy, TakeResu
 
 # Retry-After of a direct start refused at the concurrency limit (runs last seconds to minutes).
 CONCURRENCY_RETRY_AFTER_SECONDS = 5
-
-_COUNTS = text(
-    """
-    SELECT (SELECT count(*) FROM pending_runs WHERE tenant_id = CAST(:t AS uuid) AND waiting),
-           (SELECT count(*) FROM pending_runs WHERE tenant_id = CAST(:t AS uuid) AND NOT waiting),
-           coalesce(sum(c.count), 0), min(c.minute)
-    FROM run_admission_counts c WHERE c.tenant_id = CAST(:t AS uuid) AND c.minute > :since
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -68,31 +61,23 @@ class Counts:
 
 def lock_tenant(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, now: dt.datetime) -> BucketState:
     """Lock the tenant's bucket row (creating it full) and return its state."""
-    query = select(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at).where(
-        trigger_rate_buckets.c.tenant_id == tenant_id).with_for_update()
-    row = uow.execute(query).first()
-    if row is None:
-        uow.execute(pg_insert(trigger_rate_buckets).values(
-            tenant_id=tenant_id, tokens=float(policy.capacity), updated_at=now).on_conflict_do_nothing())
-        row = uow.execute(query).first()
-    return BucketState(float(row[0]), row[1])
+    return uow.trigger_admission.lock_bucket(tenant_id, float(policy.capacity), now)
 
 
 def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
                now: dt.datetime) -> TakeResult:
     """Spend one token (stored either way: a refusal stores the refill, which is harmless)."""
     result = policy.take(state, now)
-    uow.execute(update(trigger_rate_buckets).where(trigger_rate_buckets.c.tenant_id == tenant_id).values(
-        tokens=result.state.tokens, updated_at=result.state.updated_at))
+    uow.trigger_admission.store_bucket(tenant_id, result.state)
     return result
 
 
 def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime) -> Counts:
-    since = now - dt.timedelta(seconds=HOUR_SECONDS)
-    waiting, starting, total, oldest = uow.execute(_COUNTS, {"t": tenant_id, "since": since}).one()
+    pending = uow.trigger_admission.pending(tenant_id, now - dt.timedelta(seconds=HOUR_SECONDS))
+    oldest = pending.oldest_minute
     age = (now - oldest).total_seconds() if oldest is not None else None
     running = current().run_ledger().running(uow, tenant_id)
-    return Counts(int(running), int(starting), int(waiting), int(total), age)
+    return Counts(int(running), pending.starting, pending.waiting, pending.admitted, age)
 
 
 def decide(counts: Counts, policy: BackpressurePolicy) -> Admission:
@@ -106,10 +91,7 @@ def decide(counts: Counts, policy: BackpressurePolicy) -> Admission:
 
 def count_admitted(uow: UnitOfWork, tenant_id: str, now: dt.datetime) -> None:
     """One more run admitted in this minute (the hourly quota's counter)."""
-    minute = now.replace(second=0, microsecond=0)
-    stmt = pg_insert(run_admission_counts).values(tenant_id=tenant_id, minute=minute, count=1)
-    uow.execute(stmt.on_conflict_do_update(constraint="pk_run_admission_counts",
-                                           set_={"count": run_admission_counts.c.count + 1}))
+    uow.trigger_admission.count_admitted(tenant_id, now.replace(second=0, microsecond=0))
 
 
 def free_slots(counts: Counts, policy: BackpressurePolicy) -> int:
@@ -118,7 +100,7 @@ def free_slots(counts: Counts, policy: BackpressurePolicy) -> int:
 
 def pending_tenants(uow: UnitOfWork) -> list[str]:
     """Tenants with runs waiting or stalled (a system-scope query, for the tick)."""
-    return [str(t) for (t,) in uow.execute(select(pending_runs.c.tenant_id).distinct()).all()]
+    return uow.trigger_admission.tenants_pending()
 
 
 def quota_rejection(counts: Counts, decision: Admission, policy: BackpressurePolicy,
@@ -133,9 +115,6 @@ class DirectRunAdmission:
     """The engine's ``RunAdmission`` port: runs the API starts obey the triggers' quota and concurrency limit."""
 
     def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
-        from chalicelib.services.triggers.settings import now as clock_now
-        from chalicelib.services.triggers.settings import trigger_settings
-
         now = clock_now()
         policy = trigger_settings().backpressure
         lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)

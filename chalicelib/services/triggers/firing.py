@@ -56,6 +56,7 @@ from chalicelib.services.triggers.starting import (
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
+from chalicelib.triggers.captured_requests import CapturedRequest
 from chalicelib.triggers.dedupe import DedupeKey
 
 
@@ -78,6 +79,7 @@ class Firing:
     slot: dt.datetime | None = None
     body_bytes: int | None = None
     actor_id: str | None = None
+    request: CapturedRequest | None = None  # webhooks: the request as received, masked (kept with the delivery)
     rate_limited: bool = False  # spend a token of the tenant's webhook bucket
     gated: bool = True  # the workflow must run in production (test deliveries run the draft)
     recoverable: bool = False  # on a transient start failure keep the run for the recovery job
@@ -100,6 +102,7 @@ def _delivery_values(firing: Firing, outcome: str, *, reason: str | None, status
         external_id=(firing.external_id or None) and firing.external_id[:200], slot=firing.slot,
         run_id=run_id, duplicate_of=duplicate_of, status_code=status_code, body_bytes=firing.body_bytes,
         actor_id=firing.actor_id,
+        **(firing.request.columns() if firing.request is not None else {}),
     )
 
 

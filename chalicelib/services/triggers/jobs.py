@@ -1,4 +1,4 @@
-"""The triggers' share of the housekeeping tick: cron slots, waiting runs, retention."""
+"""The triggers' share of the housekeeping tick: each kind's (cron slots), waiting runs, retention."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, select
 from chalicelib.db.uow import system_uow
 from chalicelib.observability import logger
 from chalicelib.services.triggers import admission, release
-from chalicelib.services.triggers.kinds import KINDS
+from chalicelib.services.triggers.kinds import registered
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.tables.triggers import pending_runs, run_admission_counts, trigger_deliveries
@@ -19,9 +19,9 @@ CLEANUP_BATCH = 5000
 
 
 def tick(now: dt.datetime | None = None) -> dict[str, Any]:
-    """Each kind's share (due cron slots), release waiting runs, drop expired history."""
+    """Each kind's share (a scheduled kind's due slots), release waiting runs, drop expired history."""
     now = now or clock_now()
-    fired = sum(kind.tick(now) for kind in KINDS.values())
+    fired = sum(kind.tick(now) for kind in registered().values())
     with system_uow() as uow:
         tenants = admission.pending_tenants(uow)
     started = 0
@@ -31,7 +31,7 @@ def tick(now: dt.datetime | None = None) -> dict[str, Any]:
         except Exception:
             logger.exception("releasing waiting runs failed", extra={"tenant_id": tenant_id})
     removed = clean_up(now)
-    outcome = {"cron_fired": fired, "released": started, "deliveries_removed": removed}
+    outcome = {"fired": fired, "released": started, "deliveries_removed": removed}
     if fired or started or removed:
         logger.info("trigger housekeeping", extra=outcome)
     return outcome

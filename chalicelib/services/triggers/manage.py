@@ -21,9 +21,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.json_codec import dumps
 from chalicelib.services import audit
-from chalicelib.services.triggers import secrets
-from chalicelib.services.triggers.kinds import KINDS, TriggerKind, check_sections, kind_of
-from chalicelib.services.triggers.kinds import webhook as webhook_kind
+from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of, registered
 from chalicelib.services.triggers.models import (
     RotateSecretBody,
     TriggerBody,
@@ -31,11 +29,15 @@ from chalicelib.services.triggers.models import (
 )
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
-from chalicelib.services.triggers.views import present_delivery, present_trigger
+from chalicelib.services.triggers.views import (
+    DELIVERY_FIELDS,
+    present_delivery,
+    present_delivery_detail,
+    present_trigger,
+)
 from chalicelib.services.unit_of_work import UnitOfWork
 from chalicelib.tables.triggers import trigger_deliveries, triggers
 from chalicelib.triggers.cron import parse_schedule, upcoming_slots
-from chalicelib.triggers.signatures import SignatureScheme
 
 SECRET_KEYS = ("secret", "new_secret")
 OUTCOMES = ("started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
@@ -46,12 +48,6 @@ class WebhookPathTaken(Conflict):
     """Another trigger of the workspace already listens on this webhook path."""
 
     code = "webhook_path_taken"
-
-
-class NotAWebhook(Conflict):
-    """Only webhook triggers have a signing secret."""
-
-    code = "not_a_webhook"
 
 
 def _plain(view: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +80,7 @@ def _write(uow: UnitOfWork, statement: Any) -> Any:
 
 def _sections(body: Any) -> dict[str, Any]:
     """The kinds' settings sections given in a request body."""
-    return {k.section: getattr(body, k.section, None) for k in KINDS.values() if k.section}
+    return {k.section: getattr(body, k.section, None) for k in registered().values() if k.section}
 
 
 def _section(kind: TriggerKind, body: Any) -> Any:
@@ -207,15 +203,9 @@ def rotate_secret(principal: Any, ws: str, flow_id: str, trigger_id: str,
         overlap = trigger_settings().rotation_overlap_seconds
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
-        if row["kind"] != "webhook":
-            raise NotAWebhook("Only webhook triggers have a signing secret to rotate.")
-        scheme = SignatureScheme(row["signature_scheme"])
-        secret, new_secret = webhook_kind.secret_for(scheme, body.secret)
         expires = now + dt.timedelta(seconds=overlap) if overlap > 0 else None
-        uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(
-            secret=secrets.seal(principal.tenant_id, trigger_id, secret), secret_hint=secrets.hint(secret),
-            previous_secret=row["secret"] if expires else None, previous_secret_expires_at=expires,
-            secret_version=row["secret_version"] + 1, updated_at=now))
+        changes, new_secret = kind_of(row["kind"]).rotate_secret(row, body.secret, keep_previous_until=expires)
+        uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(**changes, updated_at=now))
         audit.record(uow, principal, "trigger.secret_rotated", "trigger", trigger_id,
                      after={"secret": "rotated",
                             "previous_secret_expires_at": expires and expires.isoformat()},
@@ -236,7 +226,9 @@ def delete_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str) -> No
 
 def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, params: dict[str, str]) -> dict:
     """Delivery history, newest first; filters: outcome, mode, created_after, created_before."""
-    query = select(trigger_deliveries).where(trigger_deliveries.c.trigger_id == trigger_id)
+    # The light columns only: a page of deliveries never reads their request bodies.
+    light = [trigger_deliveries.c[name] for name in DELIVERY_FIELDS]
+    query = select(*light).where(trigger_deliveries.c.trigger_id == trigger_id)
     if params.get("outcome"):
         if params["outcome"] not in OUTCOMES:
             raise _invalid("/outcome", f"one of {list(OUTCOMES)}")
@@ -252,6 +244,18 @@ def list_deliveries(principal: Any, ws: str, flow_id: str, trigger_id: str, para
         _load(uow, ws, flow_id, trigger_id)
         page = paginate(uow, query, trigger_deliveries, params)
     return {"items": [present_delivery(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+def get_delivery(principal: Any, ws: str, flow_id: str, trigger_id: str, delivery_id: str) -> dict[str, Any]:
+    """One delivery of the trigger with its request (headers and body, stored masked); 404 for any other id."""
+    d = trigger_deliveries.c
+    with tenant_uow(principal.tenant_id) as uow:
+        _load(uow, ws, flow_id, trigger_id)
+        row = uow.execute(select(trigger_deliveries).where(
+            d.id == delivery_id, d.trigger_id == trigger_id, d.workspace_id == ws)).mappings().first()
+    if row is None:
+        raise NotFound("No such delivery.")
+    return present_delivery_detail(row)
 
 
 def preview_schedule(expression: str, timezone: str, count: int = 5) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound
 from chalicelib.services.triggers import ports
 from chalicelib.services.triggers.firing import Firing, fire
+from chalicelib.services.triggers.kinds import manual as manual_kind
 from chalicelib.services.triggers.models import FireBody
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.tables.triggers import triggers
@@ -31,7 +32,7 @@ def fire_by_hand(principal: Any, ws: str, flow_id: str, trigger_id: str, body: F
         raise NotFound("No such trigger.")
     payload = body.input if "input" in body.model_fields_set else row["input"]
     now = clock_now()
-    result = fire(Firing(trigger=dict(row), kind="manual", mode=body.mode, input=payload,
+    result = fire(Firing(trigger=dict(row), kind=manual_kind.KIND.name, mode=body.mode, input=payload,
                          actor_id=principal.user_id, gated=body.mode == ports.PRODUCTION), now)
     if result.error is not None and not result.accepted:
         raise result.error

@@ -7,11 +7,42 @@ JSON pointers into these bodies.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-Kind = Literal["manual", "webhook", "cron"]  # the names of services/triggers/kinds.KINDS (a unit test holds them equal)
+from chalicelib.services.triggers.kinds import kind_names
+
+
+class RegisteredName:
+    """A string that must be one of the names a registry of the process holds when it is validated.
+
+    The names are read at validation time and when the JSON schema is generated (an ``enum``, as a
+    ``Literal`` gives), so a kind the composition root adds is accepted and documented with no edit here.
+    """
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self.names = names
+
+    def _check(self, value: str) -> str:
+        names = tuple(self.names())
+        if value not in names:
+            *first, last = names or ("nothing",)
+            expected = f"{', '.join(map(repr, first))} or {last!r}" if first else repr(last)
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, core_schema.str_schema())
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"enum": list(self.names()), "type": "string"}
+
+
+# A trigger kind's name: one of the container's trigger kinds (``bootstrap.TRIGGER_KINDS``).
+Kind = Annotated[str, RegisteredName(kind_names)]
 Scheme = Literal["standard_webhooks", "github", "stripe", "shopify", "slack"]
 PayloadShape = Literal["envelope", "body"]
 MissedSlots = Literal["fire_once", "skip"]

@@ -37,3 +37,17 @@ def present_trigger(row: Mapping[str, Any], *, now: dt.datetime | None = None, u
 
 def present_delivery(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in DELIVERY_FIELDS}
+
+
+def present_delivery_detail(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One delivery with the request as received (stored masked; ``None`` for cron firings and manual starts)."""
+    data = present_delivery(row)
+    data["request"] = None if row["request_method"] is None else {
+        "method": row["request_method"],
+        "headers": row["request_headers"] or {},
+        "body": row["request_body"],
+        "body_encoding": row["request_body_encoding"],
+        "truncated": bool(row["request_truncated"]),
+        "size": row["body_bytes"],
+    }
+    return data

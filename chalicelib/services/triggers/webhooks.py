@@ -10,7 +10,9 @@
 5. dedupe key (configured correlation expression, else the scheme's delivery id);
 6. the shared firing path: duplicate, gating, token bucket, admission, start.
 
-Every outcome is recorded on the trigger's delivery history. The production
+Every outcome is recorded on the trigger's delivery history, with the request
+as received (headers and body, masked and bounded: ``triggers/captured_requests``)
+in the same insert. The production
 URL starts production runs (gated); the test URL starts test runs of the
 draft whatever the workflow's state. A deactivated trigger starts nothing on
 either URL: both answer 409 ``trigger_disabled`` and record ``disabled``.
@@ -34,6 +36,7 @@ from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, ad
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.tables.triggers import triggers
+from chalicelib.triggers import captured_requests
 from chalicelib.triggers.dedupe import derive_dedupe_key
 from chalicelib.triggers.signatures import verify_signature
 
@@ -121,6 +124,13 @@ def _payload(trigger: Mapping[str, Any], body: Any, headers: Mapping[str, str], 
                         "received_at": received_at}}
 
 
+def _captured(call: WebhookCall, headers: Mapping[str, str], secrets_now: tuple[str | None, ...],
+              parsed: Any = captured_requests.UNPARSED) -> captured_requests.CapturedRequest:
+    """The request as its delivery keeps it: masked against the trigger's secrets, bounded."""
+    masker = captured_requests.secret_masker(secrets_now)
+    return captured_requests.capture("POST", headers, call.raw_body, masker, parsed=parsed)
+
+
 def _refuse(uow: UnitOfWork, firing: Firing, outcome: str, error: SteplineError,
             reason: str) -> SteplineError:
     record(uow, firing, outcome, reason=reason, status_code=error.status)
@@ -143,10 +153,11 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
     headers = {str(k).lower(): str(v) for k, v in call.headers.items()}
     base = Firing(trigger=trigger, kind="webhook", mode=mode, body_bytes=len(call.raw_body))
     limit = settings.backpressure.max_webhook_body_bytes
+    current, previous = secrets.open_secrets(trigger)  # also what the recorded request is masked against
     if len(call.raw_body) > limit:
+        base = replace(base, request=_captured(call, headers, (current, previous)))
         raise _refuse(uow, base, "too_large", PayloadTooLarge(f"Webhook body exceeds {limit} bytes."),
                       f"Body of {len(call.raw_body)} bytes exceeds {limit}.")
-    current, previous = secrets.open_secrets(trigger)
     valid = [s for s in (current,) if s]
     expires = trigger["previous_secret_expires_at"]
     if previous and expires is not None and expires > now:
@@ -155,6 +166,7 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
                                 tolerance_seconds=settings.tolerance_seconds)
     base = replace(base, external_id=verified.delivery_id)
     if not verified.ok:
+        base = replace(base, request=_captured(call, headers, (current, previous)))
         refused = verified.error()
         if refused is None or verified.failure is None:
             raise RuntimeError("a failed signature check names no reason")
@@ -162,7 +174,9 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
     try:
         body = _parse(call.raw_body, headers.get("content-type", "application/json"))
     except MalformedWebhookBody as exc:
+        base = replace(base, request=_captured(call, headers, (current, previous)))
         raise _refuse(uow, base, "invalid", exc, exc.message) from None
+    base = replace(base, request=_captured(call, headers, (current, previous), parsed=body))
     dedupe = derive_dedupe_key(delivery_id=verified.delivery_id,
                                correlation_expression=(trigger["config"] or {}).get("correlation_key"),
                                body=body, headers=headers)

@@ -1,4 +1,4 @@
-"""Starting runs and the operations on them: cancel, rerun (from the start or the failed step), redrive.
+"""Starting runs and the operations on them: cancel, rerun (from the start, the failed step or a node), redrive.
 
 ``start_run`` is the one way a run begins — the runs API, and the triggers
 (manual, webhook, cron) call it. In one transaction it picks the graph (test:
@@ -22,6 +22,7 @@ from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
+from chalicelib.engine.run_transitions import RUNNING, check_cancel, check_node_rerun, check_resume, plan_redrive
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.services import audit
@@ -34,7 +35,8 @@ from chalicelib.services.workflows.txn import RunTxn
 from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-TRIGGERS = ("manual", "webhook", "cron", "rerun", "api")
+# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
+DIRECT_STARTS = ("rerun", "api")
 
 
 class _NoInput:
@@ -50,12 +52,6 @@ class WorkflowNotRunnable(Conflict):
     """The workflow cannot start a run in this mode (disabled, not in production, nothing published)."""
 
     code = "workflow_not_runnable"
-
-
-class RunNotActive(Conflict):
-    """The run has already finished; the operation needs it running (or failed, for a resume)."""
-
-    code = "run_state_conflict"
 
 
 def start_run(
@@ -234,16 +230,22 @@ def cancel_run(principal: Any, ws: str, run_id: str) -> dict[str, Any]:
     """Queued steps are canceled at once; a running step may finish but enqueues nothing."""
     with tenant_uow(principal.tenant_id) as uow:
         _, txn = _locked_run(uow, ws, run_id)
-        if not cancel_in_txn(txn):
-            raise RunNotActive(f"The run has already finished ({txn.status}).")
+        check_cancel(txn.status)
+        cancel_in_txn(txn)
         txn.write()
         audit.record(uow, principal, "run.canceled", "run", run_id)
         uow.commit()
     return get_run_row(principal.tenant_id, run_id)
 
 
-def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", version: str = "same") -> dict:
-    """A new run with the prior input: from the start, or resuming at the failed step(s)."""
+def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", version: str = "same",
+          node_id: str | None = None) -> dict:
+    """A new run with the prior input: from the start, resuming at the failed step(s), or at ``node_id``.
+
+    ``node`` and ``failed`` share one mechanism (:func:`_resume`): what the prior run finished is carried
+    over and the rest queued again with the input it received; from a node, that node and everything
+    it reaches are not carried over, and the node is queued with its prior input.
+    """
     with tenant_uow(principal.tenant_id) as uow:
         old = uow.execute(select(runs).where(runs.c.id == run_id, runs.c.workspace_id == ws)).mappings().first()
         if old is None:
@@ -257,27 +259,42 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
             source = _source(uow, flow, old["mode"], None)
             source["graph"] = definitions.with_presets(uow, source["graph"])
         if start_from == "failed":
-            if old["status"] not in ("failed", "canceled"):
-                raise RunNotActive("Only a failed or canceled run can be resumed from its failed step.")
-            if version != "same":
-                raise ValidationFailed("Resuming from the failed step needs the same version.",
-                                       details=[{"path": "/version", "issue": "must be 'same' with from=failed"}])
+            check_resume(old["status"], version=version)
+        elif start_from == "node":
+            check_node_rerun(old["status"])
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
                              trigger="rerun", actor=principal, rerun_of=run_id)
         if start_from == "failed":
             _resume(txn, run_id)
+        elif start_from == "node":
+            _resume(txn, run_id, restart_at=str(node_id))
         else:
             txn.queue_step(txn.run.graph.start_id, "", 1, old["input"])
         txn.settle()
         audit.record(uow, principal, "run.rerun", "run", new_id_,
-                     after={"rerun_of": run_id, "from": start_from, "version": version})
+                     after={"rerun_of": run_id, "from": start_from, "version": version,
+                            **({"node_id": node_id} if start_from == "node" else {})})
         uow.commit()
     dispatch.send(txn.doorbells)
     return get_run_row(principal.tenant_id, new_id_)
 
 
+class RerunNodeUnknown(ValidationFailed):
+    """The node to re-run from is not in the graph the new run executes."""
+
+    code = "rerun_node_unknown"
+
+
+class RerunNodeDidNotRun(ValidationFailed):
+    """The node to re-run from has no recorded input in the prior run (it was skipped or never reached)."""
+
+    code = "rerun_node_not_run"
+
+
+# The newest attempt of every step instance of the prior run; ``:redo`` (the nodes a restart runs again)
+# and ``:known`` (the nodes of the new run's graph) choose what is carried over.
 _COPY_DONE = text(
     """
     INSERT INTO step_runs (id, tenant_id, run_id, node_id, instance_key, attempt, node_type, template, status,
@@ -288,6 +305,7 @@ _COPY_DONE = text(
     FROM (SELECT DISTINCT ON (node_id, instance_key) * FROM step_runs WHERE run_id = CAST(:old AS uuid)
           ORDER BY node_id, instance_key, attempt DESC) s
     WHERE s.status IN ('success', 'skipped')
+      AND s.node_id = ANY(CAST(:known AS text[])) AND NOT s.node_id = ANY(CAST(:redo AS text[]))
     """
 )
 _COPY_ARRIVALS = text(
@@ -295,7 +313,10 @@ _COPY_ARRIVALS = text(
     INSERT INTO join_arrivals (tenant_id, run_id, to_node, to_key, from_node, from_key, kind, payload, dropped,
                                created_at)
     SELECT tenant_id, CAST(:new AS uuid), to_node, to_key, from_node, from_key, kind, payload, dropped, created_at
-    FROM join_arrivals WHERE run_id = CAST(:old AS uuid) ORDER BY seq
+    FROM join_arrivals WHERE run_id = CAST(:old AS uuid)
+      AND to_node = ANY(CAST(:known AS text[])) AND from_node = ANY(CAST(:known AS text[]))
+      AND NOT from_node = ANY(CAST(:redo AS text[]))
+    ORDER BY seq
     """
 )
 _COPY_FAN_INS = text(
@@ -303,6 +324,8 @@ _COPY_FAN_INS = text(
     INSERT INTO fan_ins (tenant_id, run_id, join_node, join_key, for_each, expected_instances, created_at)
     SELECT tenant_id, CAST(:new AS uuid), join_node, join_key, for_each, expected_instances, created_at
     FROM fan_ins WHERE run_id = CAST(:old AS uuid)
+      AND for_each = ANY(CAST(:known AS text[])) AND join_node = ANY(CAST(:known AS text[]))
+      AND NOT for_each = ANY(CAST(:redo AS text[]))
     """
 )
 _UNFINISHED = text(
@@ -311,17 +334,46 @@ _UNFINISHED = text(
         SELECT DISTINCT ON (node_id, instance_key) node_id, instance_key, input, status
         FROM step_runs WHERE run_id = CAST(:old AS uuid) ORDER BY node_id, instance_key, attempt DESC) s
     WHERE s.status NOT IN ('success', 'skipped')
+      AND s.node_id = ANY(CAST(:known AS text[])) AND NOT s.node_id = ANY(CAST(:redo AS text[]))
+    """
+)
+_RAN = text(
+    """
+    SELECT instance_key, input FROM (
+        SELECT DISTINCT ON (instance_key) instance_key, input, status
+        FROM step_runs WHERE run_id = CAST(:old AS uuid) AND node_id = :node ORDER BY instance_key, attempt DESC) s
+    WHERE s.status <> 'skipped'
+    ORDER BY instance_key
     """
 )
 
 
-def _resume(txn: RunTxn, old_run_id: str) -> None:
-    """Carry over what succeeded (steps, arrivals, fan-ins); queue again what did not finish."""
-    params = {"new": txn.run.run_id, "old": old_run_id}
+def _resume(txn: RunTxn, old_run_id: str, *, restart_at: str | None = None) -> None:
+    """Carry over what succeeded (steps, arrivals, fan-ins); queue again what did not finish.
+
+    With ``restart_at``, that node and every node it reaches run again: nothing of theirs is carried
+    over, and each instance of the node is queued with the input it received in the prior run.
+    """
+    graph = txn.run.graph
+    redo: frozenset[str] = frozenset()
+    restart: list[tuple[str, Any]] = []
+    if restart_at is not None:
+        if restart_at not in graph.nodes:
+            raise RerunNodeUnknown("The node to re-run from is not in this version of the workflow.",
+                                   details=[{"path": "/node_id", "issue": "no such node in the graph"}])
+        restart = [(key, payload) for key, payload in
+                   txn.uow.execute(_RAN, {"old": old_run_id, "node": restart_at}).all()]
+        if not restart:
+            raise RerunNodeDidNotRun("The node did not run in that run, so there is no input to re-run it with.",
+                                     details=[{"path": "/node_id", "issue": "no recorded input in the prior run"}])
+        redo = graph.downstream_of(restart_at)
+    params = {"new": txn.run.run_id, "old": old_run_id, "redo": sorted(redo), "known": sorted(graph.nodes)}
     for statement in (_COPY_DONE, _COPY_ARRIVALS, _COPY_FAN_INS):
         txn.uow.execute(statement, params)
     for node_id, instance_key, payload in txn.uow.execute(_UNFINISHED, params).all():
         txn.queue_step(node_id, instance_key, 1, payload)
+    for instance_key, payload in restart:
+        txn.queue_step(str(restart_at), instance_key, 1, payload)
 
 
 def redrive(principal: Any, ws: str, quarantine_id: str) -> dict[str, Any]:
@@ -332,22 +384,19 @@ def redrive(principal: Any, ws: str, quarantine_id: str) -> dict[str, Any]:
         if item is None:
             raise NotFound("No such quarantined step.")
         _, txn = _locked_run(uow, ws, str(item["run_id"]))
-        if item["status"] != "quarantined":
-            raise Conflict("This step was already redriven.", code="already_redriven")
         latest = uow.execute(select(step_runs.c.id, step_runs.c.attempt, step_runs.c.input).where(
             step_runs.c.run_id == item["run_id"], step_runs.c.node_id == item["node_id"],
             step_runs.c.instance_key == item["instance_key"]).order_by(step_runs.c.attempt.desc()).limit(1)).first()
-        if latest is None or str(latest[0]) != str(item["step_id"]):
-            raise Conflict("The step has been attempted again since it was quarantined.", code="already_redriven")
-        if txn.status == "canceled":
-            raise RunNotActive("The run was canceled.")
-        if txn.run.deadline is not None and txn.run.deadline <= txn.now:
-            raise RunNotActive("The run's deadline has passed; rerun it instead.")
-        if txn.status != "running":
-            txn.status = "running"
-            txn.set_run(status="running", finished_at=None, error=None)
+        plan = plan_redrive(
+            quarantine_status=item["status"], quarantined_step_id=str(item["step_id"]),
+            latest_step_id=None if latest is None else str(latest[0]),
+            latest_attempt=0 if latest is None else int(latest[1]),
+            run_status=txn.status, deadline=txn.run.deadline, now=txn.now)
+        if plan.reopen:
+            txn.status = RUNNING
+            txn.set_run(status=RUNNING, finished_at=None, error=None)
             txn.event("run.reopened", reason="redrive")
-        step_id = txn.queue_step(item["node_id"], item["instance_key"], int(latest[1]) + 1, latest[2])
+        step_id = txn.queue_step(item["node_id"], item["instance_key"], plan.attempt, latest[2])
         txn.event("step.redriven", step_id=step_id, node_id=item["node_id"], quarantine_id=quarantine_id)
         uow.execute(update(quarantined_steps).where(quarantined_steps.c.id == quarantine_id).values(
             status="redriven", redriven_step_id=step_id, redriven_at=txn.now,

@@ -743,6 +743,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{ws}/flows/{flow_id}/triggers/{trigger_id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery with the request as received: method, headers and body (bounded, secrets masked). */
+        get: operations["triggers_get_delivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{ws}/flows/{flow_id}/triggers/{trigger_id}/fire": {
         parameters: {
             query?: never;
@@ -974,7 +991,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new run with the same input: ``{"from": "start"|"failed", "version": "same"|"latest"}``. */
+        /**
+         * A new run with the prior input: ``{"from": "start"|"failed"|"node", "version": "same"|"latest"}``.
+         * @description ``from: "node"`` with ``node_id`` starts at that node with the input it received in the prior
+         *     (finished) run; what ran before it is carried over, the node and all it reaches run again.
+         *     422 ``rerun_node_unknown`` when the node is not in the version the new run executes,
+         *     422 ``rerun_node_not_run`` when it has no recorded input in the prior run (skipped or never
+         *     reached); 409 ``run_state_conflict`` while the prior run is still running.
+         */
         post: operations["runs_rerun"];
         delete?: never;
         options?: never;
@@ -2030,6 +2054,61 @@ export interface components {
             /** Started At */
             started_at: string | null;
         };
+        /** DeliveryDetail */
+        DeliveryDetail: {
+            /** Id */
+            id: string;
+            /** Trigger Id */
+            trigger_id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "cron";
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "test" | "production";
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "started" | "queued" | "duplicate" | "bad_signature" | "stale_timestamp" | "disabled" | "not_production" | "rate_limited" | "too_large" | "invalid" | "error";
+            /** Reason */
+            reason: string | null;
+            /** Dedupe Key */
+            dedupe_key: string | null;
+            /** Dedupe Source */
+            dedupe_source: string | null;
+            /** External Id */
+            external_id: string | null;
+            /** Slot */
+            slot: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Duplicate Of */
+            duplicate_of: string | null;
+            /** Status Code */
+            status_code: number;
+            /** Body Bytes */
+            body_bytes: number | null;
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** @description Webhook deliveries only (null for cron and manual). */
+            request: components["schemas"]["DeliveryRequest"] | null;
+        };
         /** DeliveryPage */
         DeliveryPage: {
             /** Items */
@@ -2039,6 +2118,43 @@ export interface components {
              * @description Opaque; pass it back as `cursor` for the next page.
              */
             next_cursor: string | null;
+        };
+        /**
+         * DeliveryRequest
+         * @description The request as received, masked: credential and signature headers, secret-looking body fields and the
+         *     trigger's signing secret never appear.
+         */
+        DeliveryRequest: {
+            /** Method */
+            method: string;
+            /**
+             * Headers
+             * @description Header names lower-cased; credentials and signatures masked.
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Body
+             * @description The body as text (masked); null for a binary body (see `size`).
+             */
+            body: string | null;
+            /**
+             * Body Encoding
+             * @description `json`: a complete JSON document; `text`: UTF-8 text (also JSON cut at the bound); `binary`: not text, only its size is kept.
+             * @enum {string}
+             */
+            body_encoding: "json" | "text" | "binary";
+            /**
+             * Truncated
+             * @description The body was cut at 64 KiB.
+             */
+            truncated: boolean;
+            /**
+             * Size
+             * @description The body's size as received, in bytes.
+             */
+            size: number | null;
         };
         /** DuplicateDelivery */
         DuplicateDelivery: {
@@ -2875,16 +2991,23 @@ export interface components {
         RerunBody: {
             /**
              * From
+             * @description start: the whole graph again; failed: resume at the failed step(s); node: at ``node_id`` with the input it received in the prior run.
              * @default start
              * @enum {string}
              */
-            from: "start" | "failed";
+            from: "start" | "failed" | "node";
             /**
              * Version
              * @default same
              * @enum {string}
              */
             version: "same" | "latest";
+            /**
+             * Node Id
+             * @description With from=node (and only then): the node the new run starts at.
+             * @default null
+             */
+            node_id: string | null;
         };
         /** ResetBody */
         ResetBody: {
@@ -12171,6 +12294,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The URI is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    RateLimit?: string;
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_get_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ws: string;
+                flow_id: string;
+                trigger_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
                 };
             };
             /** @description Malformed request (not JSON, too deep, bad query parameter, bad id) */

@@ -13,7 +13,7 @@ import pg8000.native
 import pytest
 from sqlalchemy.engine import make_url
 
-from chalicelib.adapters import aws
+from chalicelib.adapters import boto_clients
 from chalicelib.config import get_settings
 from chalicelib.deployment import database, handler
 from chalicelib.identity.keys import KeySet
@@ -194,4 +194,4 @@ def test_delete_changes_nothing(deployed_env, fresh_database, cloudformation):
 def test_unknown_operator_action_is_refused(deployed_env):
     with pytest.raises(ValueError, match="current, upgrade or downgrade"):
         handler.handler({"action": "drop"}, None)
-    aws.reset_clients()
+    boto_clients.reset_clients()

@@ -323,3 +323,120 @@ def test_early_doorbells_ring_again_when_due(acme, make_flow, start, memory_queu
     with tenant_uow(tenant) as uow:
         assert uow.execute(text("SELECT status FROM runs WHERE id = CAST(:r AS uuid)"),
                            {"r": run["id"]}).scalar() == "success"
+
+
+def _branching_graph(url: str) -> dict:
+    """start → first (a call) → check (did it answer 200?) → big | small → join (wait_all) → end."""
+    return {"nodes": [node("start", "start"), node("first", "http_request", method="POST", url=url + "/echo"),
+                      node("check", "condition", all=[{"left": "{{ status }}", "op": "eq", "right": 200}]),
+                      node("big", "transform", output={"size": "big"}, mode="merge"),
+                      node("small", "transform", output={"size": "small"}, mode="merge"),
+                      node("join", "wait_all"), node("end", "end")],
+            "edges": [edge("start", "first"), edge("first", "check"), edge("check", "big", "true"),
+                      edge("check", "small", "false"), edge("big", "join"), edge("small", "join"),
+                      edge("join", "end")]}
+
+
+def test_rerun_from_a_node_starts_there_with_its_prior_input(acme, make_flow, start, drive_run, loopback):
+    # GIVEN a finished run whose condition took the "big" branch (the "small" one skipped)
+    loopback.reset()
+    graph = _branching_graph(loopback.url)
+    flow = make_flow(graph)
+    run = start(flow["id"], input={"total": 250})
+    assert drive_run(run["id"]) == "success"
+    prior = steps_by_node(acme["tenant_id"], run["id"])
+    api, token = acme["api"], acme["token"]
+    # WHEN it is re-run from "big"
+    again = api.post(_runs(acme, f"/{run['id']}/rerun"), {"from": "node", "node_id": "big"}, token=token)
+    assert again.status == 202, again.body
+    assert again.body["rerun_of"] == run["id"] and again.body["trigger"] == "rerun"
+    assert drive_run(again.body["id"]) == "success"
+    # THEN "big" ran again with the input it received before, and what it reaches ran again
+    steps = steps_by_node(acme["tenant_id"], again.body["id"])
+    assert [s["input"] for s in steps["big"]] == [prior["big"][0]["input"]]
+    assert [s["status"] for s in steps["join"]] == ["success"]
+    assert [s["status"] for s in steps["end"]] == ["success"]
+    # AND what ran before it was carried over, not repeated: one call to the vendor in all
+    assert [c["path"] for c in loopback.calls].count("/echo") == 1
+    assert [s["status"] for s in steps["first"]] == ["success"]
+    assert steps["first"][0]["output"] == prior["first"][0]["output"]
+    assert [s["status"] for s in steps["small"]] == ["skipped"]
+    # AND the join saw the carried-over skip of "small" and the new arrival of "big"
+    arrivals = api.get(_runs(acme, f"/{again.body['id']}/arrivals?node_id=join"), token=token).body["items"]
+    assert sorted((a["from_node"], a["kind"]) for a in arrivals) == [("big", "arrived"), ("small", "skipped")]
+    ended = api.get(_runs(acme, f"/{again.body['id']}"), token=token).body
+    assert ended["output"] == api.get(_runs(acme, f"/{run['id']}"), token=token).body["output"]
+
+
+def test_rerun_from_a_node_on_the_latest_draft_runs_its_new_config(acme, make_flow, start, drive_run, loopback):
+    # GIVEN a test run, then the node's config changed in the draft
+    loopback.reset()
+    graph = _branching_graph(loopback.url)
+    flow = make_flow(graph)
+    run = start(flow["id"], input={"total": 250})
+    assert drive_run(run["id"]) == "success"
+    [prior] = steps_by_node(acme["tenant_id"], run["id"])["big"]
+    api, token = acme["api"], acme["token"]
+    graph["nodes"][3]["config"]["output"] = {"size": "huge"}
+    assert api.put(f"/api/workspaces/{acme['ws']}/flows/{flow['id']}/graph", graph, token=token).status == 200
+    # WHEN it is re-run from that node on the latest graph (for a test run: the draft)
+    again = api.post(_runs(acme, f"/{run['id']}/rerun"), {"from": "node", "node_id": "big", "version": "latest"},
+                     token=token).body
+    assert drive_run(again["id"]) == "success"
+    # THEN the node ran its new config on its prior input; the call before it was not repeated
+    [big] = steps_by_node(acme["tenant_id"], again["id"])["big"]
+    assert big["output"]["size"] == "huge" and big["input"] == prior["input"]
+    assert [c["path"] for c in loopback.calls].count("/echo") == 1
+
+
+def test_rerun_from_a_node_is_refused_for_an_unknown_or_unrun_node_or_a_running_run(
+        acme, make_flow, start, drive_run, loopback, tokens):
+    loopback.reset()
+    flow = make_flow(_branching_graph(loopback.url))
+    run = start(flow["id"], input={"total": 250})
+    api, token = acme["api"], acme["token"]
+    rerun = _runs(acme, f"/{run['id']}/rerun")
+    # a run still running cannot be re-run from a node (its steps are not settled)
+    busy = api.post(rerun, {"from": "node", "node_id": "big"}, token=token)
+    assert (busy.status, busy.error_code) == (409, "run_state_conflict")
+    assert drive_run(run["id"]) == "success"
+    # a node the graph does not have, and a node that did not run (the branch not taken)
+    unknown = api.post(rerun, {"from": "node", "node_id": "nope"}, token=token)
+    assert (unknown.status, unknown.error_code) == (422, "rerun_node_unknown")
+    assert unknown.body["error"]["details"] == [{"path": "/node_id", "issue": "no such node in the graph"}]
+    skipped = api.post(rerun, {"from": "node", "node_id": "small"}, token=token)
+    assert (skipped.status, skipped.error_code) == (422, "rerun_node_not_run")
+    # node_id goes with from=node, and only with it
+    for body in ({"from": "node"}, {"from": "start", "node_id": "big"}, {"from": "node", "node_id": ""}):
+        reply = api.post(rerun, body, token=token)
+        assert (reply.status, reply.error_code) == (422, "validation_failed"), body
+    # a viewer may not, another tenant gets 404, and nothing was started by any of these
+    assert api.post(rerun, {"from": "node", "node_id": "big"}, token=acme["viewer"]).status == 403
+    beta_ws = tokens.ids("beta")["workspaces"]["Operations"]
+    foreign = api.post(f"/api/workspaces/{beta_ws}/runs/{run['id']}/rerun", {"from": "node", "node_id": "big"},
+                       token=tokens[("beta", "owner")])
+    assert (foreign.status, foreign.error_code) == (404, "not_found")
+    listed = api.get(_runs(acme, f"?flow_id={flow['id']}"), token=token).body["items"]
+    assert [r["id"] for r in listed] == [run["id"]]
+
+
+def test_rerun_from_a_node_in_a_for_each_body_runs_every_item_again(acme, make_flow, start, drive_run):
+    # GIVEN a finished for-each over three items
+    graph = {"nodes": [node("start", "start"), node("each", "for_each", items="{{ list }}"),
+                       node("double", "transform", output={"twice": "{{ item }}"}), node("join", "wait_all"),
+                       node("end", "end")],
+             "edges": [edge("start", "each"), edge("each", "double", "item"), edge("double", "join"),
+                       edge("join", "end")]}
+    run = start(make_flow(graph)["id"], input={"list": [1, 2, 3]})
+    assert drive_run(run["id"]) == "success"
+    # WHEN it is re-run from the body's node
+    again = acme["api"].post(_runs(acme, f"/{run['id']}/rerun"), {"from": "node", "node_id": "double"},
+                             token=acme["token"]).body
+    # THEN each item's instance ran again with its own input, and the fan-in (carried over) joined all three
+    assert drive_run(again["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], again["id"])
+    prior = steps_by_node(acme["tenant_id"], run["id"])
+    assert [(s["instance_key"], s["input"]) for s in steps["double"]] == \
+        [(s["instance_key"], s["input"]) for s in prior["double"]]
+    assert len(steps["double"]) == 3 and [s["status"] for s in steps["each"]] == ["success"]
+    assert [s["status"] for s in steps["join"]] == ["success"] and [s["status"] for s in steps["end"]] == ["success"]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from chalicelib.db.uow import system_uow
-from chalicelib.services.triggers import schedules
+from chalicelib.services.triggers.kinds import cron as cron_kind
 from chalicelib.tables.triggers import triggers
 from tests.integration.triggers.trigger_support import T0, delivery_rows
 
@@ -47,14 +47,14 @@ def test_overlapping_and_repeated_ticks_fire_a_slot_once(acme, clock, doorbells)
 
     def tick():
         barrier.wait(timeout=10)
-        fired.extend(schedules.scan(at("2026-11-22T10:05:10Z")))
+        fired.extend(cron_kind.scan(at("2026-11-22T10:05:10Z")))
 
     threads = [threading.Thread(target=tick) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    schedules.scan(at("2026-11-22T10:05:40Z"))
+    cron_kind.scan(at("2026-11-22T10:05:40Z"))
     # THEN the 10:05 slot started exactly one run
     mine = [f for f in fired if f.trigger_id == trigger["id"]]
     assert sorted(f.result.outcome for f in mine).count("started") == 1
@@ -76,7 +76,7 @@ def test_spring_forward_fires_a_slot_in_the_missing_hour_once(acme, clock, doorb
     trigger = _cron(acme, clock, at("2027-03-27T12:00:00Z"), cron="30 2 * * *", timezone="Europe/Berlin")
     assert trigger["schedule"]["next_fire_at"] == "2027-03-28T01:00:00Z"  # 03:00 CEST, right after the gap
     for minute in range(0, 90, 1):  # every tick from 00:30 to 02:00 UTC
-        schedules.scan(at("2027-03-28T00:30:05Z") + dt.timedelta(minutes=minute))
+        cron_kind.scan(at("2027-03-28T00:30:05Z") + dt.timedelta(minutes=minute))
     assert _slots(acme, trigger) == [(at("2027-03-28T01:00:00Z"), "started")]
     shown = acme.api.get(f"{acme.triggers(trigger['flow_id'])}/{trigger['id']}", token=acme.token).body
     assert shown["schedule"]["next_fire_at"] == "2027-03-29T00:30:00Z"  # 02:30 CEST
@@ -86,7 +86,7 @@ def test_fall_back_fires_the_repeated_hour_once(acme, clock, doorbells):
     # 2027-10-31: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice (00:30 and 01:30 UTC)
     trigger = _cron(acme, clock, at("2027-10-30T12:00:00Z"), cron="30 2 * * *", timezone="Europe/Berlin")
     for moment in ("2027-10-31T00:30:10Z", "2027-10-31T01:30:10Z", "2027-10-31T01:31:00Z"):
-        schedules.scan(at(moment))
+        cron_kind.scan(at(moment))
     assert _slots(acme, trigger) == [(at("2027-10-31T00:30:00Z"), "started")]
 
 
@@ -99,12 +99,12 @@ def test_fall_back_fires_the_repeated_hour_once(acme, clock, doorbells):
 )
 def test_missed_slots_follow_the_policy(acme, clock, doorbells, policy, expected):
     trigger = _cron(acme, clock, T0, cron="*/10 * * * *", missed_slot_policy=policy)
-    schedules.scan(at("2026-11-22T10:10:05Z"))
+    cron_kind.scan(at("2026-11-22T10:10:05Z"))
     # the ticks stop for half an hour (10:20, 10:30, 10:40 are missed); the next tick is late
-    schedules.scan(at("2026-11-22T10:47:00Z"))
+    cron_kind.scan(at("2026-11-22T10:47:00Z"))
     assert _slots(acme, trigger) == [(at(slot), outcome) for slot, outcome in expected]
     # and the schedule carries on normally afterwards
-    schedules.scan(at("2026-11-22T10:50:05Z"))
+    cron_kind.scan(at("2026-11-22T10:50:05Z"))
     assert _slots(acme, trigger)[-1] == (at("2026-11-22T10:50:00Z"), "started")
     assert acme.run_count(trigger["flow_id"]) == len(expected) + 1
 
@@ -113,7 +113,7 @@ def test_cron_slot_of_a_workflow_not_in_production_is_recorded_once(acme, clock,
     clock.set(T0)
     flow = acme.make_flow(status="test")
     trigger = acme.make_trigger(flow["id"], kind="cron", schedule={"cron": "*/5 * * * *"})
-    schedules.scan(at("2026-11-22T10:05:01Z"))
-    schedules.scan(at("2026-11-22T10:05:30Z"))
+    cron_kind.scan(at("2026-11-22T10:05:01Z"))
+    cron_kind.scan(at("2026-11-22T10:05:30Z"))
     assert _slots(acme, trigger) == [(at("2026-11-22T10:05:00Z"), "not_production")]
     assert acme.run_count(flow["id"]) == 0

@@ -111,14 +111,14 @@ def test_manual_fire_obeys_gating_and_records_who_started_it(acme, clock, doorbe
 
 
 def test_deleted_workflow_takes_its_triggers_with_it(acme, clock, doorbells):
-    from chalicelib.services.triggers import schedules
+    from chalicelib.services.triggers.kinds import cron as cron_kind
 
     flow, trigger, secret = _webhook(acme)
     cron = acme.make_trigger(flow["id"], kind="cron", schedule={"cron": "*/5 * * * *"})
     assert acme.api.delete(f"{acme.flows()}/{flow['id']}", token=acme.token).status == 204
     gone = deliver(acme.api, trigger, {"n": 1}, secret)
     assert gone.status == 404 and gone.error_code == "webhook_not_found"
-    schedules.scan(clock.now.replace(minute=5, second=1))
+    cron_kind.scan(clock.now.replace(minute=5, second=1))
     listed = acme.api.get(f"/api/workspaces/{acme.ws}/triggers", token=acme.token).body
     remaining = {t["id"] for t in listed["items"]}
     assert trigger["id"] not in remaining and cron["id"] not in remaining  # deleted with their workflow

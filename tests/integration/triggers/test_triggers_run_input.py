@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from chalicelib.db.uow import system_uow
-from chalicelib.services.triggers import schedules
+from chalicelib.services.triggers.kinds import cron as cron_kind
 from chalicelib.tables.triggers import triggers
 from tests.integration.triggers.trigger_support import T0, deliver
 
@@ -43,7 +43,7 @@ def test_cron_manual_webhook_and_api_runs_receive_the_same_input(acme, flow, clo
     clock.set(T0)
     # cron: the configured input, at its slot
     cron = acme.make_trigger(flow["id"], kind="cron", input=ORDER, schedule={"cron": "*/5 * * * *"})
-    fired = [f for f in schedules.scan(dt.datetime(2026, 11, 22, 10, 5, 10, tzinfo=dt.UTC))
+    fired = [f for f in cron_kind.scan(dt.datetime(2026, 11, 22, 10, 5, 10, tzinfo=dt.UTC))
              if f.trigger_id == cron["id"]]
     assert [f.result.outcome for f in fired] == ["started"], fired
     cron_run = acme.run(fired[0].result.run_id)

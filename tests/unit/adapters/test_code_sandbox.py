@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib import jsonata_expressions
 from chalicelib.adapters.code_sandbox import GRACE_SECONDS, SubprocessCodeRunner
-from chalicelib.engine.code import CodeFailed, CodeLimits, CodeRequest
+from chalicelib.engine.code import CodeFailed, CodeLimits, CodeRequest, to_script
 from chalicelib.engine.retry import is_retryable
 
 LIMITS = CodeLimits(heap_bytes=32 * 1024 * 1024, max_process_bytes=256 * 1024 * 1024, max_log_lines=20,
@@ -30,8 +30,8 @@ def sandbox():
 
 @pytest.fixture
 def single():
-    """One process only, so consecutive executions certainly share it."""
-    runner = SubprocessCodeRunner(size=1, limits=LIMITS)
+    """One process only, so consecutive executions certainly share it (and two spares, soon used up)."""
+    runner = SubprocessCodeRunner(size=1, limits=LIMITS, spares=2)
     yield runner
     runner.close()
 
@@ -155,13 +155,78 @@ def test_no_state_leaks_from_one_execution_to_the_next(single):
 
 
 def test_every_execution_in_a_process_starts_from_a_fresh_isolate(single):
-    # More executions than the process keeps spare isolates: none is ever reused.
-    for n in range(6):
+    # More executions than the process keeps spare isolates, back to back: none is ever reused.
+    for n in range(3 * single.spares):
         result = run(single, "export default async () => { globalThis.count = (globalThis.count || 0) + 1;"
                              " Array.prototype.extra = 1; await null; return { count, extra: typeof [].extra } }",
                      context={"run_id": f"run-{n}"})
         assert result.output == {"count": 1, "extra": "number"}
     assert single.replaced == 0
+
+
+def test_a_burst_longer_than_the_spare_pool_sees_a_pristine_global_object_every_time():
+    # GIVEN one sandbox process with its default pool of spare isolates
+    runner = SubprocessCodeRunner(size=1, limits=LIMITS)
+    try:
+        probe = ("export default (p, ctx) => { const seen = Object.getOwnPropertyNames(globalThis).length;"
+                 " const leak = typeof ({}).leak, marks = Object.keys(globalThis).filter((k) => k.startsWith('mark_'));"
+                 " globalThis[`mark_${ctx.run_id}`] = 1; Object.prototype.leak = ctx.run_id;"
+                 " return { seen, leak, marks } }")
+        # WHEN more executions than it keeps spares run in a burst, each leaving state behind
+        outputs = [run(runner, probe, context={"run_id": f"r{n}"}).output for n in range(runner.spares + 6)]
+        # THEN each one found the same pristine global object, with no mark or prototype change of another
+        assert {o["seen"] for o in outputs} == {outputs[0]["seen"]}
+        assert all(o["leak"] == "undefined" and o["marks"] == [] for o in outputs)
+        assert runner.replaced == 0
+    finally:
+        runner.close()
+
+
+def test_a_forked_worker_starts_its_own_sandbox_and_leaves_the_parents_alone(single):
+    # GIVEN a worker whose sandbox process is running
+    assert run(single, "export default () => ({ n: 1 })").output == {"n": 1}
+    parents = {child.process.pid for child in single._all}
+    # WHEN it forks, and the copy runs code and exits through its interpreter's exit handlers
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked copy
+        status = 1
+        try:
+            ok = run(single, "export default () => ({ n: 2 })").output == {"n": 2}
+            mine = {child.process.pid for child in single._all}
+            status = 0 if ok and mine and not mine & parents else 2
+            single.close()
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    # THEN the copy ran its code in a sandbox process of its own, and the parent's still serves it
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert {child.process.pid for child in single._all} == parents
+    assert run(single, "export default () => ({ n: 3 })").output == {"n": 3}
+    assert single.replaced == 0
+
+
+def test_used_isolates_never_pile_up_when_executions_leave_no_quiet_moment():
+    from chalicelib.adapters import code_sandbox_child as child
+
+    # GIVEN executions back to back on one pool, each leaving a large heap behind
+    pool = child._Isolates({"heap_bytes": 64 * 1024 * 1024, "max_log_lines": 10, "max_log_chars": 1000,
+                            "spares": 3})
+    pool.wait_ready()
+    try:
+        source = "export default () => { globalThis.keep = new Array(2e6).fill(1); return {} }"
+        request = {"script": to_script(source), "payload_json": "{}", "context_json": "{}", "timeout": 5.0,
+                   "source_lines": 1}
+        most = 0
+        for _ in range(12):
+            isolate = pool.take()
+            assert child._run(isolate, request)["ok"]
+            pool.done(isolate)
+            with pool._state:
+                most = max(most, len(pool._used))
+        # THEN the used isolates were freed as they came: never more than a few waiting (not one per execution)
+        assert most <= 4, most
+    finally:
+        pool.close()
 
 
 def test_the_worker_is_closed_to_a_same_user_sandbox_process(single):
@@ -263,3 +328,22 @@ def test_on_lambda_the_pool_fits_the_function_memory():
                                                   "CODE_SANDBOX_PROCESSES": "2"})
     assert (explicit.processes, explicit.process_mb) == (2, 128)
     assert SandboxSettings.for_this_function({}).processes == 2
+
+
+def test_the_spare_pool_is_bounded_by_the_process_cap(monkeypatch):
+    from pydantic import ValidationError
+
+    from chalicelib.adapters.code_sandbox import MAX_SPARES, SandboxSettings
+
+    assert SandboxSettings().spares == 24
+    monkeypatch.setenv("CODE_SANDBOX_SPARES", "8")
+    assert SandboxSettings().spares == 8
+    for too_many in (str(MAX_SPARES + 1), "0"):
+        monkeypatch.setenv("CODE_SANDBOX_SPARES", too_many)
+        with pytest.raises(ValidationError):
+            SandboxSettings()
+    # a spare takes about 0.75 MiB of the process's cap: at most a quarter of the cap goes to spares
+    monkeypatch.setenv("CODE_SANDBOX_SPARES", "32")
+    monkeypatch.setenv("CODE_SANDBOX_PROCESS_MB", "100")
+    with pytest.raises(ValidationError):
+        SandboxSettings()

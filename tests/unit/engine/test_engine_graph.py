@@ -71,6 +71,14 @@ def test_topological_order_puts_every_node_after_its_predecessors():
     assert order.index("b") < order.index("j")
 
 
+def test_downstream_of_a_node_is_the_node_and_all_it_reaches():
+    graph = parse_graph(DIAMOND)
+    assert graph.downstream_of("a") == {"a", "j", "e"}
+    assert graph.downstream_of("c") == {"c", "a", "b", "j", "e"}
+    assert graph.downstream_of("e") == {"e"}
+    assert graph.downstream_of("s") == set(graph.nodes)
+
+
 def test_round_trip_through_to_dict():
     graph = parse_graph(DIAMOND)
     again = parse_graph(graph.to_dict())

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import get_args
 
 import pytest
+from pydantic import ValidationError
 
+from chalicelib.bootstrap import TRIGGER_KINDS
 from chalicelib.errors import ValidationFailed
-from chalicelib.services.triggers.kinds import KIND_NAMES, KINDS, check_sections, kind_of
+from chalicelib.services.triggers.kinds import check_sections, kind_names, kind_of, registered
 from chalicelib.services.triggers.kinds.base import TriggerKind
-from chalicelib.services.triggers.models import Kind, TriggerBody
+from chalicelib.services.triggers.models import TriggerBody
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def test_the_request_bodies_accept_exactly_the_registered_kinds():
-    assert set(get_args(Kind)) == set(KIND_NAMES)
+    assert kind_names() == tuple(TRIGGER_KINDS)
+    assert TriggerBody.model_json_schema()["properties"]["kind"]["enum"] == list(TRIGGER_KINDS)
+    for name in TRIGGER_KINDS:
+        assert TriggerBody.model_validate({"kind": name}).kind == name
+    with pytest.raises(ValidationError) as refused:
+        TriggerBody.model_validate({"kind": "poll"})
+    assert refused.value.errors()[0]["msg"] == "Input should be 'manual', 'webhook' or 'cron'"
 
 
-@pytest.mark.parametrize("name", KIND_NAMES)
+def test_an_unknown_kind_name_is_a_422_at_kind():
+    with pytest.raises(ValidationFailed) as refused:
+        kind_of("poll")
+    assert refused.value.details[0]["path"] == "/kind"
+
+
+@pytest.mark.parametrize("name", tuple(TRIGGER_KINDS))
 def test_every_kind_meets_the_protocol_under_its_own_name(name):
     kind = kind_of(name)
     assert kind.name == name
@@ -30,7 +43,7 @@ def test_every_kind_meets_the_protocol_under_its_own_name(name):
 
 
 def test_sections_are_owned_by_one_kind_each():
-    sections = [k.section for k in KINDS.values() if k.section]
+    sections = [k.section for k in registered().values() if k.section]
     assert len(sections) == len(set(sections))
 
 

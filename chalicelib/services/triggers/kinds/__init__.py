@@ -1,35 +1,45 @@
 """Trigger kinds as a registry, like step types: one module per kind, meeting :class:`TriggerKind`.
 
-Creating, changing, (de)activating and showing a trigger (``manage``, ``views``)
-and the tick (``jobs``) go through :data:`KINDS`. A new kind is one module here,
-its entry below and its tests; a kind with settings of its own also names its
-section of the request bodies (``models``).
+The composition root lists the kinds (``bootstrap.TRIGGER_KINDS``) in the
+container; everything else reads them from there: the names the API accepts
+(``models.Kind``), creating, changing, (de)activating, showing a trigger and
+rotating its secret (``manage``, ``views``), and the tick (``jobs``). A new kind
+is one module here, its line in ``bootstrap.py`` and its tests; a kind with
+settings of its own also names its section of the request and answer bodies
+(``models``, ``api/trigger_models``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.services.triggers.kinds import cron, manual, webhook
+from chalicelib.container import current
 from chalicelib.services.triggers.kinds.base import TriggerKind, invalid
 
-KINDS: dict[str, TriggerKind] = {
-    "manual": manual.KIND,
-    "webhook": webhook.KIND,
-    "cron": cron.KIND,
-}
-KIND_NAMES: tuple[str, ...] = tuple(KINDS)
+__all__ = ["TriggerKind", "check_sections", "kind_names", "kind_of", "registered"]
 
-__all__ = ["KINDS", "KIND_NAMES", "TriggerKind", "check_sections", "kind_of"]
+
+def registered() -> Mapping[str, TriggerKind]:
+    """The process's trigger kinds, by name."""
+    return current().trigger_kinds
+
+
+def kind_names() -> tuple[str, ...]:
+    return tuple(registered())
 
 
 def kind_of(name: str) -> TriggerKind:
-    return KINDS[name]
+    """The kind called ``name`` (422 at ``/kind`` when the process has no such kind)."""
+    kinds = registered()
+    if name not in kinds:
+        raise invalid("/kind", f"one of {list(kinds)}")
+    return kinds[name]
 
 
 def check_sections(name: str, sections: dict[str, Any]) -> None:
     """Refuse the settings section of another kind (``sections``: section name → the body's value)."""
-    for other in KINDS.values():
+    for other in registered().values():
         if other.section and other.name != name and sections.get(other.section) is not None:
             raise invalid(f"/{other.section}",
                           f"only {other.name} triggers have {other.section_title} (this one is {name})")

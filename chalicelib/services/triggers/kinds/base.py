@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from chalicelib.errors import SteplineError, ValidationFailed
+from chalicelib.errors import Conflict, SteplineError, ValidationFailed
 
 
 class TriggerKind(Protocol):
@@ -37,9 +37,25 @@ class TriggerKind(Protocol):
         """The kind's section of the API view (None: the kind has none)."""
         ...
 
+    def rotate_secret(self, row: Mapping[str, Any], secret: str | None, *,
+                      keep_previous_until: dt.datetime | None) -> tuple[dict[str, Any], str | None]:
+        """The column changes installing a new signing secret (``secret``, or one generated and returned to
+        show once); the previous one verifies until ``keep_previous_until`` (None: not at all). A kind
+        without a secret raises :class:`NoSecretToRotate`."""
+        ...
+
     def tick(self, now: dt.datetime) -> int:
         """The kind's share of the housekeeping tick; how many triggers fired."""
         ...
+
+
+class NoSecretToRotate(Conflict):
+    """Only triggers of a kind that verifies signatures (webhooks) have a signing secret."""
+
+    code = "not_a_webhook"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"Only webhook triggers have a signing secret to rotate ({kind} triggers have none).")
 
 
 def invalid(path: str, issue: str) -> ValidationFailed:

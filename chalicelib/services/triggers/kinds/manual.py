@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.services.triggers.kinds.base import NoSecretToRotate
+
 
 class ManualKind:
     name: str = "manual"
@@ -26,6 +28,10 @@ class ManualKind:
     def present(self, row: Mapping[str, Any], *, now: dt.datetime | None, upcoming: int,
                 new_secret: str | None) -> dict[str, Any] | None:
         return None
+
+    def rotate_secret(self, row: Mapping[str, Any], secret: str | None, *,
+                      keep_previous_until: dt.datetime | None) -> tuple[dict[str, Any], str | None]:
+        raise NoSecretToRotate(self.name)
 
     def tick(self, now: dt.datetime) -> int:
         return 0

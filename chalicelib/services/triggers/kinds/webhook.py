@@ -120,6 +120,16 @@ class WebhookKind:
             section["new_secret"] = new_secret
         return section
 
+    def rotate_secret(self, row: Mapping[str, Any], secret: str | None, *,
+                      keep_previous_until: dt.datetime | None) -> tuple[dict[str, Any], str | None]:
+        scheme = SignatureScheme(row["signature_scheme"])
+        stored, new_secret = secret_for(scheme, secret)
+        return {
+            "secret": secrets.seal(str(row["tenant_id"]), str(row["id"]), stored), "secret_hint": secrets.hint(stored),
+            "previous_secret": row["secret"] if keep_previous_until else None,
+            "previous_secret_expires_at": keep_previous_until, "secret_version": row["secret_version"] + 1,
+        }, new_secret
+
     def tick(self, now: dt.datetime) -> int:
         return 0  # deliveries arrive over HTTP
 
