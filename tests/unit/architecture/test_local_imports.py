@@ -12,17 +12,6 @@ OWN = ("chalicelib", "step_handlers")
 
 # (file, module imported inside a function) -> why it is there. Keep it short; every entry is a debt or a choice.
 ALLOWED: dict[tuple[str, str], str] = {
-    # The local stack's runtime imports the app module by name in start(), once the stack has put its settings
-    # in the environment; the workers' bookkeeping follows it, in the parent process only (the children are
-    # started with the app module and never need the runtime's recovery and heartbeat).
-    ("devstack/runtime.py", "chalicelib.services.workflows"): "loaded after the app module, in the parent only",
-    ("devstack/runtime.py", "chalicelib.observability"): "loaded after the app module, in the parent only",
-    # Cycles being taken apart with the engine runtime's throughput work (dispatch/sweeper import workers).
-    ("chalicelib/services/workflows/workers.py", "chalicelib.services.workflows"): "cycle with dispatch/sweeper",
-    ("chalicelib/services/workflows/workers.py", "chalicelib.services.workflows.dispatch"): "cycle with dispatch",
-    ("chalicelib/services/workflows/workers.py", "chalicelib.services.workflows.settings"): "cycle with sweeper",
-    # Cycle firing <-> release, taken apart with the webhook accept path's throughput work.
-    ("chalicelib/services/triggers/firing.py", "chalicelib.services.triggers.release"): "cycle with release",
     # Cycles tenant_limits <-> admission/settings, taken apart with the HTTP request path's work.
     ("chalicelib/services/tenant_limits.py", "chalicelib.db.uow"): "cycle through the request path",
     ("chalicelib/services/tenant_limits.py", "chalicelib.services.triggers"): "cycle with admission",
