@@ -156,9 +156,18 @@ class LocalRuntime:
         return lines
 
     def _beat(self) -> None:
+        """Beat; the runtime that takes over (the API process) also takes over dead workers' steps at once.
+
+        At start-up the step workers of a killed stack may still be dying (``PR_SET_PDEATHSIG`` is
+        delivered asynchronously): the start's recovery then sees them alive. Looking again with every
+        beat takes their steps over within seconds of their end, as it does for a worker process that
+        dies on its own while the stack runs — not a lease or a sweep later.
+        """
         while not self._beating.wait(HEARTBEAT_SECONDS):
             try:
                 worker_registry.beat()
+                if self.take_over:
+                    sweeper.reclaim_abandoned()
             except Exception as exc:  # the database may be away for a while; keep beating
                 logger.warning("runtime heartbeat failed", extra={"error_type": type(exc).__name__})
 
