@@ -154,11 +154,11 @@ class PostgresQueueReceiver:
     def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 - boto3's spelling
         return {"QueueUrl": f"postgresql:///{QueueName}"}
 
-    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:  # noqa: N803
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
         return {"Attributes": {"QueueArn": f"arn:aws:sqs:{self.region}:000000000000:{self.name}"}}
 
-    def receive_message(self, *, QueueUrl: str, MaxNumberOfMessages: int = 1,  # noqa: N803
-                        WaitTimeSeconds: float = 0, **_: Any) -> dict[str, Any]:
+    def receive_message(self, *, MaxNumberOfMessages: int = 1, WaitTimeSeconds: float = 0,  # noqa: N803
+                        **_: Any) -> dict[str, Any]:
         """Up to ``MaxNumberOfMessages`` messages; waits up to ``WaitTimeSeconds`` for the first.
 
         While the queue is found empty, one thread at a time asks it again (after the shared
@@ -179,7 +179,7 @@ class PostgresQueueReceiver:
             if messages or time.monotonic() >= give_up:
                 return {"Messages": messages} if messages else {}
 
-    def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+    def delete_message_batch(self, *, Entries: list[dict[str, str]], **_: Any) -> dict[str, Any]:  # noqa: N803
         self.delete([e["ReceiptHandle"] for e in Entries])
         return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
