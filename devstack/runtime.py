@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
-from chalicelib.adapters.pg_queue import PostgresQueueReceiver
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
 from chalicelib.config import get_settings
+from chalicelib.container import current
 from chalicelib.db.engine import get_engine
 from chalicelib.observability import logger
 from chalicelib.services.workflows import sweeper
@@ -111,9 +112,11 @@ class LocalRuntime:
         settings = get_settings()
         if settings.step_queue_backend != "postgres":
             return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        sender = current().step_queue()
         return PostgresQueueReceiver(settings.step_queue_name, get_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
                                      max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
-                                     region=self.region)
+                                     region=self.region,
+                                     woken_by=sender.sent if isinstance(sender, PostgresStepQueue) else None)
 
     def _spawn_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
