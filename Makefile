@@ -178,7 +178,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/vulture chalicelib step_handlers devstack app.py --min-confidence 80 \
-	  --ignore-names exc_type,tb,follow_redirects,explain
+	  --ignore-names exc_type,tb,follow_redirects,explain,QueueUrl,AttributeNames
 
 clean:
 	rm -rf build vendor .pytest_cache .ruff_cache

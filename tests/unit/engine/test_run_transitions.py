@@ -12,6 +12,7 @@ from chalicelib.engine.run_transitions import (
     Redrive,
     RunNotActive,
     check_cancel,
+    check_node_rerun,
     check_resume,
     plan_redrive,
 )
@@ -48,6 +49,17 @@ def test_a_failed_or_canceled_run_resumes_from_its_failed_step_with_the_same_ver
 def test_a_running_or_successful_run_cannot_resume(status):
     with pytest.raises(RunNotActive):
         check_resume(status, version="same")
+
+
+@pytest.mark.parametrize("status", ["success", "failed", "canceled"])
+def test_a_finished_run_reruns_from_a_chosen_node_in_any_outcome(status):
+    check_node_rerun(status)
+
+
+def test_a_running_run_does_not_rerun_from_a_node():
+    with pytest.raises(RunNotActive) as refused:
+        check_node_rerun("running")
+    assert refused.value.code == "run_state_conflict"
 
 
 def test_a_redrive_queues_the_next_attempt_and_reopens_a_finished_run():
