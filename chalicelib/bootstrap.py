@@ -49,7 +49,7 @@ from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages, tenant_limits
-from chalicelib.services.authentication import authenticate
+from chalicelib.services.authentication import authenticated
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionDefaults,
@@ -173,7 +173,7 @@ def build(**parts: Any) -> Container:
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
         step_catalog=step_handlers.CATALOG,
-        authenticator=authenticate,
+        authenticator=authenticated,
         api_rate_limit=tenant_limits.take_api_token,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,

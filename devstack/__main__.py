@@ -46,6 +46,7 @@ def _up(args: argparse.Namespace) -> int:
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
                            host=args.host, port=args.port, workers=args.workers,
                            worker_processes=args.worker_processes, poll_wait_seconds=POLL_WAIT_SECONDS,
+                           api_processes=args.api_processes,
                            console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
@@ -156,11 +157,18 @@ def main(argv: list[str] | None = None) -> int:
                         default=int(os.environ.get("STEPLINE_WORKER_PROCESSES") or 0),
                         help="step-worker processes beside the API's (STEPLINE_WORKER_PROCESSES); 0 (the "
                              "default) runs the pollers in the API's process")
+    parser.add_argument("--api-processes", type=int, default=None,
+                        help="processes serving the HTTP API (STEPLINE_API_PROCESSES; default: one per core); 0 serves "
+                             "it from threads of the runtime's own process")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
     parser.add_argument("--throwaway", action="store_true",
                         help="(up) a fresh database and emulator on free ports, removed on stop")
     args = parser.parse_args(argv)
+    if args.api_processes is None:
+        from devstack.gateway import default_processes
+
+        args.api_processes = default_processes()
     return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset,
             "rewrap": _rewrap_command}[args.command](args)
 

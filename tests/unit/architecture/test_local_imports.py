@@ -17,11 +17,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("devstack/__main__.py", "chalicelib.services"): "the seeding commands only (start-up cost)",
     ("devstack/__main__.py", "chalicelib.services.connectors"): "the rewrap command only (start-up cost)",
     ("devstack/stack.py", "chalicelib.identity.tokens"): "a first key set only (start-up cost)",
-    # Cycles tenant_limits <-> admission/settings, taken apart with the HTTP request path's work.
-    ("chalicelib/services/tenant_limits.py", "chalicelib.db.uow"): "cycle through the request path",
-    ("chalicelib/services/tenant_limits.py", "chalicelib.services.triggers"): "cycle with admission",
-    ("chalicelib/services/tenant_limits.py", "chalicelib.services.triggers.settings"): "cycle with settings",
-    ("chalicelib/services/tenant_limits.py", "chalicelib.services.workflows.settings"): "cycle with settings",
 }
 
 
