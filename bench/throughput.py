@@ -4,8 +4,9 @@
 
 - The stack: ``python -m devstack up`` in a process of its own, on free ports and a
   fresh data directory (``STEPLINE_LOCAL_DIR``), so PostgreSQL is durable (fsync and
-  synchronous commit on, as ``make up``) and the AWS emulator is the embedded default
-  (moto's server, in a child process; the step workers in child processes too). Only the
+  synchronous commit on, as ``make up``), the step queue is the embedded one in PostgreSQL
+  and moto's server (a child process) emulates the other AWS APIs; ``STEPLINE_WORKER_PROCESSES``
+  and ``STEP_QUEUE_BACKEND`` pass through to it. Only the
   trigger limits of the tenant are lifted (``TRIGGERS_*``), so that what is measured is the platform, not the quota.
 - The workflow, created, published and put in production over the API as the demo
   owner: webhook → transform ``received=true`` → transform ``sum`` = JSONata
@@ -437,7 +438,13 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
 
 
 def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
-    """Item 4: reads (a list, a detail) and writes (create a workflow, start a run) at 32 clients."""
+    """Item 4: reads (a list, a detail) and writes (create a workflow, start a run) at 32 clients.
+
+    Per kind: p50/p95/p99 of the 2xx answers, requests/s, CPU milliseconds per answered request
+    (runtime, which includes its API processes, step workers and emulator, + PostgreSQL, from /proc),
+    RSS/PSS of the whole stack at the end of the window, and the load average (the machine may be shared:
+    CPU per request is the figure least affected by other work).
+    """
     flows = f"/api/workspaces/{scenario.ws}/flows"
     kinds = {
         "list": [("GET", flows, None)],
@@ -446,15 +453,33 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
         "start_run": [("POST", f"{flows}/{scenario.flow_id}/runs",
                        {"mode": "production", "input": {"items": [1, 2, 3]}})],
     }
+    roots = stack.roots()
+    marks: dict[str, float] = {}
+
+    def go() -> float:
+        for root, pid in roots.items():
+            marks[root] = cpu_seconds([pid])
+        return time.monotonic()
+
     for name, requests in kinds.items():
+
         started, results = _in_process(_api_process, stack.base_url, scenario.token, requests, API_CLIENTS,
-                                       seconds, on_go=time.monotonic)
+                                       seconds, on_go=go)
         elapsed = time.monotonic() - started
+        cpu = {root: cpu_seconds([pid]) - marks[root] for root, pid in roots.items()}
+        rss, pss = memory_mb(list(roots.values()))
         ok = [ms for ms, status in results if isinstance(status, int) and 200 <= status < 300]
         p = f"api_{name}_c{API_CLIENTS}"
         figure(f"{p}_p50", percentile(ok, 50), "ms")
         figure(f"{p}_p95", percentile(ok, 95), "ms")
+        figure(f"{p}_p99", percentile(ok, 99), "ms")
         figure(f"{p}_rate", len(ok) / elapsed, "req/s")
+        figure(f"{p}_cpu_per_request", sum(cpu.values()) * 1000 / len(ok) if ok else float("nan"), "ms")
+        for root, used in cpu.items():
+            figure(f"{p}_cpu_per_request_{root}", used * 1000 / len(ok) if ok else float("nan"), "ms")
+        figure(f"{p}_stack_rss", rss, "MB")
+        figure(f"{p}_stack_pss", pss, "MB")
+        figure(f"{p}_load_average", os.getloadavg()[0], "")
         failed = Counter(str(st) for _, st in results if not (isinstance(st, int) and 200 <= st < 300))
         for status, count in sorted(failed.items()):
             figure(f"{p}_failed_{status}", count, "requests")

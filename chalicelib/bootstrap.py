@@ -45,11 +45,11 @@ from chalicelib.container import (
     UnitsOfWork,
 )
 from chalicelib.crypto.kek import build_cipher
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages, tenant_limits
-from chalicelib.services.authentication import authenticate
+from chalicelib.services.authentication import authenticated
 from chalicelib.services.connectors import demo_data as connector_demo_data
 from chalicelib.services.connectors.engine_bridge import (
     ConnectorActionDefaults,
@@ -153,7 +153,7 @@ def build(**parts: Any) -> Container:
     http_transport = Part(default_transport)
     defaults = Container(
         settings=settings,
-        database=get_engine,
+        database=get_db_engine,
         units_of_work=UnitsOfWork(tenant=tenant_uow, system=system_uow),
         step_queue=Part(_step_queue(settings)),
         mailer=Part(_mailer(settings)),
@@ -173,7 +173,7 @@ def build(**parts: Any) -> Container:
         run_ledger=Part(engine_adapters.EngineRuns),
         clock=_system_clock,
         step_catalog=step_handlers.CATALOG,
-        authenticator=authenticate,
+        authenticator=authenticated,
         api_rate_limit=tenant_limits.take_api_token,
         idempotency=idempotency.IdempotencyKeys(),
         message_kinds=MESSAGE_KINDS,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -95,9 +96,9 @@ class UnitsOfWork:
 class Container:
     """Everything the handlers need from the outside world, and the process's dispatch tables."""
 
-    # The settings and the database engine keep their own process caches (``config``, ``db.engine``).
+    # The settings and the database engine keep their own process caches (``config``, ``db.database_engine``).
     settings: Callable[[], Settings]
-    database: Callable[[], Engine]  # the SQLAlchemy engine of the application role
+    database: Callable[[], Engine]  # the database engine (connection pool) of the application role
     units_of_work: UnitsOfWork
     step_queue: Part[StepQueue]
     mailer: Part[Mailer]
@@ -120,11 +121,12 @@ class Container:
     run_ledger: Part[RunLedger]
     clock: Callable[[], datetime]
     step_catalog: StepCatalog  # the step types the engine runs (``step_handlers.CATALOG``)
-    # What the HTTP layer is given: who is calling (``Authorization`` → principal), and the
-    # ``Idempotency-Key`` store.
-    authenticator: Callable[[str | None], Principal]
-    # Spends one request of the principal's API rate limit: its RateLimit headers, or 429 ``rate_limited``.
-    api_rate_limit: Callable[[Any], dict[str, str]]
+    # What the HTTP layer is given: who is calling (``Authorization`` → the principal, checked in a
+    # transaction of its tenant that the caller goes on using), and the ``Idempotency-Key`` store.
+    authenticator: Callable[[str | None], AbstractContextManager[tuple[Principal, UnitOfWork]]]
+    # Spends one request of the principal's API rate limit (in the given transaction, or in one of its own
+    # when ``None``): its RateLimit headers, or 429 ``rate_limited``.
+    api_rate_limit: Callable[[Any, UnitOfWork | None], dict[str, str]]
     idempotency: IdempotencyStore
     message_kinds: Mapping[str, MessageHandler]
     # The kinds of trigger, by name: what the API accepts, how each is created, shown, rotated and ticked.

@@ -12,8 +12,6 @@ import signal
 import sys
 import threading
 
-from chalicelib.services import demo
-from chalicelib.services.connectors import secrets_box
 from devstack import stack as stack_mod
 from devstack.worker import POLL_WAIT_SECONDS
 
@@ -48,6 +46,7 @@ def _up(args: argparse.Namespace) -> int:
     runtime = LocalRuntime(endpoint_url=stack.env["AWS_ENDPOINT_URL"], region=stack.env["AWS_DEFAULT_REGION"],
                            host=args.host, port=args.port, workers=args.workers,
                            worker_processes=args.worker_processes, poll_wait_seconds=POLL_WAIT_SECONDS,
+                           api_processes=args.api_processes,
                            console=None if args.no_console else ConsoleFiles())
     try:
         if args.seed:
@@ -81,6 +80,7 @@ def _up(args: argparse.Namespace) -> int:
 def _rewrap() -> str:
     """Move every sealed secret to the current key-encryption key (after a switch of keys)."""
     import app  # noqa: F401
+    from chalicelib.services.connectors import secrets_box  # loaded only by this command (start-up cost)
 
     reports = secrets_box.rewrap_all()
     moved = sum(r.rewrapped for r in reports.values())
@@ -91,6 +91,7 @@ def _rewrap() -> str:
 
 def _seed_if_possible() -> None:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     demo.seed_if_empty()
 
@@ -120,6 +121,7 @@ def _with_database(action, args: argparse.Namespace):
 
 def _seed(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     created = _with_database(demo.seed_if_empty, args)
     print("Demo data created." if created else "Demo data already present (make reset to start over).")
@@ -128,6 +130,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     result = _with_database(demo.reset, args)
     print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "
@@ -154,11 +157,18 @@ def main(argv: list[str] | None = None) -> int:
                         default=int(os.environ.get("STEPLINE_WORKER_PROCESSES") or 0),
                         help="step-worker processes beside the API's (STEPLINE_WORKER_PROCESSES); 0 (the "
                              "default) runs the pollers in the API's process")
+    parser.add_argument("--api-processes", type=int, default=None,
+                        help="processes serving the HTTP API (STEPLINE_API_PROCESSES; default: one per core); 0 serves "
+                             "it from threads of the runtime's own process")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
     parser.add_argument("--throwaway", action="store_true",
                         help="(up) a fresh database and emulator on free ports, removed on stop")
     args = parser.parse_args(argv)
+    if args.api_processes is None:
+        from devstack.gateway import default_processes
+
+        args.api_processes = default_processes()
     return {"up": _up, "migrate": _migrate, "seed": _seed, "reset": _reset,
             "rewrap": _rewrap_command}[args.command](args)
 

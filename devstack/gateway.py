@@ -6,13 +6,31 @@ Unlike ``chalice local`` it writes each response in one send with
 serves every connection on its own thread. Given a :class:`ConsoleFiles`, it
 serves the web console at ``/`` for every GET outside the API's paths (same
 origin as the API, as CloudFront does on AWS).
+
+:class:`GatewayServer` serves in the calling process (the tests, the benchmarks'
+throwaway stack). :class:`GatewayProcesses` serves from a pool of processes
+(``make up``: one per core by default), as API Gateway spreads requests over
+Lambda containers, so requests do not queue on one interpreter lock nor share it
+with the step workers: ``python -m devstack.gateway`` imports the app once, binds
+the listening socket, then forks the pool, whose processes share the imported code
+(copy-on-write) and take turns accepting connections from the one socket. Each
+process has its own database pool; everything they share (rate limits, sessions,
+idempotency keys) lives in PostgreSQL, as between Lambda containers.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import contextlib
+import gc
+import importlib
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +41,7 @@ from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
 from chalicelib.http import edge
+from devstack.aws import die_with_parent
 from devstack.console_files import ConsoleFiles, is_api_path
 
 
@@ -120,18 +139,21 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def _handler(app: Chalice, console: ConsoleFiles | None) -> type[_Handler]:
+    make_thread_safe(app)
+    config = Config.create(chalice_app=app, lambda_timeout=30, lambda_memory_size=512,
+                           function_name="api_handler")
+    return type("Handler", (_Handler,), {"gateway": LocalGateway(app, config), "console": console})
+
+
 class GatewayServer:
     """Serves ``app`` on ``host:port`` in a background thread."""
 
     def __init__(self, app: Chalice, host: str = "127.0.0.1", port: int = 8000,
                  console: ConsoleFiles | None = None) -> None:
-        make_thread_safe(app)
-        config = Config.create(chalice_app=app, lambda_timeout=30, lambda_memory_size=512,
-                               function_name="api_handler")
         self.console = console
-        handler = type("Handler", (_Handler,), {"gateway": LocalGateway(app, config), "console": console})
         ThreadingHTTPServer.allow_reuse_address = True
-        self.httpd = _Server((host, port), handler)
+        self.httpd = _Server((host, port), _handler(app, console))
         self.httpd.daemon_threads = True
         bound, self.port = self.httpd.server_address[:2]
         self.host = bound if isinstance(bound, str) else bytes(bound).decode()
@@ -149,3 +171,134 @@ class GatewayServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(timeout=5)
+
+
+def default_processes() -> int:
+    """``STEPLINE_API_PROCESSES``, else one per core the process may run on."""
+    configured = os.environ.get("STEPLINE_API_PROCESSES", "").strip()
+    if configured:
+        return max(0, int(configured))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class GatewayProcesses:
+    """The gateway served by ``processes`` processes (``python -m devstack.gateway``), started and stopped together.
+
+    Same interface as :class:`GatewayServer`. The pool's parent binds ``host:port`` (an error there, such as a
+    port in use, fails :meth:`start`), says it is ready on a pipe once its processes serve, and stops them when
+    its stdin closes; it and its processes die with this process (``PR_SET_PDEATHSIG``).
+    """
+
+    def __init__(self, processes: int, *, app_module_name: str = "app", host: str = "127.0.0.1", port: int = 8000,
+                 console: ConsoleFiles | None = None) -> None:
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self.processes, self.app_module_name, self.host, self.port = processes, app_module_name, host, port
+        self.console = console
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pids: list[int] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> GatewayProcesses:
+        ready_read, ready_write = os.pipe()
+        command = [sys.executable, "-m", "devstack.gateway", "--processes", str(self.processes), "--host", self.host,
+                   "--port", str(self.port), "--app", self.app_module_name, "--ready-fd", str(ready_write)]
+        if self.console is not None:
+            command += ["--console-dir", str(self.console.directory)]
+        try:
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(ready_write,),
+                                         preexec_fn=die_with_parent)
+        finally:
+            os.close(ready_write)
+        with os.fdopen(ready_read, "rb") as ready:
+            line = ready.readline()  # empty: the pool's parent exited before serving
+        if not line.startswith(b"ready"):
+            status = self.proc.wait()
+            raise RuntimeError(f"the API processes did not start (exit status {status})")
+        fields = line.split()
+        self.port = int(fields[1])
+        self.pids = [int(pid) for pid in fields[2:]]
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def _serve_inherited(listening: socket.socket, handler: type[_Handler]) -> None:
+    """In a process of the pool: serve connections accepted from the shared socket until SIGTERM."""
+    httpd = _Server(listening.getsockname()[:2], handler, bind_and_activate=False)
+    httpd.socket.close()
+    httpd.socket = listening
+    httpd.daemon_threads = True
+
+    def stop(*_: Any) -> None:  # serve_forever returns at its next poll; connections in flight are cut
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runtime stops us
+    httpd.serve_forever(poll_interval=0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.gateway")
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--app", default="app")
+    parser.add_argument("--console-dir")
+    parser.add_argument("--ready-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runtime stops the pool by closing our stdin
+    # Everything the processes share is loaded before the fork: the app, its routes and models, the handler.
+    app = importlib.import_module(args.app).app
+    handler = _handler(app, ConsoleFiles(args.console_dir) if args.console_dir else None)
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((args.host, args.port))
+    listening.listen(_Server.request_queue_size)
+    # Non-blocking: a process that loses the race for a connection gets EAGAIN instead of waiting in accept().
+    listening.setblocking(False)
+    gc.freeze()  # the imported objects stay out of the collector's way: their pages stay shared
+    children: list[int] = []
+    for _ in range(args.processes):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - a forked process
+            try:
+                die_with_parent()
+                _serve_inherited(listening, handler)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    port = listening.getsockname()[1]
+    listening.close()
+    with os.fdopen(args.ready_fd, "w") as ready:
+        ready.write(f"ready {port} {' '.join(map(str, children))}\n")
+    try:
+        sys.stdin.buffer.read()  # until the runtime closes it (or dies: then PR_SET_PDEATHSIG ends us all)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

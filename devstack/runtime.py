@@ -18,15 +18,16 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
-from chalicelib.adapters.pg_queue import PostgresQueueReceiver
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
 from chalicelib.config import get_settings
-from chalicelib.db.engine import get_engine
+from chalicelib.container import current
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.observability import logger
 from chalicelib.services.workflows import sweeper
 from chalicelib.services.workflows import workers as worker_registry
 from devstack.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S, die_with_parent
 from devstack.console_files import ConsoleFiles
-from devstack.gateway import GatewayServer
+from devstack.gateway import GatewayProcesses, GatewayServer
 from devstack.poller import QueuePoller, SqsSubscription
 from devstack.scheduler import Scheduler, ScheduleSubscription
 
@@ -60,7 +61,10 @@ class LocalRuntime:
     serve_http: bool = True
     app_module_name: str = "app"
     console: ConsoleFiles | None = None
-    gateway: GatewayServer | None = None
+    # > 0: the HTTP API is served by this many processes of its own (``devstack/gateway.py``) instead of threads of
+    # this one.
+    api_processes: int = 0
+    gateway: GatewayServer | GatewayProcesses | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
     scheduler: Scheduler | None = None
     # At start: register as a worker that beats, take over the steps of dead workers (a previous run
@@ -96,7 +100,10 @@ class LocalRuntime:
             self._beat_thread.start()
         for child in self.children:
             self._wait_ready(child)
-        if self.serve_http:
+        if self.serve_http and self.api_processes > 0:
+            self.gateway = GatewayProcesses(self.api_processes, app_module_name=self.app_module_name, host=self.host,
+                                            port=self.port, console=self.console).start()
+        elif self.serve_http:
             self.gateway = GatewayServer(module.app, self.host, self.port, console=self.console).start()
         if not self.children:
             for sub in sqs_subs:
@@ -111,9 +118,11 @@ class LocalRuntime:
         settings = get_settings()
         if settings.step_queue_backend != "postgres":
             return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
-        return PostgresQueueReceiver(settings.step_queue_name, get_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
+        sender = current().step_queue()
+        return PostgresQueueReceiver(settings.step_queue_name, get_db_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
                                      max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
-                                     region=self.region)
+                                     region=self.region,
+                                     woken_by=sender.sent if isinstance(sender, PostgresStepQueue) else None)
 
     def _spawn_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
@@ -137,7 +146,8 @@ class LocalRuntime:
     def describe(self) -> list[str]:
         lines = []
         if self.gateway:
-            lines.append(f"HTTP API        {self.gateway.url}  (routes of app.py)")
+            where = f", {len(self.gateway.pids)} processes" if isinstance(self.gateway, GatewayProcesses) else ""
+            lines.append(f"HTTP API        {self.gateway.url}  (routes of app.py{where})")
             if self.console is not None:
                 state = "" if self.console.built else "  (not built: make console)"
                 lines.append(f"Web console     {self.gateway.url}/{state}")
@@ -156,9 +166,18 @@ class LocalRuntime:
         return lines
 
     def _beat(self) -> None:
+        """Beat; the runtime that takes over (the API process) also takes over dead workers' steps at once.
+
+        At start-up the step workers of a killed stack may still be dying (``PR_SET_PDEATHSIG`` is
+        delivered asynchronously): the start's recovery then sees them alive. Looking again with every
+        beat takes their steps over within seconds of their end, as it does for a worker process that
+        dies on its own while the stack runs — not a lease or a sweep later.
+        """
         while not self._beating.wait(HEARTBEAT_SECONDS):
             try:
                 worker_registry.beat()
+                if self.take_over:
+                    sweeper.reclaim_abandoned()
             except Exception as exc:  # the database may be away for a while; keep beating
                 logger.warning("runtime heartbeat failed", extra={"error_type": type(exc).__name__})
 

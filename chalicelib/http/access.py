@@ -8,7 +8,8 @@ A route declares its policy, e.g.::
 Before the view runs, the policy
 
 1. authenticates the bearer credentials with the container's authenticator
-   (``services/authentication.py``; 401 ``unauthenticated`` / ``invalid_token``);
+   (``services/authentication.py``; 401 ``unauthenticated`` / ``invalid_token``),
+   which hands on the transaction of the caller's tenant it checked them in;
 2. checks the caller's role against the route's (403 ``forbidden``);
 3. resolves every id in the path within the caller's tenant: ``{ws}`` must be
    a workspace of the tenant that the caller may see (owner and admin users
@@ -16,7 +17,10 @@ Before the view runs, the policy
    members of, builder and viewer API tokens only the scope chosen when they
    were minted), and each declared id
    must name a row of its table in that tenant (and that workspace) — anything
-   else answers 404 ``not_found``, exactly as a missing id does.
+   else answers 404 ``not_found``, exactly as a missing id does (one statement
+   for all of them);
+4. on ``/api/*`` routes, spends a token of the caller's rate limit (429
+   ``rate_limited``) and commits: the whole check is one transaction.
 
 Row-level security in PostgreSQL backs this up: every query runs with the
 tenant set on its transaction.
@@ -28,11 +32,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, exists, select
 
 from chalicelib.config import get_settings
 from chalicelib.container import current
-from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.identity.principal import Principal
 from chalicelib.identity.roles import Role
@@ -63,13 +66,19 @@ class Access:
         return self.role.value
 
     def authorize(self, call: Any) -> Principal:
-        principal = current().authenticator(call.headers.get("authorization"))
-        if not principal.role >= self.role:
-            raise Forbidden(f"This operation needs the {self.role.value} role or higher.")
-        self._resolve_ids(principal, call.params)
+        # One transaction of the caller's tenant for the whole check: the principal's state, the ids of the
+        # path and the rate limit's spend (committed only when the call is let through).
+        with current().authenticator(call.headers.get("authorization")) as (principal, uow):
+            if not principal.role >= self.role:
+                raise Forbidden(f"This operation needs the {self.role.value} role or higher.")
+            self._resolve_ids(uow, principal, call.params)
+            if getattr(call, "rate_limited", False):
+                call.rate_limit_headers = current().api_rate_limit(principal, uow)
+            uow.commit()
         return principal
 
-    def _resolve_ids(self, principal: Principal, params: dict[str, str]) -> None:
+    def _resolve_ids(self, uow: Any, principal: Principal, params: dict[str, str]) -> None:
+        """Every id of the path in the caller's tenant (row-level security) and workspace, in one statement."""
         ws = params.get(WORKSPACE_PARAM)
         refs = {name: ref for name, ref in self.ids.items() if name in params}
         if ws is None and not refs:
@@ -77,18 +86,22 @@ class Access:
         for name in ([WORKSPACE_PARAM] if ws is not None else []) + list(refs):
             if not is_uuid(params[name]):
                 raise NotFound()
-        with tenant_uow(principal.tenant_id) as uow:
-            if ws is not None:
-                found = uow.execute(select(workspaces.c.id).where(workspaces.c.id == ws)).first()
-                if found is None or not (principal.sees_all_workspaces or ws in principal.workspace_ids):
-                    raise NotFound("No such workspace.")
-            for name, ref in refs.items():
-                column = ref.table.c[ref.column]
-                query = select(column).where(column == params[name])
-                if ref.in_workspace and ws is not None and "workspace_id" in ref.table.c:
-                    query = query.where(ref.table.c.workspace_id == ws)
-                if uow.execute(query).first() is None:
-                    raise NotFound()
+        if ws is not None and not (principal.sees_all_workspaces or ws in principal.workspace_ids):
+            raise NotFound("No such workspace.")
+        checks = []
+        if ws is not None:
+            checks.append(exists().where(workspaces.c.id == ws))
+        for name, ref in refs.items():
+            column = ref.table.c[ref.column]
+            query = exists().where(column == params[name])
+            if ref.in_workspace and ws is not None and "workspace_id" in ref.table.c:
+                query = query.where(ref.table.c.workspace_id == ws)
+            checks.append(query)
+        found = uow.execute(select(*checks)).one()
+        if ws is not None and not found[0]:
+            raise NotFound("No such workspace.")
+        if not all(found):
+            raise NotFound()
 
 
 VIEWER = Access(Role.VIEWER)

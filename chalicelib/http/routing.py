@@ -85,6 +85,10 @@ class Call:
     params: dict[str, str]
     request_id: str | None
     principal: Any = None
+    # Whether the route spends the caller's API rate limit (``/api/*``), and the RateLimit headers of that
+    # spend once the access policy made it (in its own transaction, see ``access.py``).
+    rate_limited: bool = False
+    rate_limit_headers: dict[str, str] | None = None
     _json: Any = field(default=None, repr=False)
     _json_read: bool = field(default=False, repr=False)
 
@@ -209,11 +213,12 @@ class Routes:
                 started = time.perf_counter()
                 # Path parameters as sent: API Gateway and Chalice leave them percent-encoded
                 # (a client encoding `builtin:slack` sends `builtin%3Aslack`).
-                call = Call(request=request, params={k: unquote(v) for k, v in params.items()}, request_id=request_id)
+                call = Call(request=request, params={k: unquote(v) for k, v in params.items()}, request_id=request_id,
+                            rate_limited=path.startswith("/api/"))
                 limit_headers: dict[str, str] = {}
                 try:
                     call.principal = access.authorize(call)
-                    limit_headers = _rate_limit(call, path)
+                    limit_headers = _rate_limit(call)
                     if query is not None:
                         req.parse_query(query, call.query)
                     response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
@@ -250,14 +255,17 @@ class Routes:
         return decorate
 
 
-def _rate_limit(call: Call, path: str) -> dict[str, str]:
-    """Spend a token of the caller's API rate limit (``/api/*``, authenticated); its RateLimit headers.
+def _rate_limit(call: Call) -> dict[str, str]:
+    """The RateLimit headers of the caller's API rate limit (``/api/*``, authenticated).
 
-    Raises 429 ``rate_limited`` (with ``Retry-After`` and the headers) when the bucket is empty.
+    The access policy spends in its own transaction (``access.Access``); a policy that did not is
+    charged here. Raises 429 ``rate_limited`` (with ``Retry-After`` and the headers) when the bucket is empty.
     """
-    if call.principal is None or not path.startswith("/api/"):
+    if call.principal is None or not call.rate_limited:
         return {}
-    return current().api_rate_limit(call.principal)
+    if call.rate_limit_headers is None:
+        call.rate_limit_headers = current().api_rate_limit(call.principal, None)
+    return call.rate_limit_headers
 
 
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:

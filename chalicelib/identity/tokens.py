@@ -15,12 +15,20 @@ genuine token has merely expired); the message never echoes the token.
 NumericDates) so that ``not_before_epoch`` can tell a token issued just before
 a global session reset from one issued just after it within the same second.
 ``exp`` and ``nbf`` are whole seconds.
+
+:class:`VerifiedTokens` keeps what verification concluded about a token for a
+short, bounded time, so a client sending the same access token on every request
+pays for the signature check once: a hit still refuses an expired token, and a
+revocation (logout, password reset, a changed membership) never depended on the
+signature, so it is checked in the database on every request as before.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +45,7 @@ from chalicelib.identity.roles import Role, parse_role
 # The key set lives in ``keys``; it is re-exported so callers can take everything token-related from here.
 __all__ = [
     "ACCESS_TOKEN_TYPE", "Claims", "InvalidToken", "KeySet", "TokenKind", "generate_key_config",
-    "generate_keyset_json", "issue_access_token", "verify_access_token",
+    "generate_keyset_json", "issue_access_token", "verify_access_token", "VerifiedTokens",
 ]
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -263,3 +271,44 @@ def _epoch(moment: datetime) -> float:
     if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     return moment.timestamp()
+
+
+class VerifiedTokens:
+    """Tokens whose signature and claims were verified, kept for ``seconds`` (at most ``size`` of them).
+
+    Keyed by the whole token and the key set that verified it (a new key set verifies anew). An entry
+    lives no longer than ``seconds`` (so a retired key stops being trusted within that time) nor past the
+    token's expiry; :meth:`get` checks expiry again against its ``now``. Thread-safe; the least recently
+    used entry goes first when full.
+    """
+
+    def __init__(self, *, seconds: float = 30.0, size: int = 4096) -> None:
+        if seconds <= 0 or size < 1:
+            raise ValueError("seconds must be positive and size at least 1")
+        self.seconds, self.size = seconds, size
+        self._entries: OrderedDict[str, tuple[KeySet, Claims, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keyset: KeySet, token: str, now: float) -> Claims | None:
+        """The claims verified for ``token`` by ``keyset``, if still kept and not expired at ``now`` (epoch s)."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            verified_by, claims, until = entry
+            if verified_by is not keyset or now >= until or claims.expires_at <= now:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return claims
+
+    def put(self, keyset: KeySet, token: str, claims: Claims, now: float) -> None:
+        with self._lock:
+            self._entries[token] = (keyset, claims, min(now + self.seconds, float(claims.expires_at)))
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

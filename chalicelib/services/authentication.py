@@ -12,27 +12,42 @@ Two kinds of bearer credential:
 Workspace access is the same rule for both: owners and admins reach every
 workspace of the tenant; builders and viewers only theirs — a user's
 workspace memberships, a token's scope chosen when it was minted.
+
+:func:`authenticated` does the check inside a transaction of the caller's tenant
+and hands it on, so the HTTP layer resolves the route's ids and spends the rate
+limit in the same transaction (one per request before the route's own). A
+verified access token's signature is not checked again for 30 s
+(:class:`~chalicelib.identity.tokens.VerifiedTokens`); the database check runs on
+every request, so a revocation takes effect on the next one. An API token's
+tenant (which never changes) is remembered after its first lookup, so later
+lookups run under that tenant's row-level security.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import text
 
 from chalicelib.config import get_settings
-from chalicelib.db.uow import system_uow, tenant_uow
+from chalicelib.container import current
 from chalicelib.errors import ConfigurationError, Unauthenticated
 from chalicelib.identity import opaque_tokens
 from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.principal import Principal
 from chalicelib.identity.roles import parse_role
-from chalicelib.identity.tokens import KeySet, verify_access_token
+from chalicelib.identity.tokens import Claims, KeySet, VerifiedTokens, verify_access_token
+from chalicelib.services.unit_of_work import UnitOfWork
 
 GLOBAL_RESET_KEY = "sessions_valid_after"
 
-__all__ = ["GLOBAL_RESET_KEY", "Principal", "authenticate", "keyset"]
+__all__ = ["GLOBAL_RESET_KEY", "Principal", "authenticate", "authenticated", "keyset"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -69,6 +84,59 @@ _API_TOKEN = text(
     """
 )
 
+_TOUCH_API_TOKEN = text("UPDATE api_tokens SET last_used_at = now() WHERE id = CAST(:id AS uuid) "
+                        "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')")
+
+# The same lookup and touch in one statement, under the token's tenant (its row-level security).
+_API_TOKEN_TOUCHED = text(
+    """
+    WITH touched AS (
+        UPDATE api_tokens SET last_used_at = now()
+        WHERE token_hash = :h AND revoked_at IS NULL
+          AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+        RETURNING id)
+    SELECT id::text AS id, tenant_id::text AS tenant_id, role, workspace_ids, expires_at, revoked_at
+    FROM api_tokens WHERE token_hash = :h
+    """
+)
+
+_VERIFIED = VerifiedTokens(seconds=30.0, size=4096)
+
+
+class _TokenTenants:
+    """API token hash → its tenant (fixed for the token's life), bounded, least recently used out first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> str | None:
+        with self._lock:
+            tenant_id = self._entries.get(token_hash)
+            if tenant_id is not None:
+                self._entries.move_to_end(token_hash)
+            return tenant_id
+
+    def put(self, token_hash: str, tenant_id: str) -> None:
+        with self._lock:
+            self._entries[token_hash] = tenant_id
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_TOKEN_TENANTS = _TokenTenants()
+
+
+def forget_caches() -> None:
+    """Drop the verified tokens and API token tenants kept by this process (tests, key rotation)."""
+    _VERIFIED.clear()
+    _TOKEN_TENANTS.clear()
+
 
 def _refused(reason: str) -> InvalidToken:
     error = InvalidToken()
@@ -76,26 +144,67 @@ def _refused(reason: str) -> InvalidToken:
     return error
 
 
-def authenticate(authorization: str | None, *, now: dt.datetime | None = None) -> Principal:
-    """Resolve an ``Authorization: Bearer …`` header; 401 for anything else."""
+def _bearer(authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthenticated("A bearer token is required.", code="unauthenticated",
                               headers={"WWW-Authenticate": "Bearer"})
-    token = authorization[7:].strip()
+    return authorization[7:].strip()
+
+
+def authenticate(authorization: str | None, *, now: dt.datetime | None = None) -> Principal:
+    """Resolve an ``Authorization: Bearer …`` header; 401 for anything else."""
+    with authenticated(authorization, now=now) as (principal, uow):
+        uow.commit()  # an API token's last use
+    return principal
+
+
+@contextmanager
+def authenticated(authorization: str | None, *,
+                  now: dt.datetime | None = None) -> Iterator[tuple[Principal, UnitOfWork]]:
+    """The caller, checked inside a transaction of its tenant, and that transaction (401 for anything else).
+
+    The caller's block works on in it and commits (else everything rolls back, the API token's touch too).
+    """
+    token = _bearer(authorization)
+    moment = now or dt.datetime.now(dt.UTC)
     if opaque_tokens.purpose_of(token) is opaque_tokens.TokenPurpose.API:
-        return _authenticate_api_token(token, now or dt.datetime.now(dt.UTC))
-    return _authenticate_access_token(token, now or dt.datetime.now(dt.UTC))
-
-
-def _authenticate_access_token(token: str, now: dt.datetime) -> Principal:
-    settings = get_settings()
-    claims = verify_access_token(keyset(), token, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                                 now=now)
+        token_hash = opaque_tokens.hash_token(token)
+        tenant_id = _TOKEN_TENANTS.get(token_hash)
+        if tenant_id is None:  # the token's first use in this process: found across tenants
+            principal = _api_token_principal(_first_lookup(token_hash), moment)
+            _TOKEN_TENANTS.put(token_hash, principal.tenant_id)
+            with current().units_of_work.tenant(principal.tenant_id) as uow:
+                yield principal, uow
+            return
+        with current().units_of_work.tenant(tenant_id) as uow:
+            row = uow.execute(_API_TOKEN_TOUCHED, {"h": token_hash}).mappings().first()
+            yield _api_token_principal(row, moment), uow
+        return
+    claims = _verified_claims(token, now)
     if claims.token_kind != "user":
         raise _refused("wrong_kind")
-    with tenant_uow(claims.tenant_id) as uow:
-        row = uow.execute(_USER_STATE, {"tid": claims.tenant_id, "uid": claims.user_id,
-                                        "sid": claims.session_id, "reset_key": GLOBAL_RESET_KEY}).mappings().first()
+    with current().units_of_work.tenant(claims.tenant_id) as uow:
+        yield _user_principal(uow, claims), uow
+
+
+def _verified_claims(token: str, now: dt.datetime | None) -> Claims:
+    """The token's verified claims; a token verified in the last seconds is not verified again (unless the
+    caller names its own ``now``: tests of times always verify)."""
+    settings, keys = get_settings(), keyset()
+    if now is not None:
+        return verify_access_token(keys, token, issuer=settings.jwt_issuer, audience=settings.jwt_audience, now=now)
+    moment = dt.datetime.now(dt.UTC)
+    claims = _VERIFIED.get(keys, token, moment.timestamp())
+    if claims is None or claims.issuer != settings.jwt_issuer or claims.audience != settings.jwt_audience:
+        claims = verify_access_token(keys, token, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                                     now=moment)
+        _VERIFIED.put(keys, token, claims, moment.timestamp())
+    return claims
+
+
+def _user_principal(uow: UnitOfWork, claims: Claims) -> Principal:
+    row = uow.execute(_USER_STATE, {"tid": claims.tenant_id, "uid": claims.user_id,
+                                    "sid": claims.session_id, "reset_key": GLOBAL_RESET_KEY}).mappings().first()
     if row is None or row["role"] is None:
         raise _refused("no_membership")
     issued = claims.issued_at
@@ -110,14 +219,16 @@ def _authenticate_access_token(token: str, now: dt.datetime) -> Principal:
                      workspace_ids=frozenset(row["workspace_ids"] or ()))
 
 
-def _authenticate_api_token(token: str, now: dt.datetime) -> Principal:
-    with system_uow() as uow:
-        row = uow.execute(_API_TOKEN, {"h": opaque_tokens.hash_token(token)}).mappings().first()
+def _first_lookup(token_hash: str) -> Any:
+    with current().units_of_work.system() as uow:
+        row = uow.execute(_API_TOKEN, {"h": token_hash}).mappings().first()
         if row is not None and row["revoked_at"] is None:
-            uow.execute(text("UPDATE api_tokens SET last_used_at = now() WHERE id = CAST(:id AS uuid) "
-                             "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"),
-                        {"id": row["id"]})
+            uow.execute(_TOUCH_API_TOKEN, {"id": row["id"]})
             uow.commit()
+    return row
+
+
+def _api_token_principal(row: Any, now: dt.datetime) -> Principal:
     if row is None or row["revoked_at"] is not None:
         raise _refused("unknown_api_token")
     if row["expires_at"] is not None and row["expires_at"] <= now:

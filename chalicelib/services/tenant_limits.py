@@ -11,7 +11,12 @@ Read once from the environment (``LIMITS_*``) and overridable in tests:
 **API rate limit.** Every authenticated ``/api/*`` request spends one token of
 its principal's bucket (``user:<id>`` or ``api:<token id>``, per tenant). The
 bucket lives in ``api_rate_buckets`` and is refilled and spent in one
-statement, so every process and container shares it. A refused request
+statement, so every process and container shares it. The table is
+``UNLOGGED``: a bucket is not business data, so its changes are not written to
+the WAL and a request whose only write is its spend commits without waiting
+for a flush to disk (reads cost no durable commit). After a crash of the
+database server (or a failover) PostgreSQL empties the table, which only
+refills every bucket: a principal may then send one more burst. A refused request
 answers 429 ``rate_limited`` with ``Retry-After``; every answer of a limited
 route carries ``RateLimit-Policy: "api";q=<burst>;w=<seconds to fill>`` and
 ``RateLimit: "api";r=<remaining>;t=<seconds until full>``.
@@ -32,9 +37,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 
+from chalicelib.container import current
 from chalicelib.errors import Conflict, RateLimited
 from chalicelib.services.overridable import Overridable
+from chalicelib.services.triggers import admission
+from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.services.unit_of_work import UnitOfWork
+from chalicelib.services.workflows.settings import engine_settings
 from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy
 
 
@@ -68,13 +78,13 @@ def limits() -> TenantLimits:
 def configure(*, api_burst: int | None = None, api_per_second: float | None = None,
               max_workflows: int | None = None) -> TenantLimits:
     """Replace some limits (tests, benchmarks)."""
-    current = limits()
+    configured = limits()
     changes: dict[str, Any] = {}
     if api_burst is not None or api_per_second is not None:
         changes["api_rate_limit"] = RateLimitPolicy(
-            capacity=api_burst if api_burst is not None else current.api_rate_limit.capacity,
+            capacity=api_burst if api_burst is not None else configured.api_rate_limit.capacity,
             refill_per_second=api_per_second if api_per_second is not None
-            else current.api_rate_limit.refill_per_second, name="api")
+            else configured.api_rate_limit.refill_per_second, name="api")
     if max_workflows is not None:
         changes["max_workflows"] = max_workflows
     return _SETTINGS.override(**changes)
@@ -106,23 +116,27 @@ def principal_key(principal: Any) -> str | None:
     return f"{kind}:{actor}"[:120] if kind and actor else None
 
 
-def take_api_token(principal: Any, now: dt.datetime | None = None) -> dict[str, str]:
+def take_api_token(principal: Any, uow: UnitOfWork | None = None, now: dt.datetime | None = None) -> dict[str, str]:
     """Spend one token of the principal's bucket; the RateLimit headers, or 429 ``rate_limited``.
 
-    Principals without a tenant (the operator) are not limited here.
+    In ``uow`` when given (the request's access transaction, which commits it with the rest of the
+    access check), else in a transaction of its own. Principals without a tenant (the operator) are
+    not limited here. The bucket table is ``UNLOGGED`` (see the module doc): a transaction that
+    writes nothing else commits without waiting for a WAL flush.
     """
-    from chalicelib.db.uow import tenant_uow
-
     tenant_id, key = getattr(principal, "tenant_id", None), principal_key(principal)
     if tenant_id is None or key is None:
         return {}
     policy = limits().api_rate_limit
     now = now or dt.datetime.now(dt.UTC)
-    with tenant_uow(str(tenant_id)) as uow:
-        tokens, allowed, updated_at = uow.execute(_TAKE, {
-            "t": str(tenant_id), "p": key, "cap": float(policy.capacity),
-            "rate": float(policy.refill_per_second), "now": now}).one()
-        uow.commit()
+    params = {"t": str(tenant_id), "p": key, "cap": float(policy.capacity),
+              "rate": float(policy.refill_per_second), "now": now}
+    if uow is not None:
+        tokens, allowed, updated_at = uow.execute(_TAKE, params).one()
+    else:
+        with current().units_of_work.tenant(str(tenant_id)) as own:
+            tokens, allowed, updated_at = own.execute(_TAKE, params).one()
+            own.commit()
     state = BucketState(float(tokens), updated_at)
     headers = policy.headers(state, now)
     if not allowed:
@@ -162,23 +176,17 @@ def check_workflow_quota(uow: UnitOfWork, tenant_id: str) -> None:
 
 def view(tenant_id: str) -> dict[str, Any]:
     """The tenant's limits and current usage (``GET /api/limits``)."""
-    from chalicelib.db.uow import tenant_uow
-    from chalicelib.services.triggers import admission
-    from chalicelib.services.triggers.settings import now as clock_now
-    from chalicelib.services.triggers.settings import trigger_settings
-    from chalicelib.services.workflows.settings import engine_settings
-
     triggers = trigger_settings()
-    policy, current = triggers.backpressure, limits()
-    with tenant_uow(tenant_id) as uow:
+    policy, configured = triggers.backpressure, limits()
+    with current().units_of_work.tenant(tenant_id) as uow:
         workflows = int(uow.execute(_COUNT_WORKFLOWS, {"t": tenant_id}).scalar() or 0)
         counts = admission.read_counts(uow, tenant_id, clock_now())
     return {
-        "workflows": {"limit": current.max_workflows, "used": workflows},
+        "workflows": {"limit": configured.max_workflows, "used": workflows},
         "concurrent_runs": {"limit": policy.max_concurrent_runs, "used": counts.running + counts.starting},
         "runs_per_hour": {"limit": policy.max_runs_per_hour, "used": counts.last_hour},
-        "api_rate_limit": {"burst": current.api_rate_limit.capacity,
-                           "per_second": current.api_rate_limit.refill_per_second},
+        "api_rate_limit": {"burst": configured.api_rate_limit.capacity,
+                           "per_second": configured.api_rate_limit.refill_per_second},
         "webhook_rate_limit": {"burst": policy.webhook_rate_limit.capacity,
                                "per_second": policy.webhook_rate_limit.refill_per_second},
         "run_retention_days": engine_settings().run_retention_days,

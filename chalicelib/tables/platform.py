@@ -21,7 +21,8 @@ idempotency_keys = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-# The API rate limit's token bucket per principal (services/tenant_limits).
+# The API rate limit's token bucket per principal (services/tenant_limits); UNLOGGED (migration 0015): a
+# crash of the server only refills the buckets.
 api_rate_buckets = Table(
     "api_rate_buckets", metadata,
     Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
@@ -29,4 +30,5 @@ api_rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("allowed", Boolean, nullable=False, server_default=text("true")),  # the last request's answer
+    prefixes=["UNLOGGED"],
 )
