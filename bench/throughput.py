@@ -26,7 +26,8 @@
 - The API (item 4 of the throughput issue): 32 concurrent clients, each for
   ``BENCH_API_SECONDS`` (10; 3 when short): a list (``GET …/flows``), a detail
   (``GET …/flows/{id}``), a write (``POST …/flows``) and a run start
-  (``POST …/flows/{id}/runs``); p50/p95 and requests/s.
+  (``POST …/flows/{id}/runs``); p50/p95/p99, requests/s, CPU ms per request (also net of the idle
+  stack), RSS/PSS and the load average. Alone: ``BENCH_PARTS=api python -m bench throughput``.
 - Ingest under backpressure (item 5): see :func:`ingest`.
 - ``BENCH_PARTS`` (``levels,api,statements,ingest``) and ``BENCH_LEVELS`` (``1,8,32``) choose what runs.
 """
