@@ -4,8 +4,9 @@
 
 - The stack: ``python -m devstack up`` in a process of its own, on free ports and a
   fresh data directory (``STEPLINE_LOCAL_DIR``), so PostgreSQL is durable (fsync and
-  synchronous commit on, as ``make up``) and the AWS emulator is the embedded default
-  (moto's server, in a child process; the step workers in child processes too). Only the
+  synchronous commit on, as ``make up``), the step queue is the embedded one in PostgreSQL
+  and moto's server (a child process) emulates the other AWS APIs; ``STEPLINE_WORKER_PROCESSES``
+  and ``STEP_QUEUE_BACKEND`` pass through to it. Only the
   trigger limits of the tenant are lifted (``TRIGGERS_*``), so that what is measured is the platform, not the quota.
 - The workflow, created, published and put in production over the API as the demo
   owner: webhook → transform ``received=true`` → transform ``sum`` = JSONata

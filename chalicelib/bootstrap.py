@@ -45,7 +45,7 @@ from chalicelib.container import (
     UnitsOfWork,
 )
 from chalicelib.crypto.kek import build_cipher
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import idempotency, messages, tenant_limits
@@ -153,7 +153,7 @@ def build(**parts: Any) -> Container:
     http_transport = Part(default_transport)
     defaults = Container(
         settings=settings,
-        database=get_engine,
+        database=get_db_engine,
         units_of_work=UnitsOfWork(tenant=tenant_uow, system=system_uow),
         step_queue=Part(_step_queue(settings)),
         mailer=Part(_mailer(settings)),

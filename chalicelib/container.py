@@ -96,9 +96,9 @@ class UnitsOfWork:
 class Container:
     """Everything the handlers need from the outside world, and the process's dispatch tables."""
 
-    # The settings and the database engine keep their own process caches (``config``, ``db.engine``).
+    # The settings and the database engine keep their own process caches (``config``, ``db.database_engine``).
     settings: Callable[[], Settings]
-    database: Callable[[], Engine]  # the SQLAlchemy engine of the application role
+    database: Callable[[], Engine]  # the database engine (connection pool) of the application role
     units_of_work: UnitsOfWork
     step_queue: Part[StepQueue]
     mailer: Part[Mailer]

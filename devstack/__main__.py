@@ -12,8 +12,6 @@ import signal
 import sys
 import threading
 
-from chalicelib.services import demo
-from chalicelib.services.connectors import secrets_box
 from devstack import stack as stack_mod
 from devstack.worker import POLL_WAIT_SECONDS
 
@@ -82,6 +80,7 @@ def _up(args: argparse.Namespace) -> int:
 def _rewrap() -> str:
     """Move every sealed secret to the current key-encryption key (after a switch of keys)."""
     import app  # noqa: F401
+    from chalicelib.services.connectors import secrets_box  # loaded only by this command (start-up cost)
 
     reports = secrets_box.rewrap_all()
     moved = sum(r.rewrapped for r in reports.values())
@@ -92,6 +91,7 @@ def _rewrap() -> str:
 
 def _seed_if_possible() -> None:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     demo.seed_if_empty()
 
@@ -121,6 +121,7 @@ def _with_database(action, args: argparse.Namespace):
 
 def _seed(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     created = _with_database(demo.seed_if_empty, args)
     print("Demo data created." if created else "Demo data already present (make reset to start over).")
@@ -129,6 +130,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     import app  # noqa: F401  (app.py boots the container: its demo seeders)
+    from chalicelib.services import demo  # loaded only by the commands that seed (start-up cost)
 
     result = _with_database(demo.reset, args)
     print(f"Reset done: business data purged, demo tenants reseeded {sorted(result['tenants'])}, "

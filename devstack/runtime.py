@@ -18,9 +18,10 @@ from typing import Any
 import boto3
 from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 
-from chalicelib.adapters.pg_queue import PostgresQueueReceiver
+from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
 from chalicelib.config import get_settings
-from chalicelib.db.engine import get_engine
+from chalicelib.container import current
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.observability import logger
 from chalicelib.services.workflows import sweeper
 from chalicelib.services.workflows import workers as worker_registry
@@ -117,9 +118,11 @@ class LocalRuntime:
         settings = get_settings()
         if settings.step_queue_backend != "postgres":
             return boto3.session.Session().client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
-        return PostgresQueueReceiver(settings.step_queue_name, get_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
+        sender = current().step_queue()
+        return PostgresQueueReceiver(settings.step_queue_name, get_db_engine, visibility_timeout=VISIBILITY_TIMEOUT_S,
                                      max_receive_count=MAX_RECEIVE_COUNT, dead_letter_queue=settings.step_dlq_name,
-                                     region=self.region)
+                                     region=self.region,
+                                     woken_by=sender.sent if isinstance(sender, PostgresStepQueue) else None)
 
     def _spawn_worker(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "devstack.worker", "--region", self.region, "--workers", str(self.workers),
@@ -163,9 +166,18 @@ class LocalRuntime:
         return lines
 
     def _beat(self) -> None:
+        """Beat; the runtime that takes over (the API process) also takes over dead workers' steps at once.
+
+        At start-up the step workers of a killed stack may still be dying (``PR_SET_PDEATHSIG`` is
+        delivered asynchronously): the start's recovery then sees them alive. Looking again with every
+        beat takes their steps over within seconds of their end, as it does for a worker process that
+        dies on its own while the stack runs — not a lease or a sweep later.
+        """
         while not self._beating.wait(HEARTBEAT_SECONDS):
             try:
                 worker_registry.beat()
+                if self.take_over:
+                    sweeper.reclaim_abandoned()
             except Exception as exc:  # the database may be away for a while; keep beating
                 logger.warning("runtime heartbeat failed", extra={"error_type": type(exc).__name__})
 

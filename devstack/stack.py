@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.identity.tokens import generate_keyset_json
 from devstack import aws, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +66,9 @@ def local_secrets(path: Path | None) -> dict[str, str]:
 
 
 def _jwt_keys() -> str:
+    # Loaded only when a key set is first made: every devstack command imports this module.
+    from chalicelib.identity.tokens import generate_keyset_json
+
     return generate_keyset_json("local-1")
 
 

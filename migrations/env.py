@@ -12,7 +12,7 @@ import chalicelib.tables.system  # noqa: F401
 import chalicelib.tables.triggers  # noqa: F401
 import chalicelib.tables.workflows  # noqa: F401
 from chalicelib.config import get_settings
-from chalicelib.db.engine import connect_args
+from chalicelib.db.database_engine import connect_args
 from chalicelib.tables import metadata
 
 target_metadata = metadata

@@ -45,11 +45,11 @@ def _reset_process_caches() -> None:
     from chalicelib import bootstrap
     from chalicelib.adapters import boto_clients
     from chalicelib.config import get_settings
-    from chalicelib.db.engine import reset_engine
+    from chalicelib.db.database_engine import reset_db_engine
 
     get_settings.cache_clear()
     boto_clients.reset_clients()
-    reset_engine()
+    reset_db_engine()
     bootstrap.reset()
 
 
@@ -111,9 +111,9 @@ def local_stack():
 @pytest.fixture(scope="session")
 def owner_engine(local_stack):
     """An engine of the owner role (bypasses nothing: RLS is forced; used for setup/inspection)."""
-    from chalicelib.db.engine import make_engine
+    from chalicelib.db.database_engine import make_db_engine
 
-    engine = make_engine(local_stack.env["MIGRATION_DATABASE_URL"], pool_size=2)
+    engine = make_db_engine(local_stack.env["MIGRATION_DATABASE_URL"], pool_size=2)
     yield engine
     engine.dispose()
 

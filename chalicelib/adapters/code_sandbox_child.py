@@ -225,9 +225,9 @@ class _Isolates:
             while not self._ready:
                 self._state.notify_all()  # no spare left: the preparer works even now
                 self._state.wait()
-            isolate = self._ready.pop()
-            self._state.notify_all()
-            return isolate
+            # The preparer is not woken: it has nothing to do while an execution runs (waking it
+            # now would only take the GIL from this execution's path).
+            return self._ready.pop()
 
     def done(self, used: _Isolate | None) -> None:
         """The execution is answered: dispose of ``used`` and top up the spares while idle."""

@@ -90,6 +90,12 @@ class PostgresStepQueue(StepQueue):
         """``unit_of_work`` opens a system transaction (the queue belongs to no tenant)."""
         self.name = queue_name
         self._uow = unit_of_work
+        # Set after a commit that may have sent: receivers of this process (the local runtime without
+        # step-worker processes) stop their idle pause. Receivers in other processes poll.
+        self.sent = threading.Event()
+
+    def committed(self) -> None:
+        self.sent.set()
 
     def send_in(self, uow: UnitOfWork, bodies: Iterable[dict[str, Any]], *, delay_seconds: float = 0) -> int:
         """Insert the messages in ``uow``'s open transaction: they exist once (and only if) it commits."""
@@ -106,6 +112,7 @@ class PostgresStepQueue(StepQueue):
         with self._uow() as uow:
             self.send_in(uow, rows, delay_seconds=delay_seconds)
             uow.commit()
+        self.committed()
 
     def depth(self) -> int:
         with self._uow() as uow:
@@ -134,7 +141,9 @@ class PostgresQueueReceiver:
     MIN_PAUSE, MAX_PAUSE = 0.005, 0.25
 
     def __init__(self, queue_name: str, engine: Callable[[], Engine], *, visibility_timeout: float,
-                 max_receive_count: int, dead_letter_queue: str = "", region: str = "local") -> None:
+                 max_receive_count: int, dead_letter_queue: str = "", region: str = "local",
+                 woken_by: threading.Event | None = None) -> None:
+        """``woken_by``: set by a sender of this process after a commit (``PostgresStepQueue.sent``)."""
         self.name = queue_name
         self.visibility_timeout = visibility_timeout
         self.max_receive_count = max_receive_count
@@ -143,6 +152,8 @@ class PostgresQueueReceiver:
         self._engine = engine
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._idle_turn = threading.Lock()
+        self._woken_by = woken_by or threading.Event()
         self._pause = self.MIN_PAUSE
         self._next_poll = 0.0
         self._done: list[str] = []
@@ -153,21 +164,32 @@ class PostgresQueueReceiver:
     def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 - boto3's spelling
         return {"QueueUrl": f"postgresql:///{QueueName}"}
 
-    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:  # noqa: N803
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
         return {"Attributes": {"QueueArn": f"arn:aws:sqs:{self.region}:000000000000:{self.name}"}}
 
-    def receive_message(self, *, QueueUrl: str, MaxNumberOfMessages: int = 1,  # noqa: N803
-                        WaitTimeSeconds: float = 0, **_: Any) -> dict[str, Any]:
-        """Up to ``MaxNumberOfMessages`` messages; waits up to ``WaitTimeSeconds`` for the first."""
+    def receive_message(self, *, MaxNumberOfMessages: int = 1, WaitTimeSeconds: float = 0,  # noqa: N803
+                        **_: Any) -> dict[str, Any]:
+        """Up to ``MaxNumberOfMessages`` messages; waits up to ``WaitTimeSeconds`` for the first.
+
+        While the queue is found empty, one thread at a time asks it again (after the shared
+        pause); the others wait their turn, so idle pollers cost a few statements a second.
+        """
         give_up = time.monotonic() + WaitTimeSeconds
         while True:
-            self._wait_turn(give_up)
-            messages = self.receive(MaxNumberOfMessages)
-            self._after_poll(bool(messages))
+            with self._lock:
+                idle = self._next_poll > 0
+            if idle:
+                with self._idle_turn:
+                    self._wait_turn(give_up)
+                    messages = self.receive(MaxNumberOfMessages)
+                    self._after_poll(bool(messages))
+            else:
+                messages = self.receive(MaxNumberOfMessages)
+                self._after_poll(bool(messages))
             if messages or time.monotonic() >= give_up:
                 return {"Messages": messages} if messages else {}
 
-    def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+    def delete_message_batch(self, *, Entries: list[dict[str, str]], **_: Any) -> dict[str, Any]:  # noqa: N803
         self.delete([e["ReceiptHandle"] for e in Entries])
         return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
@@ -235,8 +257,10 @@ class PostgresQueueReceiver:
     def _wait_turn(self, give_up: float) -> None:
         with self._lock:
             wait = self._next_poll - time.monotonic()
-        if wait > 0:
-            time.sleep(max(0.0, min(wait, give_up - time.monotonic())))
+        if wait > 0 and self._woken_by.wait(max(0.0, min(wait, give_up - time.monotonic()))):
+            with self._lock:
+                self._pause = self.MIN_PAUSE
+        self._woken_by.clear()
 
     def _after_poll(self, found: bool) -> None:
         with self._lock:

@@ -31,6 +31,10 @@ class StepQueue(abc.ABC):
         """Send inside ``uow``'s transaction (transactional queues only); returns how many."""
         raise NotImplementedError(f"{type(self).__name__} cannot send inside a database transaction")
 
+    def committed(self) -> None:
+        """A transaction that may have sent inside it committed: its messages are visible now (a hint)."""
+        return None
+
     @abc.abstractmethod
     def send_many(self, bodies: Iterable[dict[str, Any]], *, delay_seconds: int = 0) -> None:
         """Send every body (batched where the transport allows)."""

@@ -1,1 +1,2 @@
-"""Database access: the lazily created engine, the unit of work and table definitions."""
+"""Database access: the lazily created database engine (``database_engine``), the unit of work, the
+repositories behind it and pagination."""

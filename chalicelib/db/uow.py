@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.idempotency_keys import SqlIdempotencyKeys
 from chalicelib.db.sessions import SqlSessions
 from chalicelib.db.trigger_admission import SqlTriggerAdmission
@@ -37,16 +37,16 @@ class UnitOfWork:
         *,
         tenant_id: str | None = None,
         system: bool = False,
-        engine: Engine | None = None,
+        db_engine: Engine | None = None,
     ) -> None:
-        self._engine = engine
+        self._db_engine = db_engine
         self.tenant_id = tenant_id
         self.system = system
         self._committed = False
         self.connection: Connection
 
     def __enter__(self) -> UnitOfWork:
-        self.connection = (self._engine or get_engine()).connect()
+        self.connection = (self._db_engine or get_db_engine()).connect()
         self._tx = self.connection.begin()
         self.connection.execute(
             _SET_SCOPE,

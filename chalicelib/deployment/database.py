@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from chalicelib.db.engine import connect_args
+from chalicelib.db.database_engine import connect_args
 
 # The package root: /var/task on Lambda, the checkout locally (alembic.ini and migrations/ sit there).
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -26,10 +26,10 @@ def ensure_app_role(owner_url: str, app_url: str, *, tls: bool) -> str:
     role, password = app.username or "", app.password or ""
     if not _ROLE_NAME.match(role):
         raise RoleSetupFailed("The application role's name must be a lower-case SQL identifier.")
-    engine = create_engine(owner_url, poolclass=pool.NullPool, connect_args=connect_args(tls=tls))
+    db_engine = create_engine(owner_url, poolclass=pool.NullPool, connect_args=connect_args(tls=tls))
     literal = "'" + str(password).replace("'", "''") + "'"  # PostgreSQL cannot bind a password
     try:
-        with engine.begin() as conn:
+        with db_engine.begin() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
             if exists:  # naming SUPERUSER-class attributes at all would need a superuser (RDS has none)
                 conn.exec_driver_sql(f'ALTER ROLE "{role}" LOGIN PASSWORD {literal}')
@@ -46,7 +46,7 @@ def ensure_app_role(owner_url: str, app_url: str, *, tls: bool) -> str:
         code = _sqlstate(exc)
         raise RoleSetupFailed(f"Could not create or update role {role!r} (SQLSTATE {code}).") from None
     finally:
-        engine.dispose()
+        db_engine.dispose()
     return role
 
 
@@ -105,12 +105,12 @@ def current(owner_url: str, *, tls: bool) -> str | None:
     """The revision the database is at (``None`` before the first migration)."""
     from alembic.runtime.migration import MigrationContext
 
-    engine = create_engine(owner_url, poolclass=pool.NullPool, connect_args=connect_args(tls=tls))
+    db_engine = create_engine(owner_url, poolclass=pool.NullPool, connect_args=connect_args(tls=tls))
     try:
-        with engine.connect() as conn:
+        with db_engine.connect() as conn:
             heads = MigrationContext.configure(conn).get_current_heads()
     finally:
-        engine.dispose()
+        db_engine.dispose()
     return ",".join(sorted(heads)) or None
 
 

@@ -35,7 +35,7 @@ def _pool_size() -> int:
 
 
 def _pool_capacity() -> int:
-    """Connections this process's pool may open (``pool_size`` + ``max_overflow``, see db/engine.py)."""
+    """Connections this process's pool may open (``pool_size`` + ``max_overflow``, see db/database_engine.py)."""
     return 3 * get_settings().db_pool_size
 
 

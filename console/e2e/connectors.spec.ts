@@ -70,6 +70,7 @@ test.describe.serial('connector pages', () => {
   })
 
   test('a builder creates an app, an action and a connection, and tests them with the secret masked', async ({ signedIn }) => {
+    test.setTimeout(150_000) // a long path through six pages: over a minute on a loaded machine
     const page = await signedIn('builder')
 
     // The catalog: built-in apps, searchable.
@@ -81,6 +82,7 @@ test.describe.serial('connector pages', () => {
     await expect(page.getByRole('link', { name: 'Stripe' })).toBeVisible()
     await expect(page.getByRole('link', { name: 'Slack' })).toHaveCount(0)
     await page.getByRole('textbox', { name: 'Search apps' }).fill('')
+    await expect(page.getByRole('link', { name: 'Slack' })).toBeVisible() // the cards are back before axe judges them
     await expectAccessible(page, '/apps')
     await shot(page, 'apps')
 
@@ -148,6 +150,8 @@ test.describe.serial('connector pages', () => {
     await expectNoSecret(page)
     await expectAccessible(page, 'connection test result')
     await page.getByRole('button', { name: 'Close' }).click()
+    // the dialog fades out: its text is judged on contrast only once it is gone
+    await expect(page.getByRole('dialog')).toHaveCount(0)
     await expectAccessible(page, '/connections')
     await shot(page, 'connections')
 

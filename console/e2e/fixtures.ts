@@ -33,20 +33,31 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
   await expect(page.getByRole('heading', { name: /^Welcome/ })).toBeVisible()
 }
 
+const QUIET_MS = 300
+
 /** axe on the current page: no serious or critical violation. */
 export async function expectAccessible(page: Page, label: string): Promise<void> {
   // Scan the page as a person reads it: after loading bars are gone and finite transitions (a dialog
   // fading out, a card fading in) have ended, so a half-faded element is not judged on its contrast.
+  // The page must stay so for QUIET_MS: a reload or transition that starts just after a first quiet
+  // moment (a list reloading after a toggle, a menu fading out) is waited for too.
+  await page.evaluate(() => { delete (window as { __axeQuietSince?: number }).__axeQuietSince })
   await page.waitForFunction(
-    () =>
-      !document.querySelector('.v-progress-linear--active') &&
-      document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
-    undefined,
-    { timeout: 10_000 },
+    (quietMs) => {
+      const w = window as { __axeQuietSince?: number }
+      const busy = Boolean(document.querySelector('.v-progress-linear--active')) ||
+        document.getAnimations().some((a) => a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity)
+      const now = performance.now()
+      if (busy) { delete w.__axeQuietSince; return false }
+      w.__axeQuietSince ??= now
+      return now - w.__axeQuietSince >= quietMs
+    },
+    QUIET_MS,
+    { timeout: 10_000, polling: 50 },
   )
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-  const summary = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
+  const summary = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 160)}`).join(' | ')}`)
   expect(summary, `axe on ${label}`).toEqual([])
 }
 

@@ -1,5 +1,7 @@
 // API helpers of the run, trigger and operations browser tests: sign in over the API
 // and build workflows and runs directly, so each test starts from the state it checks.
+import { spawn } from 'node:child_process'
+import { createHmac } from 'node:crypto'
 import path from 'node:path'
 import { DEMO_PASSWORD, expect } from './fixtures'
 
@@ -52,4 +54,31 @@ export function shotPath(name: string): string {
     ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'console')
     : path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots')
   return path.join(dir, `${name}.png`)
+}
+
+/** Standard Webhooks headers for `body` (docs/architecture.md, webhooks): base64 HMAC-SHA256 of
+ * `{id}.{timestamp}.{body}` with the base64 key after `whsec_`, sent as `v1,<signature>`. */
+export function signStandardWebhook(secret: string, id: string, body: string): Record<string, string> {
+  const ts = String(Math.floor(Date.now() / 1000))
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
+  const sig = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')
+  return { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}`, 'Content-Type': 'application/json' }
+}
+
+export interface FakeVendor { url: string; stop(): void }
+
+/** A loopback fake vendor (tests/fakes/vendors/serve.py: `httpbin`, `oauth`) in its own process. */
+export async function serveFakeVendor(name: 'httpbin' | 'oauth'): Promise<FakeVendor> {
+  const repo = path.resolve(import.meta.dirname, '..', '..')
+  const python = process.env.STEPLINE_PYTHON ?? path.join(repo, '.venv', 'bin', 'python')
+  const child = spawn(python, ['-m', 'tests.fakes.vendors.serve', name], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fake ${name} did not start`)), 20_000)
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /READY (\S+)/.exec(d.toString())
+      if (m) { clearTimeout(timer); resolve(m[1]!) }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the fake ${name} exited (${code})`)) })
+  })
+  return { url, stop: () => { child.kill('SIGTERM') } }
 }

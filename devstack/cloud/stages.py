@@ -1,7 +1,7 @@
 """Per-stage sizing: the one place the numbers of a deployment are chosen.
 
-Connection budget: a Lambda container holds at most ``DB_POOL_SIZE`` + the
-engine's overflow (``2 × DB_POOL_SIZE``) connections; with ``DB_POOL_SIZE=1``
+Connection budget: a Lambda container holds at most ``DB_POOL_SIZE`` +
+the database engine's overflow (``2 × DB_POOL_SIZE``) connections; with ``DB_POOL_SIZE=1``
 that is 3. The proxy lets at most ``proxy_max_connections_percent`` of
 ``max_connections`` reach PostgreSQL. Even if every client connection were
 pinned (no multiplexing), the functions' concurrency limits keep the total
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONNECTIONS_PER_CONTAINER = 3  # DB_POOL_SIZE=1 plus max_overflow=2 (chalicelib/db/engine.py)
+CONNECTIONS_PER_CONTAINER = 3  # DB_POOL_SIZE=1 plus max_overflow=2 (chalicelib/db/database_engine.py)
 
 
 @dataclass(frozen=True)

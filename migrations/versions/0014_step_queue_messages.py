@@ -7,7 +7,7 @@ receipt of the latest receive follow SQS's semantics as the engine uses them
 queue's maximum moves to its dead-letter queue (``queue`` changes).
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-27
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ in PostgreSQL, shared by every process and container, under the same row-level
 security (``services/tenant_limits.py``).
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0014
 Create Date: 2026-11-27
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -89,13 +89,19 @@ def unregister() -> None:
 
 
 def _process_gone(pid: int) -> bool:
+    """Whether the process ``pid`` of this host has ended (a zombie — ended, not yet reaped — has)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")
 
 
 def dead_workers(stale_seconds: float) -> list[str]:

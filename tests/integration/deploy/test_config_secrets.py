@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from chalicelib.config import get_settings, load_settings, resolve_secret_references
-from chalicelib.db.engine import make_engine
+from chalicelib.db.database_engine import make_db_engine
 from chalicelib.errors import ConfigurationError
 
 
@@ -61,7 +61,7 @@ def test_database_login_secret_becomes_a_working_url_through_the_given_host(loca
     # THEN the URL uses pg8000, the given host, and really connects as the app role
     url = make_url(resolved["database_url"])
     assert url.drivername == "postgresql+pg8000" and url.host == "127.0.0.1"
-    engine = make_engine(resolved["database_url"], pool_size=1)
+    engine = make_db_engine(resolved["database_url"], pool_size=1)
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT current_user")).scalar() == make_url(app_url).username

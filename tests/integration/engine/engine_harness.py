@@ -182,15 +182,15 @@ def queued_steps(tenant_id: str, run_id: str) -> list[tuple[str, float]]:
 @contextlib.contextmanager
 def counted_commits() -> Iterator[list[int]]:
     """The commits made on the app's engine inside the block (one entry each)."""
-    from chalicelib.db.engine import get_engine
+    from chalicelib.db.database_engine import get_db_engine
 
     commits: list[int] = []
     listener = lambda _conn: commits.append(1)  # noqa: E731
-    event.listen(get_engine(), "commit", listener)
+    event.listen(get_db_engine(), "commit", listener)
     try:
         yield commits
     finally:
-        event.remove(get_engine(), "commit", listener)
+        event.remove(get_db_engine(), "commit", listener)
 
 
 def run_status(tenant_id: str, run_id: str) -> str:

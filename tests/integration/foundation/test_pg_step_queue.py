@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import system_uow
 
 _OPEN: list[PostgresQueueReceiver] = []
@@ -30,7 +30,7 @@ def names():
 
 
 def _receiver(queue: str, dlq: str = "", *, visibility: float = 30, max_receives: int = 3) -> PostgresQueueReceiver:
-    receiver = PostgresQueueReceiver(queue, get_engine, visibility_timeout=visibility,
+    receiver = PostgresQueueReceiver(queue, get_db_engine, visibility_timeout=visibility,
                                      max_receive_count=max_receives, dead_letter_queue=dlq)
     _OPEN.append(receiver)
     return receiver
@@ -152,7 +152,7 @@ def test_idle_pollers_take_turns_so_an_empty_queue_costs_a_few_statements_a_seco
             polls.append(time.monotonic())
             return super().receive(n)
 
-    receiver = Counting(queue, get_engine, visibility_timeout=30, max_receive_count=3)
+    receiver = Counting(queue, get_db_engine, visibility_timeout=30, max_receive_count=3)
     # GIVEN four poller threads long-polling an empty queue for two seconds
     threads = [threading.Thread(target=receiver.receive_message,
                                 kwargs={"QueueUrl": "", "MaxNumberOfMessages": 10, "WaitTimeSeconds": 2})
@@ -166,3 +166,27 @@ def test_idle_pollers_take_turns_so_an_empty_queue_costs_a_few_statements_a_seco
     # MAX_PAUSE: ~6 polls in the first 0.3 s, then one per MAX_PAUSE), not four times as often
     one_poller = 7 + 2 / PostgresQueueReceiver.MAX_PAUSE
     assert len(polls) <= one_poller + 4, len(polls)
+
+
+def test_a_commit_in_this_process_wakes_an_idle_receiver_before_its_pause_ends(names):
+    queue, _ = names
+    sender = PostgresStepQueue(queue, system_uow)
+
+    class Patient(PostgresQueueReceiver):
+        MIN_PAUSE = MAX_PAUSE = 30.0  # an idle receiver would not ask again within the test
+
+    receiver = Patient(queue, get_db_engine, visibility_timeout=30, max_receive_count=3, woken_by=sender.sent)
+    _OPEN.append(receiver)
+    # GIVEN a receiver that found the queue empty and now pauses
+    assert receiver.receive_message(MaxNumberOfMessages=10, WaitTimeSeconds=0) == {}
+    got: list[dict] = []
+    waiting = threading.Thread(target=lambda: got.append(
+        receiver.receive_message(MaxNumberOfMessages=10, WaitTimeSeconds=20)))
+    waiting.start()
+    time.sleep(0.3)
+    # WHEN a sender of this process commits a message
+    sender.send({"n": 5})
+    waiting.join(15)
+    # THEN the receiver got it without waiting out its pause
+    assert not waiting.is_alive()
+    assert _bodies(got[0]["Messages"]) == [5]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 
 SYSTEM_SCOPE = text("SELECT set_config('app.scope', 'system', true)")  # row-level security is forced
 
@@ -22,12 +22,12 @@ def transactions():
     seen: list[str] = []
     listeners = {name: (lambda _conn, name=name: seen.append(name)) for name in ("begin", "commit", "rollback")}
     for name, listener in listeners.items():
-        event.listen(get_engine(), name, listener)
+        event.listen(get_db_engine(), name, listener)
     try:
         yield seen
     finally:
         for name, listener in listeners.items():
-            event.remove(get_engine(), name, listener)
+            event.remove(get_db_engine(), name, listener)
 
 
 def test_a_session_revoked_elsewhere_stops_its_token_on_the_next_request(api, seeded, owner_engine):

@@ -125,9 +125,9 @@ def test_mutations_are_audited_with_filters(api, tokens):
 
 
 def test_app_role_without_tenant_sees_no_rows(local_stack):
-    from chalicelib.db.engine import get_engine
+    from chalicelib.db.database_engine import get_db_engine
 
-    with get_engine().connect() as conn:
+    with get_db_engine().connect() as conn:
         role = conn.execute(text(
             "SELECT current_user, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)"))
         name, bypass = role.first()

@@ -24,7 +24,7 @@ from tests.integration.triggers.trigger_support import tenant
 
 def _sql(owner_engine, statement: str, **params):
     """One statement in the system scope (row-level security is forced, even for the owner)."""
-    with system_uow(engine=owner_engine) as uow:
+    with system_uow(db_engine=owner_engine) as uow:
         result = uow.execute(text(statement), params)
         rows = [dict(r) for r in result.mappings()] if result.returns_rows else result.rowcount
         uow.commit()

@@ -107,7 +107,7 @@ def test_a_builder_token_minted_without_a_scope_reaches_no_workspace(api, tokens
     token = api.post("/api/api-tokens", {"name": "legacy", "role": "builder",
                                          "workspace_ids": [tokens.ids("acme")["workspaces"]["Operations"]]},
                      token=tokens[("acme", "owner")]).body
-    with system_uow(engine=owner_engine) as uow:
+    with system_uow(db_engine=owner_engine) as uow:
         uow.execute(text("UPDATE api_tokens SET workspace_ids = NULL WHERE id = CAST(:id AS uuid)"),
                     {"id": token["id"]})
         uow.commit()

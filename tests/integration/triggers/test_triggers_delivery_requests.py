@@ -321,7 +321,7 @@ def test_retention_deletes_deliveries_with_their_requests(acme, clock, doorbells
 def test_the_request_travels_in_the_one_insert_that_records_the_delivery(acme, clock, doorbells):
     from sqlalchemy import event
 
-    from chalicelib.db.engine import get_engine
+    from chalicelib.db.database_engine import get_db_engine
 
     trigger = _trigger(acme)
     statements: list[str] = []
@@ -330,11 +330,11 @@ def test_the_request_travels_in_the_one_insert_that_records_the_delivery(acme, c
         statements.append(" ".join(statement.split()))
 
     # WHEN an accepted delivery is recorded (the hot path)
-    event.listen(get_engine(), "before_cursor_execute", seen)
+    event.listen(get_db_engine(), "before_cursor_execute", seen)
     try:
         assert _started(acme, trigger).status == 202
     finally:
-        event.remove(get_engine(), "before_cursor_execute", seen)
+        event.remove(get_db_engine(), "before_cursor_execute", seen)
     # THEN one statement writes the delivery, request included, and no other statement touches it
     touching = [s for s in statements if "trigger_deliveries" in s and not s.startswith("SELECT")]
     assert len(touching) == 1 and touching[0].startswith("INSERT INTO trigger_deliveries"), touching

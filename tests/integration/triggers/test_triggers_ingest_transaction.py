@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from chalicelib.db.engine import get_engine
+from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.tables.triggers import pending_runs, trigger_rate_buckets
@@ -24,11 +24,11 @@ def _commits(action):
     def count(_conn):
         commits.append(1)
 
-    event.listen(get_engine(), "commit", count)
+    event.listen(get_db_engine(), "commit", count)
     try:
         result = action()
     finally:
-        event.remove(get_engine(), "commit", count)
+        event.remove(get_db_engine(), "commit", count)
     return result, len(commits)
 
 

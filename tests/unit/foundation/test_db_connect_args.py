@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from chalicelib.db.engine import connect_args
+from chalicelib.db.database_engine import connect_args
 
 
 def test_tls_is_verified_when_asked():

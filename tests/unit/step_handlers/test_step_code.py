@@ -121,3 +121,31 @@ def test_a_code_step_runs_inside_its_runs_transaction_only_with_a_short_time_lim
 
     assert CATALOG.is_pure("code", config) is pure
     assert CATALOG.is_pure("http_request", {}) is False and CATALOG.is_pure("transform", {}) is True
+
+
+def test_a_config_found_valid_is_not_checked_again_but_an_invalid_one_always_is(make_ctx, monkeypatch):
+    # GIVEN a counter of schema checks
+    checks: list[dict] = []
+    original = code.require_config
+    monkeypatch.setattr(code, "require_config",
+                        lambda schema, config: checks.append(config) or original(schema, config))
+    code._valid_config.cache_clear()
+    runner = RecordingRunner(CodeResult(output={}))
+    source = SOURCE + "\n// memo"
+    # WHEN the same node runs several times
+    for _ in range(3):
+        code.handle({"payload": {}}, {"code": source, "timeout_ms": 500}, make_ctx(code_runner=runner), None)
+    # THEN its config was checked once
+    assert checks == [{"code": source, "timeout_ms": 500}]
+    # AND a config that differs only in a value's type is checked on its own, and refused every time
+    for _ in range(2):
+        with pytest.raises(ConfigInvalid):
+            code.handle({"payload": {}}, {"code": source, "timeout_ms": True}, make_ctx(code_runner=runner), None)
+        with pytest.raises(ConfigInvalid):
+            code.handle({"payload": {}}, {"code": source, "timeout_ms": 500, "extra": 1}, make_ctx(code_runner=runner),
+                        None)
+    assert len(checks) == 5
+    # AND a nested value (no key) is checked every time
+    with pytest.raises(ConfigInvalid):
+        code.handle({"payload": {}}, {"code": source, "timeout_ms": [1]}, make_ctx(code_runner=runner), None)
+    assert len(runner.requests) == 3

@@ -1,4 +1,5 @@
-"""The SQLAlchemy engine, created lazily once per container and reused while warm.
+"""The database engine (SQLAlchemy's ``Engine``: the connection pool), created lazily once per container and
+reused while warm.
 
 Every wait on the database is bounded, so an outage answers 503 in seconds
 instead of hanging a request (see ``faults``):
@@ -26,7 +27,7 @@ from sqlalchemy import exc as sa_exc
 from chalicelib.config import get_settings
 from chalicelib.db import pg8000_tuning
 
-_ENGINE: Engine | None = None
+_DB_ENGINE: Engine | None = None
 _LOCK = threading.Lock()
 PING_SECONDS = 1.0
 
@@ -75,11 +76,11 @@ def _socket(dbapi_connection: Any) -> Any:
     return getattr(dbapi_connection, "_usock", None)
 
 
-def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False) -> Engine:
-    """An engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
+def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False) -> Engine:
+    """A database engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
     pg8000_tuning.install()
     limits = timeouts or DbTimeouts()
-    engine = create_engine(
+    db_engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
@@ -92,7 +93,7 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = N
         },
     )
 
-    @event.listens_for(engine, "do_connect")
+    @event.listens_for(db_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         try:
             return dialect.loaded_dbapi.connect(*cargs, **cparams)
@@ -101,19 +102,19 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = N
             # the driver reports every other network failure, so it is recognised as an outage.
             raise dialect.loaded_dbapi.InterfaceError("network error") from exc
 
-    @event.listens_for(engine, "connect")
+    @event.listens_for(db_engine, "connect")
     def _read_timeout(dbapi_connection: Any, _record: Any) -> None:
         sock = _socket(dbapi_connection)
         if sock is not None:
             sock.settimeout(limits.read_seconds)
 
-    @event.listens_for(engine, "checkout")
+    @event.listens_for(db_engine, "checkout")
     def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         sock = _socket(dbapi_connection)
         if sock is not None:
             sock.settimeout(min(PING_SECONDS, limits.read_seconds))
         try:
-            engine.dialect.do_ping(dbapi_connection)
+            db_engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
             # The pool drops this connection and opens a new one (bounded by the connect timeout).
             raise sa_exc.DisconnectionError("database ping failed") from exc
@@ -121,25 +122,25 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = N
             if sock is not None:
                 sock.settimeout(limits.read_seconds)
 
-    return engine
+    return db_engine
 
 
-def get_engine() -> Engine:
-    """The process-wide engine of the application role."""
-    global _ENGINE
-    if _ENGINE is None:
+def get_db_engine() -> Engine:
+    """The process-wide database engine of the application role."""
+    global _DB_ENGINE
+    if _DB_ENGINE is None:
         with _LOCK:
-            if _ENGINE is None:
+            if _DB_ENGINE is None:
                 settings = get_settings()
-                _ENGINE = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                _DB_ENGINE = make_db_engine(settings.database_url, pool_size=settings.db_pool_size,
                                       timeouts=DbTimeouts.from_settings(), tls=settings.database_tls)
-    return _ENGINE
+    return _DB_ENGINE
 
 
-def reset_engine() -> None:
-    """Dispose of the engine (tests that switch databases, process shutdown)."""
-    global _ENGINE
+def reset_db_engine() -> None:
+    """Dispose of the database engine (tests that switch databases, process shutdown)."""
+    global _DB_ENGINE
     with _LOCK:
-        if _ENGINE is not None:
-            _ENGINE.dispose()
-        _ENGINE = None
+        if _DB_ENGINE is not None:
+            _DB_ENGINE.dispose()
+        _DB_ENGINE = None
