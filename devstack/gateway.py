@@ -8,15 +8,16 @@ serves the web console at ``/`` for every GET outside the API's paths (same
 origin as the API, as CloudFront does on AWS).
 
 :class:`GatewayServer` serves in the calling process (the tests, the benchmarks'
-throwaway stack). :class:`GatewayProcesses` serves from a pool of processes
-(``make up``: one per core by default), as API Gateway spreads requests over
-Lambda containers, so requests do not queue on one interpreter lock nor share it
-with the step workers: ``python -m devstack.gateway`` imports the app once, binds
-the listening socket, then forks the rest of the pool and serves too; the processes
-share the imported code (copy-on-write) and take turns accepting connections from
-the one socket. Each
-process has its own database pool; everything they share (rate limits, sessions,
-idempotency keys) lives in PostgreSQL, as between Lambda containers.
+throwaway stack, ``make up`` by default on machines with fewer than three cores).
+:class:`GatewayProcesses` serves from a pool of processes (``make up
+--api-processes N``; by default one per core from three cores up), as API Gateway
+spreads requests over Lambda containers, so requests do not queue on one
+interpreter lock nor share it with the step workers: ``python -m devstack.gateway``
+imports the app once, binds the listening socket, then forks the rest of the pool
+and serves too; the processes share the imported code (copy-on-write) and take
+turns accepting connections from the one socket. Each process has its own
+database pool; everything they share (rate limits, sessions, idempotency keys)
+lives in PostgreSQL, as between Lambda containers.
 """
 
 from __future__ import annotations
@@ -174,15 +175,23 @@ class GatewayServer:
         self._thread.join(timeout=5)
 
 
+# Below this many cores the API is served from threads of the runtime's process by default. Measured on a
+# 2-core machine (docs/api-performance.md): a pool of 2 cost ~130-160 MB more PSS (the stack went past its
+# 400 MB budget) for the same CPU per request, since there the CPUs, not the interpreter lock, are the limit.
+POOL_FROM_CORES = 3
+
+
 def default_processes() -> int:
-    """``STEPLINE_API_PROCESSES``, else one per core the process may run on."""
+    """``STEPLINE_API_PROCESSES``; else one per core the process may run on from ``POOL_FROM_CORES`` cores up, and
+    0 (threads of the runtime's process) below."""
     configured = os.environ.get("STEPLINE_API_PROCESSES", "").strip()
     if configured:
         return max(0, int(configured))
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return cores if cores >= POOL_FROM_CORES else 0
 
 
 class GatewayProcesses:
