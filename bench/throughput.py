@@ -27,7 +27,8 @@
 - The API (item 4 of the throughput issue): 32 concurrent clients, each for
   ``BENCH_API_SECONDS`` (10; 3 when short): a list (``GET …/flows``), a detail
   (``GET …/flows/{id}``), a write (``POST …/flows``) and a run start
-  (``POST …/flows/{id}/runs``); p50/p95 and requests/s.
+  (``POST …/flows/{id}/runs``); p50/p95/p99, requests/s, CPU ms per request (also net of the idle
+  stack), RSS/PSS and the load average. Alone: ``BENCH_PARTS=api python -m bench throughput``.
 - Ingest under backpressure (item 5): see :func:`ingest`.
 - ``BENCH_PARTS`` (``levels,api,statements,ingest``) and ``BENCH_LEVELS`` (``1,8,32``) choose what runs.
 """
@@ -60,6 +61,7 @@ from devstack.postgres import APP_ROLE, DATABASE, free_port
 
 LEVELS = (1, 8, 32)
 API_CLIENTS = 32
+API_IDLE_SECONDS = 5.0
 # BENCH_PROFILE=<file>: a py-spy profile (collapsed stacks) of the runtime at this level; BENCH_PROFILE_GIL=1:
 # only the samples of the thread holding the GIL (where the runtime's CPU goes, not where its threads wait)
 PROFILED_LEVEL = 8
@@ -441,7 +443,9 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
     """Item 4: reads (a list, a detail) and writes (create a workflow, start a run) at 32 clients.
 
     Per kind: p50/p95/p99 of the 2xx answers, requests/s, CPU milliseconds per answered request
-    (runtime, which includes its API processes, step workers and emulator, + PostgreSQL, from /proc),
+    (runtime, which includes its API processes, step workers and emulator, + PostgreSQL, from /proc; also net
+    of what the stack spends idle, measured for ``API_IDLE_SECONDS`` first; a started run's CPU includes
+    executing the run),
     RSS/PSS of the whole stack at the end of the window, and the load average (the machine may be shared:
     CPU per request is the figure least affected by other work).
     """
@@ -461,6 +465,12 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
             marks[root] = cpu_seconds([pid])
         return time.monotonic()
 
+    # What the stack spends with no request (pollers, heartbeats, the scheduler), subtracted from the window's
+    # CPU for the net figure: on a machine shared with other work the request rate, hence the idle share, varies.
+    idle_started, idle_cpu = time.monotonic(), cpu_seconds(list(roots.values()))
+    time.sleep(API_IDLE_SECONDS)
+    idle_rate = (cpu_seconds(list(roots.values())) - idle_cpu) / (time.monotonic() - idle_started)
+    figure(f"api_c{API_CLIENTS}_idle_cpu", idle_rate * 1000, "ms/s")
     for name, requests in kinds.items():
 
         started, results = _in_process(_api_process, stack.base_url, scenario.token, requests, API_CLIENTS,
@@ -475,6 +485,8 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
         figure(f"{p}_p99", percentile(ok, 99), "ms")
         figure(f"{p}_rate", len(ok) / elapsed, "req/s")
         figure(f"{p}_cpu_per_request", sum(cpu.values()) * 1000 / len(ok) if ok else float("nan"), "ms")
+        net = (sum(cpu.values()) - idle_rate * elapsed) * 1000 / len(ok) if ok else float("nan")
+        figure(f"{p}_cpu_per_request_net_of_idle", net, "ms")
         for root, used in cpu.items():
             figure(f"{p}_cpu_per_request_{root}", used * 1000 / len(ok) if ok else float("nan"), "ms")
         figure(f"{p}_stack_rss", rss, "MB")

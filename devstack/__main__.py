@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="step-worker processes beside the API's (STEPLINE_WORKER_PROCESSES); 0 (the "
                              "default) runs the pollers in the API's process")
     parser.add_argument("--api-processes", type=int, default=None,
-                        help="processes serving the HTTP API (STEPLINE_API_PROCESSES; default: one per core); 0 serves "
-                             "it from threads of the runtime's own process")
+                        help="processes serving the HTTP API (STEPLINE_API_PROCESSES; default: one per core from 3 "
+                             "cores up, else 0); 0 serves it from threads of the runtime's own process")
     parser.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--no-console", action="store_true", help="do not serve the web console at /")
     parser.add_argument("--throwaway", action="store_true",

@@ -8,14 +8,16 @@ serves the web console at ``/`` for every GET outside the API's paths (same
 origin as the API, as CloudFront does on AWS).
 
 :class:`GatewayServer` serves in the calling process (the tests, the benchmarks'
-throwaway stack). :class:`GatewayProcesses` serves from a pool of processes
-(``make up``: one per core by default), as API Gateway spreads requests over
-Lambda containers, so requests do not queue on one interpreter lock nor share it
-with the step workers: ``python -m devstack.gateway`` imports the app once, binds
-the listening socket, then forks the pool, whose processes share the imported code
-(copy-on-write) and take turns accepting connections from the one socket. Each
-process has its own database pool; everything they share (rate limits, sessions,
-idempotency keys) lives in PostgreSQL, as between Lambda containers.
+throwaway stack, ``make up`` by default on machines with fewer than three cores).
+:class:`GatewayProcesses` serves from a pool of processes (``make up
+--api-processes N``; by default one per core from three cores up), as API Gateway
+spreads requests over Lambda containers, so requests do not queue on one
+interpreter lock nor share it with the step workers: ``python -m devstack.gateway``
+imports the app once, binds the listening socket, then forks the rest of the pool
+and serves too; the processes share the imported code (copy-on-write) and take
+turns accepting connections from the one socket. Each process has its own
+database pool; everything they share (rate limits, sessions, idempotency keys)
+lives in PostgreSQL, as between Lambda containers.
 """
 
 from __future__ import annotations
@@ -173,23 +175,31 @@ class GatewayServer:
         self._thread.join(timeout=5)
 
 
+# Below this many cores the API is served from threads of the runtime's process by default. Measured on a
+# 2-core machine (docs/api-performance.md): a pool of 2 cost ~130-160 MB more PSS (the stack went past its
+# 400 MB budget) for the same CPU per request, since there the CPUs, not the interpreter lock, are the limit.
+POOL_FROM_CORES = 3
+
+
 def default_processes() -> int:
-    """``STEPLINE_API_PROCESSES``, else one per core the process may run on."""
+    """``STEPLINE_API_PROCESSES``; else one per core the process may run on from ``POOL_FROM_CORES`` cores up, and
+    0 (threads of the runtime's process) below."""
     configured = os.environ.get("STEPLINE_API_PROCESSES", "").strip()
     if configured:
         return max(0, int(configured))
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return cores if cores >= POOL_FROM_CORES else 0
 
 
 class GatewayProcesses:
     """The gateway served by ``processes`` processes (``python -m devstack.gateway``), started and stopped together.
 
-    Same interface as :class:`GatewayServer`. The pool's parent binds ``host:port`` (an error there, such as a
-    port in use, fails :meth:`start`), says it is ready on a pipe once its processes serve, and stops them when
-    its stdin closes; it and its processes die with this process (``PR_SET_PDEATHSIG``).
+    Same interface as :class:`GatewayServer`. The pool's first process binds ``host:port`` (an error there, such as
+    a port in use, fails :meth:`start`), forks the others, says it is ready on a pipe, and stops them and itself
+    when its stdin closes; they all die with this process (``PR_SET_PDEATHSIG``). ``pids``: the pool's processes.
     """
 
     def __init__(self, processes: int, *, app_module_name: str = "app", host: str = "127.0.0.1", port: int = 8000,
@@ -239,19 +249,18 @@ class GatewayProcesses:
         self.proc = None
 
 
-def _serve_inherited(listening: socket.socket, handler: type[_Handler]) -> None:
-    """In a process of the pool: serve connections accepted from the shared socket until SIGTERM."""
+def _server_on(listening: socket.socket, handler: type[_Handler]) -> _Server:
+    """A server that accepts connections from the pool's shared socket."""
     httpd = _Server(listening.getsockname()[:2], handler, bind_and_activate=False)
     httpd.socket.close()
     httpd.socket = listening
     httpd.daemon_threads = True
+    return httpd
 
-    def stop(*_: Any) -> None:  # serve_forever returns at its next poll; connections in flight are cut
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runtime stops us
-    httpd.serve_forever(poll_interval=0.5)
+def _serve_until_terminated(httpd: _Server) -> None:  # pragma: no cover - in a forked process
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown, daemon=True).start())
+    httpd.serve_forever(poll_interval=0.5)  # connections in flight when it returns are cut
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--console-dir")
     parser.add_argument("--ready-fd", type=int, required=True)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runtime stops the pool by closing our stdin
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runtime stops the pool
     # Everything the processes share is loaded before the fork: the app, its routes and models, the handler.
     app = importlib.import_module(args.app).app
     handler = _handler(app, ConsoleFiles(args.console_dir) if args.console_dir else None)
@@ -274,26 +283,32 @@ def main(argv: list[str] | None = None) -> int:
     # Non-blocking: a process that loses the race for a connection gets EAGAIN instead of waiting in accept().
     listening.setblocking(False)
     gc.freeze()  # the imported objects stay out of the collector's way: their pages stay shared
+    # This process serves too, beside processes - 1 forked ones (no thread exists before the forks).
     children: list[int] = []
-    for _ in range(args.processes):
+    for _ in range(args.processes - 1):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - a forked process
             try:
                 die_with_parent()
-                _serve_inherited(listening, handler)
+                _serve_until_terminated(_server_on(listening, handler))
             finally:
                 os._exit(0)
         children.append(pid)
-    port = listening.getsockname()[1]
-    listening.close()
-    with os.fdopen(args.ready_fd, "w") as ready:
-        ready.write(f"ready {port} {' '.join(map(str, children))}\n")
-    try:
+    httpd = _server_on(listening, handler)
+
+    def stop_when_told() -> None:
         sys.stdin.buffer.read()  # until the runtime closes it (or dies: then PR_SET_PDEATHSIG ends us all)
-    finally:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        httpd.shutdown()
+
+    threading.Thread(target=stop_when_told, name="gateway-stop", daemon=True).start()
+    with os.fdopen(args.ready_fd, "w") as ready:
+        ready.write(f"ready {listening.getsockname()[1]} {' '.join(map(str, [os.getpid(), *children]))}\n")
+    try:
+        httpd.serve_forever(poll_interval=0.5)  # connections in flight when it returns are cut
+    finally:
         for pid in children:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)

@@ -10,11 +10,12 @@ frames on stdin/stdout:
   used, writes the response and throws the isolate away.
 
 So no state survives from one execution to the next: globals, prototypes and
-pending promises die with their isolate. A preparer thread keeps spare
-isolates ready (harness installed, its paths compiled, no tenant code) and
-frees used ones; it works while the process is idle (between a response and
-the next request), so an execution does not share the CPU with the making of
-its successor unless no spare is left.
+pending promises die with their isolate. A preparer thread keeps a bounded
+pool of spare isolates ready (harness installed, its paths compiled, no
+tenant code) and frees used ones; it works while the process is idle
+(between a response and the next request), so an execution does not share
+the CPU with the making of its successor unless no spare is left, and it tops
+the pool up only after a burst of executions (see :class:`_Isolates`).
 
 An execution posts two scripts straight to its isolate's thread, the tenant's
 code and a settle probe queued behind it, and waits for both answers at once

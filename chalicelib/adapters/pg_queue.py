@@ -119,7 +119,9 @@ class PostgresStepQueue(StepQueue):
             return int(uow.execute(_DEPTH, {"queue": self.name}).scalar() or 0)
 
     def ping(self) -> None:
-        self.depth()
+        """Nothing of its own to reach: the queue is a table of the database, whose health is probed as such
+        (``/health`` names the database, once, when it is away)."""
+        return None
 
 
 class PostgresQueueReceiver:
@@ -154,6 +156,7 @@ class PostgresQueueReceiver:
         self._lock = threading.Lock()
         self._idle_turn = threading.Lock()
         self._woken_by = woken_by or threading.Event()
+        self._pause_ended_at = 0.0
         self._pause = self.MIN_PAUSE
         self._next_poll = 0.0
         self._done: list[str] = []
@@ -255,12 +258,24 @@ class PostgresQueueReceiver:
                 conn.close()
 
     def _wait_turn(self, give_up: float) -> None:
-        with self._lock:
-            wait = self._next_poll - time.monotonic()
-        if wait > 0 and self._woken_by.wait(max(0.0, min(wait, give_up - time.monotonic()))):
+        """Wait until this thread may ask the table: one poller per pause, whichever thread comes first.
+
+        The thread that finds the pause over takes the turn at once (it moves the next poll on), so
+        pollers that wake together do not all ask; a commit in this process ends the pause for all.
+        """
+        while True:
             with self._lock:
-                self._pause = self.MIN_PAUSE
-        self._woken_by.clear()
+                now = time.monotonic()
+                wait = self._next_poll - now
+                if wait <= 0 or now >= give_up:
+                    self._next_poll = now + self._pause
+                    return
+            if self._woken_by.wait(min(wait, give_up - now)):
+                self._woken_by.clear()
+                with self._lock:
+                    if self._pause_ended_at < now:  # the first thread woken ends the pause; the others follow it
+                        self._pause_ended_at = time.monotonic()
+                        self._pause, self._next_poll = self.MIN_PAUSE, 0.0
 
     def _after_poll(self, found: bool) -> None:
         with self._lock:
