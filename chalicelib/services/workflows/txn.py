@@ -56,7 +56,7 @@ _WRITE = text(
             input jsonb, not_before timestamptz, dispatched_at timestamptz, lease_seconds float8, claim_token uuid,
             claimed_by uuid, started_at timestamptz, lease_expires_at timestamptz, finished_at timestamptz)
         ON CONFLICT ON CONSTRAINT uq_step_runs_attempt DO NOTHING
-        RETURNING 1
+        RETURNING status
     ), new_events AS (
         INSERT INTO run_events (tenant_id, run_id, seq, type, step_id, node_id, data)
         SELECT CAST(:tenant AS uuid), CAST(:run AS uuid), e.seq, e.type, e.step_id, e.node_id,
@@ -73,6 +73,7 @@ _WRITE = text(
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM new_steps),
+           (SELECT count(*) FROM new_steps WHERE status IN ('queued', 'running')),
            (SELECT count(*) FROM step_runs WHERE run_id = CAST(:run AS uuid) AND status IN ('queued', 'running'))
     """
 )
@@ -242,14 +243,15 @@ class RunTxn:
             "set_output": "output" in changes, "output": _json(changes.get("output")),
             "set_error": "error" in changes, "error": _json(changes.get("error")),
         }
-        inserted, active_before = self.uow.execute(_WRITE, params).first()
+        inserted, inserted_active, active_before = self.uow.execute(_WRITE, params).first()
         if inserted != len(self._steps):
             raise StepRowConflict(f"run {self.run.run_id}: {len(self._steps) - inserted} step row(s) existed")
         self._steps, self._events, self._run_changes = [], [], {}
         # A transactional queue takes the doorbells of the rows just written in this transaction.
         self.doorbells = dispatch.enqueue_in(self.uow, self.doorbells)
-        # Rows inserted by the statement are not in its own snapshot: add them.
-        return int(active_before) + int(inserted)
+        # Rows inserted by the statement are not in its own snapshot: add the active ones (a skipped
+        # row is written finished and keeps nothing going).
+        return int(active_before) + int(inserted_active)
 
 
 def _json(value: Any) -> str | None:

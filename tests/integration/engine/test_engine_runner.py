@@ -78,6 +78,23 @@ def test_false_branch_and_everything_skipped_into_a_join(acme, make_flow, start,
     assert _only(steps, "join")["input"] == {"branches": {"small": {"size": "small"}}, "skipped": ["big"]}
 
 
+def test_a_condition_taking_an_unwired_port_while_the_other_branch_is_skipped_ends_the_run(
+        acme, make_flow, start, drive_run):
+    # GIVEN a condition whose "true" port leads nowhere; only "false" is wired
+    flow = make_flow({
+        "nodes": [node("start", "start"),
+                  node("check", "condition", all=[{"left": "{{ amount }}", "op": "gt", "right": 100}]),
+                  node("small", "transform", output={"size": "small"}), node("done", "end")],
+        "edges": [edge("start", "check"), edge("check", "small", "false"), edge("small", "done")],
+    })
+    # WHEN the condition takes "true": the wired branch is skipped and nothing else is queued
+    run = start(flow["id"], input={"amount": 150})
+    # THEN the run ends (a skipped step keeps nothing going) instead of staying running
+    assert drive_run(run["id"]) == "success"
+    steps = steps_by_node(acme["tenant_id"], run["id"])
+    assert _only(steps, "small")["status"] == "skipped"
+
+
 def test_for_each_fans_out_and_joins_in_item_order(acme, make_flow, start, drive_run):
     graph = {"nodes": [node("start", "start"), node("each", "for_each", items="{{ orders }}"),
                        node("double", "transform", output={"sku": "{{ item.sku }}", "twice": "{{ item.qty }}"}),
