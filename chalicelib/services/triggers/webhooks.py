@@ -33,6 +33,7 @@ from chalicelib.errors import BadRequest, NotFound, PayloadTooLarge, SteplineErr
 from chalicelib.json_codec import check_value, decode_json
 from chalicelib.services.triggers import ports, secrets
 from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, admit, follow_through, record
+from chalicelib.services.triggers.kinds import webhook as webhook_kind
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
 from chalicelib.tables.triggers import triggers
@@ -120,7 +121,7 @@ def _payload(trigger: Mapping[str, Any], body: Any, headers: Mapping[str, str], 
         return body
     safe = {k: v for k, v in headers.items() if not _PRIVATE_HEADERS.search(k)}
     return {"body": body, "headers": safe, "query": dict(query),
-            "trigger": {"id": str(trigger["id"]), "kind": "webhook", "delivery_id": external_id,
+            "trigger": {"id": str(trigger["id"]), "kind": webhook_kind.KIND.name, "delivery_id": external_id,
                         "received_at": received_at}}
 
 
@@ -151,7 +152,7 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
     settings = trigger_settings()
     mode = ports.TEST if call.test else ports.PRODUCTION
     headers = {str(k).lower(): str(v) for k, v in call.headers.items()}
-    base = Firing(trigger=trigger, kind="webhook", mode=mode, body_bytes=len(call.raw_body))
+    base = Firing(trigger=trigger, kind=webhook_kind.KIND.name, mode=mode, body_bytes=len(call.raw_body))
     limit = settings.backpressure.max_webhook_body_bytes
     current, previous = secrets.open_secrets(trigger)  # also what the recorded request is masked against
     if len(call.raw_body) > limit:
