@@ -3,7 +3,7 @@
 Why another queue for the local stack: an SQS round trip through botocore and
 an emulator costs milliseconds of CPU per message on both sides (send,
 receive, delete: three per run), more than the steps it rings for. A row in
-the database the engine already writes to costs one statement, and a
+the database the step engine already writes to costs one statement, and a
 doorbell decided in a run's transaction is **inserted in that transaction**
 (:meth:`PostgresStepQueue.send_in`): it exists exactly when the step rows it
 rings for do — no send after commit, nothing for the sweeper to repair after
@@ -142,7 +142,7 @@ class PostgresQueueReceiver:
 
     MIN_PAUSE, MAX_PAUSE = 0.005, 0.25
 
-    def __init__(self, queue_name: str, engine: Callable[[], Engine], *, visibility_timeout: float,
+    def __init__(self, queue_name: str, db_engine: Callable[[], Engine], *, visibility_timeout: float,
                  max_receive_count: int, dead_letter_queue: str = "", region: str = "local",
                  woken_by: threading.Event | None = None) -> None:
         """``woken_by``: set by a sender of this process after a commit (``PostgresStepQueue.sent``)."""
@@ -151,7 +151,7 @@ class PostgresQueueReceiver:
         self.max_receive_count = max_receive_count
         self.dead_letter_queue = dead_letter_queue
         self.region = region
-        self._engine = engine
+        self._db_engine = db_engine
         self._local = threading.local()
         self._lock = threading.Lock()
         self._idle_turn = threading.Lock()
@@ -227,7 +227,7 @@ class PostgresQueueReceiver:
             done, self._done = self._done, []
             connections, self._connections = self._connections, []
         if done:
-            with self._engine().connect() as conn:
+            with self._db_engine().connect() as conn:
                 conn.execute(_DELETE, {"receipts": done})
                 conn.commit()
         for conn in connections:
@@ -237,7 +237,7 @@ class PostgresQueueReceiver:
     def _connection(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn = self._db_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
             # The pool's checkout ping ran inside a transaction the driver opened before autocommit was on:
             # end it, or every receive would share its snapshot time (now()) and never commit.
             conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
