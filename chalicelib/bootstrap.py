@@ -65,7 +65,7 @@ from chalicelib.services.triggers.kinds.base import TriggerKind
 from chalicelib.services.triggers.release import release_after_run
 from chalicelib.services.workflows import demo_flows
 from chalicelib.services.workflows.dispatch import MESSAGE_KIND
-from chalicelib.services.workflows.retention import retention_job
+from chalicelib.services.workflows.retention import queue_retention_job, retention_job
 from chalicelib.services.workflows.runner import handle_step_message
 from chalicelib.services.workflows.sweeper import sweep
 
@@ -92,6 +92,7 @@ TICK_JOBS: Mapping[str, TickJob] = {
     "idempotency_keys": idempotency.purge_job,  # expired Idempotency-Key answers
     "triggers": housekeeping_job,  # cron slots, waiting runs, delivery retention
     "run_retention": retention_job,  # finished runs past ENGINE_RUN_RETENTION_DAYS, with their history
+    "queue_retention": queue_retention_job,  # the embedded step queue's messages past retention (SQS: itself)
 }
 
 # Called after a run's final transaction commits.
@@ -127,7 +128,7 @@ def _step_queue(settings: Callable[[], Settings]) -> Callable[[], StepQueue]:
     def build() -> StepQueue:
         current = settings()
         if current.step_queue_backend == "postgres":
-            return PostgresStepQueue(current.step_queue_name, system_uow)
+            return PostgresStepQueue(current.step_queue_name, system_uow, dead_letter_queue=current.step_dlq_name)
         return SqsStepQueue(aws.client("sqs"), current.step_queue_name)
 
     return build

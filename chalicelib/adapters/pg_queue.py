@@ -51,6 +51,20 @@ _SEND = text(
     FROM jsonb_array_elements(CAST(:bodies AS jsonb)) AS b
     """
 )
+# Retention as the SQS queues have it (devstack/cloud/queues.py): 4 days on the step queue, 14 days on
+# its dead-letter queue; the housekeeping tick deletes older messages, a batch at a time.
+MESSAGE_RETENTION_S = 345_600
+DLQ_RETENTION_S = 1_209_600
+EXPIRY_BATCH = 5_000
+_EXPIRE = text(
+    """
+    DELETE FROM step_queue_messages WHERE id IN (
+        SELECT id FROM step_queue_messages
+        WHERE (queue = :queue AND sent_at < now() - make_interval(secs => :retention))
+           OR (queue = :dlq AND sent_at < now() - make_interval(secs => :dlq_retention))
+        LIMIT :batch)
+    """
+)
 # One statement (one round trip, autocommit) receives: it first deletes the messages handled since the
 # receiver's last call (deletes ride on the next receive), then moves messages past their receive budget
 # to the dead-letter queue and delivers the others (disjoint rows: a message is either moved or delivered).
@@ -86,9 +100,11 @@ class PostgresStepQueue(StepQueue):
 
     transactional = True
 
-    def __init__(self, queue_name: str, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, queue_name: str, unit_of_work: Callable[[], UnitOfWork], *,
+                 dead_letter_queue: str = "") -> None:
         """``unit_of_work`` opens a system transaction (the queue belongs to no tenant)."""
         self.name = queue_name
+        self.dead_letter_queue = dead_letter_queue
         self._uow = unit_of_work
         # Set after a commit that may have sent: receivers of this process (the local runtime without
         # step-worker processes) stop their idle pause. Receivers in other processes poll.
@@ -104,6 +120,15 @@ class PostgresStepQueue(StepQueue):
             uow.execute(_SEND, {"queue": self.name, "delay": clamp_delay(delay_seconds),
                                 "bodies": json.dumps(rows, separators=(",", ":"))})
         return len(rows)
+
+    def expire_messages(self) -> int:
+        """Delete messages past retention (one batch), on the queue and on its dead-letter queue."""
+        with self._uow() as uow:
+            deleted = uow.execute(_EXPIRE, {"queue": self.name, "retention": MESSAGE_RETENTION_S,
+                                            "dlq": self.dead_letter_queue, "dlq_retention": DLQ_RETENTION_S,
+                                            "batch": EXPIRY_BATCH}).rowcount
+            uow.commit()
+        return int(deleted or 0)
 
     def send_many(self, bodies: Iterable[dict[str, Any]], *, delay_seconds: int = 0) -> None:
         rows = list(bodies)

@@ -50,6 +50,10 @@ class StepQueue(abc.ABC):
     def ping(self) -> None:
         """Raise if the queue cannot be reached."""
 
+    def expire_messages(self) -> int:
+        """Drop messages kept past the queue's retention; returns how many. SQS does this by itself."""
+        return 0
+
 
 def clamp_delay(seconds: float) -> int:
     """``DelaySeconds`` for a wait: rounded up (never early), at most the queue's maximum."""

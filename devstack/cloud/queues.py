@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.adapters.pg_queue import DLQ_RETENTION_S, MESSAGE_RETENTION_S
 from devstack import aws as local_provisioning
 from devstack.cloud.cfn import att, name, ref, skip, sub
 from devstack.cloud.stages import Stage
@@ -24,12 +25,12 @@ def key_alias(stage: Stage) -> str:
 def add(template: dict[str, Any], stage: Stage, *, release: str) -> None:
     resources = template["Resources"]
     resources["StepDeadLetterQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {
-        "QueueName": dlq_name(stage), "MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}}
+        "QueueName": dlq_name(stage), "MessageRetentionPeriod": DLQ_RETENTION_S, "SqsManagedSseEnabled": True}}
     resources["StepQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {
         "QueueName": queue_name(stage),
-        # the local provisioning (devstack/aws.py) uses the same figures; a test keeps them equal
+        # the local provisioning (devstack/aws.py) and the embedded queue use the same figures
         "VisibilityTimeout": local_provisioning.VISIBILITY_TIMEOUT_S,
-        "MessageRetentionPeriod": 345600,
+        "MessageRetentionPeriod": MESSAGE_RETENTION_S,
         "SqsManagedSseEnabled": True,
         "RedrivePolicy": {"deadLetterTargetArn": att("StepDeadLetterQueue", "Arn"),
                           "maxReceiveCount": local_provisioning.MAX_RECEIVE_COUNT}}}

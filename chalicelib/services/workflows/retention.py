@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from chalicelib.container import current
 from chalicelib.db.uow import system_uow
 from chalicelib.observability import logger
 from chalicelib.services.workflows.settings import engine_settings
@@ -39,3 +40,10 @@ def delete_expired_runs(now: dt.datetime | None = None) -> int:
 
 def retention_job() -> None:
     delete_expired_runs()
+
+
+def queue_retention_job() -> None:
+    """The step queue's messages past retention go (a no-op with SQS, which expires them itself)."""
+    expired = current().step_queue().expire_messages()
+    if expired:
+        logger.info("queue messages past retention deleted", extra={"count": expired})

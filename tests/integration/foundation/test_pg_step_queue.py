@@ -10,7 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from chalicelib.adapters.pg_queue import PostgresQueueReceiver, PostgresStepQueue
+from chalicelib.adapters.pg_queue import DLQ_RETENTION_S, MESSAGE_RETENTION_S, PostgresQueueReceiver, PostgresStepQueue
+from chalicelib.adapters.queue import StepQueue
 from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.uow import system_uow
 
@@ -190,3 +191,45 @@ def test_a_commit_in_this_process_wakes_an_idle_receiver_before_its_pause_ends(n
     # THEN the receiver got it without waiting out its pause
     assert not waiting.is_alive()
     assert _bodies(got[0]["Messages"]) == [5]
+
+
+def test_messages_past_retention_expire_from_the_queue_and_its_dead_letter_queue(names):
+    queue, dlq = names
+    sender = PostgresStepQueue(queue, system_uow, dead_letter_queue=dlq)
+    other = PostgresStepQueue(f"{queue}-other", system_uow)
+    sender.send_many([{"n": i} for i in range(4)])
+    PostgresStepQueue(dlq, system_uow).send_many([{"n": 10}, {"n": 11}])
+    other.send_many([{"n": 20}])
+    # GIVEN one step message older than the queue's retention and one just inside it; the same on the
+    # dead-letter queue, whose retention is longer; and an old message of another queue
+    ages = {(queue, 0): MESSAGE_RETENTION_S + 60, (queue, 1): MESSAGE_RETENTION_S - 60,
+            (dlq, 10): DLQ_RETENTION_S + 60, (dlq, 11): MESSAGE_RETENTION_S + 60,
+            (f"{queue}-other", 20): DLQ_RETENTION_S + 60}
+    with system_uow() as uow:
+        for (name, n), age in ages.items():
+            uow.execute(text("UPDATE step_queue_messages SET sent_at = now() - make_interval(secs => :age) "
+                             "WHERE queue = :q AND (body->>'n')::int = :n"), {"age": age, "q": name, "n": n})
+        uow.commit()
+    # WHEN the housekeeping expires messages
+    assert sender.expire_messages() == 2
+    # THEN only those past their own queue's retention went; another queue's messages are not this queue's
+    with system_uow() as uow:
+        left = uow.execute(text("SELECT queue, (body->>'n')::int FROM step_queue_messages "
+                                "WHERE queue IN (:q, :d, :o) ORDER BY 2"),
+                           {"q": queue, "d": dlq, "o": f"{queue}-other"}).all()
+        uow.execute(text("DELETE FROM step_queue_messages WHERE queue = :o"), {"o": f"{queue}-other"})
+        uow.commit()
+    assert [tuple(row) for row in left] == [(queue, 1), (queue, 2), (queue, 3), (dlq, 11), (f"{queue}-other", 20)]
+    # AND a queue without an embedded table (SQS) expires nothing by itself
+    assert SqsLikeQueue().expire_messages() == 0
+
+
+class SqsLikeQueue(StepQueue):
+    def send_many(self, bodies, *, delay_seconds=0):
+        raise AssertionError("not sent")
+
+    def depth(self):
+        return 0
+
+    def ping(self):
+        return None
