@@ -152,7 +152,7 @@ class LocalRuntime:
                 state = "" if self.console.built else "  (not built: make console)"
                 lines.append(f"Web console     {self.gateway.url}/{state}")
         for poller in self.pollers:
-            lines.append(f"SQS poller      {poller.sub.queue_name} → {poller.sub.name}() "
+            lines.append(f"Queue poller    {poller.sub.queue_name} → {poller.sub.name}() "
                          f"× {poller.workers} workers, batch {poller.sub.batch_size}")
         if self.children:
             lines.append(f"Step workers    {len(self.children)} processes "
