@@ -1,29 +1,12 @@
 // Workflows: the list (create, filter, duplicate, delete) and the canvas (drag and drop,
 // connect ports, a graph error marked on its node, fixed and saved), read-only for a viewer.
 import path from 'node:path'
-import type { Locator, Page } from '@playwright/test'
+import { connectHandles as connect, dropOnCanvas } from './editor.helpers'
 import { DEMO_PASSWORD, expect, expectAccessible, test } from './fixtures'
 
 const SHOTS = process.env.STEPLINE_SCREENSHOTS === '1'
   ? path.resolve(import.meta.dirname, '..', '..', 'docs', 'console')
   : path.resolve(import.meta.dirname, '..', 'test-results', 'screenshots')
-
-async function dropOnCanvas(page: Page, paletteKey: string, x: number, y: number): Promise<void> {
-  const canvas = page.getByTestId('canvas')
-  await page.getByTestId(`palette-${paletteKey}`).dragTo(canvas, { targetPosition: { x, y } })
-}
-
-/** Drag from an output handle to an input handle, as a mouse does. */
-async function connect(page: Page, from: Locator, to: Locator): Promise<void> {
-  const a = await from.boundingBox()
-  const b = await to.boundingBox()
-  if (!a || !b) throw new Error('handle not visible')
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
-  await page.mouse.down()
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 })
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 })
-  await page.mouse.up()
-}
 
 test('a builder creates a workflow, builds it on the canvas, sees a graph error on its node, fixes it and saves', async ({ signedIn }) => {
   const page = await signedIn('builder')
