@@ -21,7 +21,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.json_codec import dumps
 from chalicelib.services import audit
-from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of, registered
+from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of
 from chalicelib.services.triggers.models import (
     RotateSecretBody,
     TriggerBody,
@@ -78,17 +78,13 @@ def _write(uow: UnitOfWork, statement: Any) -> Any:
         raise
 
 
-def _sections(body: Any) -> dict[str, Any]:
-    """The kinds' settings sections given in a request body."""
-    return {k.section: getattr(body, k.section, None) for k in registered().values() if k.section}
-
-
-def _section(kind: TriggerKind, body: Any) -> Any:
-    return getattr(body, kind.section, None) if kind.section else None
+def _section(kind: TriggerKind, body: TriggerBody | TriggerChanges) -> Any:
+    """The kind's settings section of the body, validated against the kind's model (None: not given)."""
+    return body.sections.get(kind.section) if kind.section else None
 
 
 def create(principal: Any, ws: str, flow_id: str, body: TriggerBody) -> dict[str, Any]:
-    check_sections(body.kind, _sections(body))
+    check_sections(body.kind, body.sections)
     kind = kind_of(body.kind)
     now = clock_now()
     trigger_id = new_id()
@@ -154,7 +150,7 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
     sent = body.model_fields_set
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
-        check_sections(row["kind"], _sections(body))
+        check_sections(row["kind"], body.sections)
         kind = kind_of(row["kind"])
         before = _plain(present_trigger(row, now=now))
         changes: dict[str, Any] = {}

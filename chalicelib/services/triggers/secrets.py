@@ -33,11 +33,14 @@ def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
     return cipher.encrypt({"secret": secret}, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
 
 
-def _open(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any] | None) -> str | None:
-    if envelope is None:
-        return None
+def unseal(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any]) -> str:
+    """The secret :func:`seal` sealed for the same tenant and record (``trigger_id``)."""
     cipher = container.current().cipher()
     return str(cipher.decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)["secret"])
+
+
+def _open(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any] | None) -> str | None:
+    return None if envelope is None else unseal(tenant_id, trigger_id, envelope)
 
 
 def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:

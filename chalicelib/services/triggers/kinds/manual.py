@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from chalicelib.services.triggers.kinds.base import NoSecretToRotate
 
 
@@ -13,6 +15,9 @@ class ManualKind:
     name: str = "manual"
     section: str | None = None
     section_title: str = ""
+    settings: type[BaseModel] | None = None
+    changes: type[BaseModel] | None = None
+    view: type[BaseModel] | None = None
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:
