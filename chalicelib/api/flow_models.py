@@ -10,8 +10,9 @@ from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import UUID, Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.services.triggers.kinds import kind_names
+from chalicelib.services.triggers.kinds.manual import API_START
 from chalicelib.services.triggers.models import RegisteredName
-from chalicelib.services.workflows.runs import DIRECT_STARTS
+from chalicelib.services.workflows.runs import RERUN
 
 FlowStatus = Literal["draft", "test", "production"]
 EnvValue = str | int | float | bool
@@ -88,8 +89,8 @@ def settings_fields(body: FlowSettings) -> dict[str, Any]:
 
 RunStatus = Literal["running", "success", "failed", "canceled"]
 RunMode = Literal["test", "production"]
-# What started a run: a trigger of one of the process's kinds, a rerun, or the API.
-RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), *DIRECT_STARTS))]
+# What started a run: a trigger of one of the process's kinds, a rerun, or the API by a key.
+RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), RERUN, API_START))]
 StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
 
 

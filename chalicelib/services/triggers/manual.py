@@ -1,4 +1,5 @@
-"""Starting a run by hand through a trigger: the same gating, admission and delivery record as the others.
+"""Starting a run by hand: through a trigger (the same gating, admission and delivery record as the others), or
+directly (``POST …/flows/{id}/runs``: the tenant's admission, no delivery).
 
 Every mode needs the trigger enabled (recorded as ``disabled`` otherwise);
 ``mode`` ``production`` also needs the workflow enabled and in production
@@ -20,7 +21,15 @@ from chalicelib.services.triggers.firing import Firing, fire
 from chalicelib.services.triggers.kinds import manual as manual_kind
 from chalicelib.services.triggers.models import FireBody
 from chalicelib.services.triggers.settings import now as clock_now
+from chalicelib.services.workflows.runs import start_run
 from chalicelib.tables.triggers import triggers
+
+
+def start_directly(principal: Any, ws: str, flow_id: str, *, mode: str, input: Any,
+                   version: int | None) -> dict[str, Any]:
+    """Start a run of the workflow for ``principal``, labelled by who started it (``manual`` or ``api``)."""
+    return start_run(principal.tenant_id, ws, flow_id, mode=mode, input=input, version=version,
+                     trigger=manual_kind.direct_start(principal), actor=principal)
 
 
 def fire_by_hand(principal: Any, ws: str, flow_id: str, trigger_id: str, body: FireBody) -> dict[str, Any]:

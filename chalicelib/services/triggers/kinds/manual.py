@@ -1,4 +1,8 @@
-"""``manual``: started by hand (``POST …/fire``); no settings of its own, nothing in the tick."""
+"""``manual``: started by hand (``POST …/fire``); no settings of its own, nothing in the tick.
+
+Runs started directly (``POST …/flows/{id}/runs``, no trigger row) are labelled here too:
+:func:`direct_start` says ``manual`` for a person and ``api`` for an API token.
+"""
 
 from __future__ import annotations
 
@@ -43,3 +47,10 @@ class ManualKind:
 
 
 KIND = ManualKind()
+
+API_START = "api"  # a run started directly with an API token
+
+
+def direct_start(principal: Any) -> str:
+    """The trigger label of a run ``principal`` starts directly: ``api`` for an API token, else ``manual``."""
+    return API_START if principal.kind == "api" else KIND.name
