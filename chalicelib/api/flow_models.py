@@ -91,6 +91,8 @@ RunStatus = Literal["running", "success", "failed", "canceled"]
 RunMode = Literal["test", "production"]
 # What started a run: a trigger of one of the process's kinds, a rerun, or the API by a key.
 RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), RERUN, API_START))]
+# The same, read back from a run (its kind may be one the deployment no longer has).
+StoredRunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), RERUN, API_START), stored=True)]
 StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
 
 
@@ -145,7 +147,8 @@ class Run(Out):
     version_number: int | None
     mode: RunMode
     status: RunStatus
-    trigger: RunTrigger
+    trigger: StoredRunTrigger = Field(description="What started the run: a trigger kind of this deployment (or "
+                                                  "one it no longer has), a rerun, or the API by a key.")
     input: Any
     trigger_info: JsonObject | None = Field(description="What the trigger knows of the start (`$trigger` in "
                                             "expressions): id, kind, delivery_id, external_id, slot, received_at; "

@@ -8,8 +8,9 @@ from pydantic import Field
 
 from chalicelib.api.contract import Out, Timestamp, page_of
 from chalicelib.services.triggers.kinds.base import SectionRole
-from chalicelib.services.triggers.models import Kind, KindSections
+from chalicelib.services.triggers.models import KindSections, StoredKind
 
+STORED_KIND = "A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`)."
 Outcome = Literal["started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
                   "not_production", "rate_limited", "too_large", "invalid", "error"]
 
@@ -28,9 +29,12 @@ class Trigger(Out, KindSections):
     id: str
     workspace_id: str
     flow_id: str
-    kind: Kind
+    kind: StoredKind = Field(description=STORED_KIND)
     name: str
     enabled: bool
+    available: bool = Field(True, description="False when this deployment no longer has the trigger's kind: "
+                                               "it is shown without its settings, starts nothing and can only "
+                                               "be deleted (409 `trigger_kind_unavailable`).")
     input: Any = Field(description="What a run started by this trigger receives (besides the delivery).")
     created_by: str | None
     created_at: Timestamp
@@ -47,7 +51,7 @@ class Delivery(Out):
     trigger_id: str
     workspace_id: str
     workflow_id: str
-    kind: Kind
+    kind: StoredKind = Field(description=STORED_KIND)
     mode: Literal["test", "production"]
     outcome: Outcome
     reason: str | None

@@ -18,6 +18,7 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import NotFound
 from chalicelib.services.triggers import ports
 from chalicelib.services.triggers.firing import Firing, fire
+from chalicelib.services.triggers.kinds import kind_of_trigger
 from chalicelib.services.triggers.kinds import manual as manual_kind
 from chalicelib.services.triggers.models import FireBody
 from chalicelib.services.triggers.settings import now as clock_now
@@ -39,6 +40,7 @@ def fire_by_hand(principal: Any, ws: str, flow_id: str, trigger_id: str, body: F
             triggers.c.workflow_id == flow_id)).mappings().first()
     if row is None:
         raise NotFound("No such trigger.")
+    kind_of_trigger(row)  # a trigger of a kind the process no longer has starts nothing
     payload = body.input if "input" in body.model_fields_set else row["input"]
     now = clock_now()
     result = fire(Firing(trigger=dict(row), kind=manual_kind.KIND.name, mode=body.mode, input=payload,

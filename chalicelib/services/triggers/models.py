@@ -38,14 +38,17 @@ class RegisteredName:
 
     The names are read at validation time and when the JSON schema is generated (an ``enum``, as a
     ``Literal`` gives), so a kind the composition root adds is accepted and documented with no edit here.
+    ``stored``: a name read back from the database (an answer), which may be that of a kind the process no
+    longer has; any name is then valid (what the answer says of it is the field's description).
     """
 
-    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, names: Callable[[], Iterable[str]], *, stored: bool = False) -> None:
         self.names = names
+        self.stored = stored
 
     def _check(self, value: str) -> str:
         names = tuple(self.names())
-        if value not in names:
+        if value not in names and not self.stored:
             *first, last = names or ("nothing",)
             expected = f"{', '.join(map(repr, first))} or {last!r}" if first else repr(last)
             raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
@@ -60,6 +63,8 @@ class RegisteredName:
 
 # A trigger kind's name: one of the container's trigger kinds (``bootstrap.TRIGGER_KINDS``).
 Kind = Annotated[str, RegisteredName(kind_names)]
+# The kind of a stored trigger, in answers: one of the container's kinds, or one the deployment no longer has.
+StoredKind = Annotated[str, RegisteredName(kind_names, stored=True)]
 
 
 class SettingsModel(BaseModel):

@@ -256,3 +256,37 @@ def test_the_openapi_document_lists_the_settings_of_each_registered_kind(api, wi
         plain = api.get("/openapi.json").body
     assert "ticketing" not in plain["components"]["schemas"]["TriggerBody"]["properties"]
     assert "TicketSettings" not in plain["components"]["schemas"]
+
+
+def test_a_trigger_whose_kind_is_gone_is_listed_unavailable_and_starts_nothing(acme, doorbells):
+    # GIVEN a trigger of the added kind, created while the process had it, and one of a built-in kind
+    flow = acme.make_flow()
+    url = acme.triggers(flow["id"])
+    with bootstrap.replaced(trigger_kinds={**bootstrap.TRIGGER_KINDS, EveryTickKind.name: EveryTickKind()}):
+        orphan = acme.make_trigger(flow["id"], kind="every_tick", name="orphan")
+        assert orphan["available"] is True
+    kept = acme.make_trigger(flow["id"], kind="manual", name="kept")
+    one = f"{url}/{orphan['id']}"
+    try:
+        # WHEN the process no longer has the kind THEN the list still answers, the trigger marked unavailable
+        listed = acme.api.get(url, token=acme.token)
+        assert listed.status == 200, listed.body
+        by_id = {t["id"]: t for t in listed.body["items"]}
+        assert by_id[orphan["id"]]["available"] is False and by_id[orphan["id"]]["kind"] == "every_tick"
+        assert by_id[kept["id"]]["available"] is True
+        shown = acme.api.get(one, token=acme.token)
+        assert shown.status == 200 and shown.body["available"] is False, shown.body
+        # AND it is never fired, activated, changed or rotated: 409 with a stable code, and no delivery
+        for method, path, body in (("post", f"{one}/fire", {}), ("post", f"{one}/deactivate", None),
+                                   ("patch", one, {"name": "renamed"}), ("post", f"{one}/rotate-secret", {})):
+            reply = getattr(acme.api, method)(path, body, token=acme.token)
+            assert reply.status == 409 and reply.body["error"]["code"] == "trigger_kind_unavailable", (path, reply.body)
+        assert acme.deliveries(orphan) == []
+        assert acme.api.get(one, token=acme.token).body["name"] == "orphan"
+        # AND the tick passes it by
+        jobs.tick()
+        assert acme.deliveries(orphan) == []
+    finally:
+        # AND it can be deleted
+        assert acme.api.delete(one, token=acme.token).status == 204
+        assert acme.api.delete(f"{acme.flows()}/{flow['id']}", token=acme.token).status == 204

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.container import current
-from chalicelib.services.triggers.kinds.base import SectionRole, TriggerKind, invalid
+from chalicelib.services.triggers.kinds.base import KindUnavailable, SectionRole, TriggerKind, invalid
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["TriggerKind", "check_sections", "kind_names", "kind_of", "registered", "section_models"]
+__all__ = ["TriggerKind", "check_sections", "kind_names", "kind_of", "kind_of_trigger", "registered",
+           "section_models"]
 
 
 def registered() -> Mapping[str, TriggerKind]:
@@ -38,6 +39,14 @@ def kind_of(name: str) -> TriggerKind:
     if name not in kinds:
         raise invalid("/kind", f"one of {list(kinds)}")
     return kinds[name]
+
+
+def kind_of_trigger(row: Mapping[str, Any]) -> TriggerKind:
+    """The kind of a stored trigger (409 ``trigger_kind_unavailable`` when the process no longer has it)."""
+    kind = registered().get(row["kind"])
+    if kind is None:
+        raise KindUnavailable(row["kind"])
+    return kind
 
 
 def check_sections(name: str, sections: Mapping[str, Any]) -> None:

@@ -62,6 +62,19 @@ class TriggerKind(Protocol):
         ...
 
 
+class KindUnavailable(Conflict):
+    """The trigger's kind is not one of the process's kinds (a deployment that no longer has it).
+
+    Such a trigger is listed and shown (``available: false``) and can be deleted; it is never fired or changed.
+    """
+
+    code = "trigger_kind_unavailable"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"This trigger's kind ({kind}) is not available in this deployment; it cannot be "
+                         "fired or changed, only deleted.")
+
+
 class NoSecretToRotate(Conflict):
     """Only triggers of a kind that verifies signatures (webhooks) have a signing secret."""
 
