@@ -191,12 +191,14 @@ def test_a_kind_with_settings_of_its_own_is_created_listed_shown_changed_and_fir
     assert created["ticketing"] == {"queue": "support", "api_key": "••••" + API_KEY[-4:], "priority": "low"}
     assert "webhook" not in created and "schedule" not in created
     one = f"{url}/{created['id']}"
-    # AND the secret is stored sealed: neither the row nor the audit log holds it
+    # AND the secret is stored sealed in the trigger's secret column (which a key rotation re-wraps):
+    # neither the row nor the audit log holds it
     with system_uow() as uow:
-        stored = uow.execute(select(triggers.c.config).where(triggers.c.id == created["id"])).scalar_one()
+        stored = uow.execute(select(triggers).where(triggers.c.id == created["id"])).mappings().one()
         audited = uow.execute(select(audit_events.c.changes).where(
             audit_events.c.target_id == created["id"])).scalars().all()
-    assert stored["ticketing"]["queue"] == "support" and API_KEY not in json.dumps(stored)
+    assert stored["config"]["ticketing"] == {"queue": "support", "priority": "low"}
+    assert stored["secret"] is not None and API_KEY not in json.dumps(dict(stored), default=str)
     assert audited and API_KEY not in json.dumps(audited)
     # WHEN listed and shown THEN the same masked section, never the secret
     listed = acme.api.get(f"{url}?kind=ticket", token=acme.token)
