@@ -23,6 +23,18 @@ from chalicelib.tables.identity import audit_events
 from chalicelib.tables.triggers import triggers
 
 
+def enabled_triggers(kind: str) -> list[dict[str, Any]]:
+    """Every enabled trigger of ``kind`` (a scheduled kind's tick: one system-scoped scan, each read in its tenant)."""
+    with system_uow() as uow:
+        due = uow.execute(select(triggers.c.id, triggers.c.tenant_id).where(
+            triggers.c.kind == kind, triggers.c.enabled)).all()
+    rows = []
+    for trigger_id, tenant_id in due:
+        with tenant_uow(str(tenant_id)) as uow:
+            rows.append(dict(uow.execute(select(triggers).where(triggers.c.id == trigger_id)).mappings().one()))
+    return rows
+
+
 class EveryTickKind(ManualKind):
     """A kind with no settings (the rest as ``manual``) that fires each of its enabled triggers once per tick."""
 
@@ -33,14 +45,9 @@ class EveryTickKind(ManualKind):
         return {"config": {"ticks": True}}, None
 
     def tick(self, now: dt.datetime) -> int:
-        with system_uow() as uow:
-            due = uow.execute(select(triggers.c.id, triggers.c.tenant_id).where(
-                triggers.c.kind == self.name, triggers.c.enabled)).all()
         started = 0
-        for trigger_id, tenant_id in due:
-            with tenant_uow(str(tenant_id)) as uow:
-                row = uow.execute(select(triggers).where(triggers.c.id == trigger_id)).mappings().one()
-            result = fire(Firing(trigger=dict(row), kind=self.name, input=row["input"]), now)
+        for row in enabled_triggers(self.name):
+            result = fire(Firing(trigger=row, kind=self.name, input=row["input"]), now)
             started += result.run_id is not None
         return started
 
@@ -129,13 +136,8 @@ class TicketKind(ConfiguredKind):
     opened: list[str]  # the api keys the tick used (the vendor call, in a real kind)
 
     def tick(self, now: dt.datetime) -> int:
-        with system_uow() as uow:
-            due = uow.execute(select(triggers.c.id, triggers.c.tenant_id).where(
-                triggers.c.kind == self.name, triggers.c.enabled)).all()
         started = 0
-        for trigger_id, tenant_id in due:
-            with tenant_uow(str(tenant_id)) as uow:
-                row = dict(uow.execute(select(triggers).where(triggers.c.id == trigger_id)).mappings().one())
+        for row in enabled_triggers(self.name):
             settings: Any = self.settings_of(row)
             self.opened.append(settings.api_key.get_secret_value())
             result = fire(Firing(trigger=row, kind=self.name, input={"queue": settings.queue}), now)
