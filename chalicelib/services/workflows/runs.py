@@ -35,8 +35,7 @@ from chalicelib.services.workflows.txn import RunTxn
 from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
-DIRECT_STARTS = ("rerun", "api")
+RERUN = "rerun"  # the trigger label of a rerun of another run
 
 
 class _NoInput:
@@ -265,7 +264,7 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
-                             trigger="rerun", actor=principal, rerun_of=run_id)
+                             trigger=RERUN, actor=principal, rerun_of=run_id)
         if start_from == "failed":
             _resume(txn, run_id)
         elif start_from == "node":
