@@ -208,10 +208,9 @@ def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: in
 def _after_commit(run: RunContext, txn: RunTxn, outcomes: list[Outcome]) -> None:
     """After a run transaction committed: its doorbells, its steps' metrics, the run's."""
     dispatch.send(txn.doorbells)
-    for outcome in outcomes:
-        node = run.graph.node(outcome.node_id)
-        engine_metrics.step_finished(node.type, node.template, "success" if outcome.succeeded else "failed",
-                                     outcome.duration_ms)
+    engine_metrics.steps_finished(
+        (node.type, node.template, "success" if outcome.succeeded else "failed", outcome.duration_ms)
+        for outcome in outcomes for node in (run.graph.node(outcome.node_id),))
     after_commit(txn)
 
 
