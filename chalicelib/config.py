@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         description="URL of the owner role that runs migrations (defaults to DATABASE_URL).",
     )
     db_pool_size: int = Field(5, ge=1, le=50, description="Connections kept per process.")
+    db_prepared_statements: int = Field(
+        256, ge=0, le=4096, description="Server-side prepared statements kept per connection (an LRU by SQL "
+        "text); 0 sends every statement unnamed, for a pooler that cannot carry them."
+    )
     database_tls: bool = Field(
         False, description="Connect to PostgreSQL over TLS, verified against the system's CAs (RDS Proxy)."
     )

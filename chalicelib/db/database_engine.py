@@ -101,7 +101,8 @@ def _has_news(sock: Any) -> bool:
         return True
 
 
-def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False) -> Engine:
+def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False,
+                   prepared_statements: int = pg8000_tuning.MAX_STATEMENTS) -> Engine:
     """A database engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
     pg8000_tuning.install()
     limits = timeouts or DbTimeouts()
@@ -132,7 +133,8 @@ def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None 
         sock = _socket(dbapi_connection)
         if sock is not None:
             sock.settimeout(limits.read_seconds)
-        pg8000_tuning.configure(dbapi_connection, probe_seconds=min(PING_SECONDS, limits.read_seconds))
+        pg8000_tuning.configure(dbapi_connection, probe_seconds=min(PING_SECONDS, limits.read_seconds),
+                                max_statements=prepared_statements)
 
     @event.listens_for(db_engine, "checkin")
     def _idle_since(_dbapi_connection: Any, record: Any) -> None:
@@ -176,7 +178,8 @@ def get_db_engine() -> Engine:
             if _DB_ENGINE is None:
                 settings = get_settings()
                 _DB_ENGINE = make_db_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                      timeouts=DbTimeouts.from_settings(), tls=settings.database_tls)
+                                      timeouts=DbTimeouts.from_settings(), tls=settings.database_tls,
+                                      prepared_statements=settings.db_prepared_statements)
     return _DB_ENGINE
 
 

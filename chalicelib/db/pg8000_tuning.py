@@ -89,7 +89,8 @@ _cache: dict[tuple[str, str], str] = {}
 _lock = threading.Lock()
 
 MAX_STATEMENTS = 256
-"""Prepared statements kept per connection (the step and webhook paths use ~30 distinct ones)."""
+"""Prepared statements kept per connection by default (the step and webhook paths use ~30 distinct ones);
+0 sends every statement unnamed, as pg8000 does (``DB_PREPARED_STATEMENTS``)."""
 BEGIN = "begin transaction"
 PROBE_FAILED = "network error: no answer from the server within the liveness deadline"
 _END = frozenset({"commit", "rollback"})
@@ -270,6 +271,11 @@ def _exchange(conn: Any, state: _State, items: list[tuple[str, Any, Any]], begin
             statements.move_to_end(key)
             name = entry.name
             context = Context(statement, columns=entry.columns, input_funcs=entry.input_funcs)
+            new = False
+        elif not state.limit:  # prepared statements off (e.g. a pooler that cannot carry them): unnamed
+            name = _NULL
+            out += _parse(name, statement, oids, encoding)
+            context = Context(statement)
             new = False
         else:
             name = state.new_name()

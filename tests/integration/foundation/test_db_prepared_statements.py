@@ -271,3 +271,15 @@ def test_a_frozen_backend_is_an_outage_within_the_probe_bound(local_stack):
             conn.rollback()
     finally:
         engine.dispose()
+
+
+def test_with_prepared_statements_off_every_statement_goes_unnamed(local_stack, table):
+    engine = make_db_engine(local_stack.env["DATABASE_URL"], pool_size=1, prepared_statements=0)
+    try:
+        with UnitOfWork(system=True, db_engine=engine) as uow:
+            for _ in range(2):
+                assert uow.execute(text("SELECT CAST(:n AS int) * 3"), {"n": 2}).scalar() == 6
+            assert _server_statements(uow.connection, "") == []
+            assert pg8000_tuning.statistics(_dbapi(uow.connection)) == {"cached": 0, "parses": 0, "closing": 0}
+    finally:
+        engine.dispose()
