@@ -18,9 +18,11 @@ from collections.abc import Callable, Hashable
 class BoundedCache[K: Hashable, V]:
     """A thread-safe LRU map with a size bound and an optional time to live."""
 
-    def __init__(self, max_size: int | Callable[[], int], *, ttl_seconds: float | None = None) -> None:
+    def __init__(self, max_size: int | Callable[[], int], *, ttl_seconds: float | None = None,
+                 on_evict: Callable[[K, V], None] | None = None) -> None:
         self._max_size = max_size
         self._ttl = ttl_seconds
+        self._on_evict = on_evict  # told of each entry pushed out by the bound (not of expired or discarded ones)
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -43,12 +45,17 @@ class BoundedCache[K: Hashable, V]:
     def put(self, key: K, value: V) -> None:
         """Store ``value``; the least recently used entries leave while the cache is over its bound."""
         expires = time.monotonic() + self._ttl if self._ttl is not None else float("inf")
+        evicted = []
         with self._lock:
             self._entries[key] = (expires, value)
             self._entries.move_to_end(key)
             bound = self._bound()
             while len(self._entries) > bound:
-                self._entries.popitem(last=False)
+                old_key, (_, old_value) = self._entries.popitem(last=False)
+                evicted.append((old_key, old_value))
+        if self._on_evict is not None:
+            for old_key, old_value in evicted:
+                self._on_evict(old_key, old_value)
 
     def discard(self, key: K) -> None:
         """Forget ``key`` (a value its owner found stale by a rule of its own)."""

@@ -55,7 +55,6 @@ from __future__ import annotations
 import datetime as dt
 import select
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import pg8000.converters
@@ -80,6 +79,8 @@ from pg8000.core import (
     i_pack,
 )
 from pg8000.exceptions import DatabaseError, InterfaceError
+
+from chalicelib.cache import BoundedCache
 
 _ORIGINAL = pg8000.dbapi.convert_paramstyle
 _ORIGINAL_SIMPLE = pg8000.core.CoreConnection.execute_simple
@@ -126,13 +127,14 @@ class _State:
     __slots__ = ("statements", "serial", "closing", "begin", "preamble", "probe_seconds", "limit", "parses")
 
     def __init__(self) -> None:
-        self.statements: OrderedDict[Any, _Prepared] = OrderedDict()
-        self.serial = 0
         self.closing: list[bytes] = []  # names evicted, closed at the front of the next round trip
+        self.limit = MAX_STATEMENTS
+        self.statements: BoundedCache[Any, _Prepared] = BoundedCache(
+            lambda: self.limit, on_evict=lambda _key, entry: self.closing.append(entry.name))
+        self.serial = 0
         self.begin = False  # a BEGIN is held, to go with the next statement
         self.preamble: list[tuple[str, tuple[Any, ...]]] = []  # statements to go right after that BEGIN
         self.probe_seconds: float | None = None
-        self.limit = MAX_STATEMENTS
         self.parses = 0  # statements parsed by the server on this connection (for tests and diagnostics)
 
     def new_name(self) -> bytes:
@@ -153,8 +155,7 @@ def configure(conn: Any, *, probe_seconds: float | None = None, max_statements: 
     state = _state(conn)
     state.probe_seconds = probe_seconds
     if max_statements is not None:
-        state.limit = max(0, max_statements)
-        _evict(state)
+        state.limit = max(0, max_statements)  # the cache shrinks to it at its next insert
 
 
 def defer(conn: Any, statement: str, vals: tuple[Any, ...]) -> bool:
@@ -230,13 +231,6 @@ def _read(sock: Any, size: int) -> bytes:
     return data + pg8000.core._read(sock, size - len(data))
 
 
-def _evict(state: _State) -> None:
-    statements = state.statements
-    while len(statements) > state.limit:
-        _, entry = statements.popitem(last=False)
-        state.closing.append(entry.name)
-
-
 def _await_answer(conn: Any, seconds: float) -> None:
     """Wait up to ``seconds`` for the server to start answering; a silent server is a broken connection."""
     sock = conn._usock
@@ -268,7 +262,6 @@ def _exchange(conn: Any, state: _State, items: list[tuple[str, Any, Any]], begin
         key = (statement, tuple(oids)) if oids else statement
         entry = statements.get(key)
         if entry is not None:
-            statements.move_to_end(key)
             name = entry.name
             context = Context(statement, columns=entry.columns, input_funcs=entry.input_funcs)
             new = False
@@ -319,11 +312,10 @@ def _exchange(conn: Any, state: _State, items: list[tuple[str, Any, Any]], begin
             if not new or position not in parsed:
                 continue
             state.parses += 1
-            if position not in described or key in statements:
+            if position not in described or statements.get(key) is not None:
                 state.closing.append(name)  # exists on the server, not worth keeping
                 continue
-            statements[key] = _Prepared(name, ctx.columns, ctx.input_funcs)
-        _evict(state)
+            statements.put(key, _Prepared(name, ctx.columns, ctx.input_funcs))
 
     for key, _name, new, ctx in plan:
         if ctx.error is not None:
@@ -343,8 +335,9 @@ def _forget(state: _State, key: Any, error: Exception) -> None:
     if error.args[0].get("C") == "26000":  # deallocated behind our back: nothing we hold can be trusted
         state.statements.clear()
         return
-    entry = state.statements.pop(key, None)
+    entry = state.statements.get(key)
     if entry is not None:
+        state.statements.discard(key)
         state.closing.append(entry.name)
 
 
