@@ -115,11 +115,13 @@ trigger_deliveries = Table(
     Index("ix_trigger_deliveries_created", "created_at"),  # retention clean-up
 )
 
+# The webhook rate limit's token bucket per tenant; UNLOGGED (migration 0018): a crash only refills it.
 trigger_rate_buckets = Table(
     "trigger_rate_buckets", metadata,
     Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     Column("tokens", Float, nullable=False),
     _ts("updated_at", nullable=False),
+    prefixes=["UNLOGGED"],
 )
 
 run_admission_counts = Table(
