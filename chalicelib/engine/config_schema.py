@@ -153,12 +153,12 @@ def require_config(schema: dict[str, Any], config: Any) -> dict[str, Any]:
     checker = _checker(schema, True)
     key = _config_key(config, checker.type_only)
     cache = None if key is None else _VALID_SMALL if key[1] <= SMALL_KEY else _VALID_LARGE
-    if cache is not None and cache.get((id(schema), key[0])):
+    if key is not None and cache is not None and cache.get((id(schema), key[0])):
         return config
     issues = config_issues(schema, config, rendered=True, prefix="/config")
     if issues:
         raise ConfigInvalid("The step configuration is invalid once rendered.", details=issues)
-    if cache is not None:
+    if key is not None and cache is not None:
         cache.put((id(schema), key[0]), True)  # the checker holds the schema: its id is not reused
     return config
 

@@ -407,8 +407,8 @@ def _run_error(step_error: dict[str, Any] | None, node_id: str, step_id: str) ->
 
 def _probes() -> tuple[str, ...]:
     """The SQL conditions of the run-finished listeners that have one (see ``ports.ProbedListener``)."""
-    return tuple(getattr(listener, "probe", None) for listener in current().run_finished_listeners
-                 if getattr(listener, "probe", None))
+    return tuple(probe for listener in current().run_finished_listeners
+                 if (probe := getattr(listener, "probe", None)))
 
 
 def _json(value: Any) -> str | None:
