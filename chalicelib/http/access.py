@@ -37,7 +37,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, exists
+from sqlalchemy import Table, bindparam, exists
 
 from chalicelib.config import get_settings
 from chalicelib.container import current
@@ -61,11 +61,24 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """Boolean expressions to read with the principal's state (built once per route) and their parameters."""
+
+    expressions: tuple[Any, ...]
+    params: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.expressions)
+
+
+@dataclass(frozen=True)
 class Access:
     """Authenticated access with at least ``role``; ``ids`` maps path params to the rows they name."""
 
     role: Role
     ids: dict[str, Ref] = field(default_factory=dict)
+    # The checks of each set of path params seen, built once (their ids are bound parameters).
+    _built: dict[tuple[str, ...], tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -95,24 +108,33 @@ class Access:
         call.transaction = scope.enter_context(request_transaction.sharing(uow, before_commit=spend))
         return principal
 
-    def _checks(self, params: dict[str, str]) -> tuple[str | None, list[Any]]:
+    def _checks(self, params: dict[str, str]) -> tuple[str | None, Any]:
         """``EXISTS`` of every id of the path in the caller's tenant (row-level security) and workspace: read
         with the principal's state, in its statement. A malformed id answers 404 before any statement."""
         ws = params.get(WORKSPACE_PARAM)
-        refs = {name: ref for name, ref in self.ids.items() if name in params}
-        for name in ([WORKSPACE_PARAM] if ws is not None else []) + list(refs):
+        names = tuple(([WORKSPACE_PARAM] if ws is not None else []) + [n for n in self.ids if n in params])
+        for name in names:
             if not is_uuid(params[name]):
                 raise NotFound()
-        checks: list[Any] = []
-        if ws is not None:
-            checks.append(exists().where(workspaces.c.id == ws))
-        for name, ref in refs.items():
-            column = ref.table.c[ref.column]
-            query = exists().where(column == params[name])
-            if ref.in_workspace and ws is not None and "workspace_id" in ref.table.c:
-                query = query.where(ref.table.c.workspace_id == ws)
-            checks.append(query)
-        return ws, checks
+        if not names:
+            return ws, ()
+        checks = self._built.get(names)
+        if checks is None:
+            checks = self._built.setdefault(names, self._build(names))
+        return ws, Checks(checks, {f"path_{name}": params[name] for name in names})
+
+    def _build(self, names: tuple[str, ...]) -> tuple[Any, ...]:
+        built = []
+        for name in names:
+            if name == WORKSPACE_PARAM:
+                built.append(exists().where(workspaces.c.id == bindparam("path_ws")))
+                continue
+            ref = self.ids[name]
+            query = exists().where(ref.table.c[ref.column] == bindparam(f"path_{name}"))
+            if ref.in_workspace and WORKSPACE_PARAM in names and "workspace_id" in ref.table.c:
+                query = query.where(ref.table.c.workspace_id == bindparam("path_ws"))
+            built.append(query)
+        return tuple(built)
 
     def _admit(self, principal: Principal, ws: str | None, found: tuple[bool, ...]) -> None:
         """403 below the route's role; 404 for a workspace the caller may not see or any id not found."""

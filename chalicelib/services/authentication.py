@@ -29,9 +29,9 @@ import datetime as dt
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, column, select, text
 
@@ -160,12 +160,22 @@ def authenticate(authorization: str | None, *, now: dt.datetime | None = None) -
     return principal
 
 
+class Checks(Protocol):
+    """Boolean expressions (e.g. ``EXISTS`` of a path's ids; the same objects each time, so their statement is
+    built once) and the values of their bound parameters."""
+
+    @property
+    def expressions(self) -> tuple[ColumnElement[bool], ...]: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+
 @contextmanager
 def authenticated(authorization: str | None, *, now: dt.datetime | None = None,
-                  checks: Sequence[ColumnElement[bool]] = ()) -> Iterator[tuple[Principal, UnitOfWork,
-                                                                                    tuple[bool, ...]]]:
+                  checks: Checks | tuple[()] = ()) -> Iterator[tuple[Principal, UnitOfWork, tuple[bool, ...]]]:
     """The caller, checked inside a transaction of its tenant, that transaction, and the value of each of
-    ``checks`` (boolean expressions, e.g. ``EXISTS`` of a path's ids) in it (401 for anything else).
+    ``checks`` in it (401 for anything else).
 
     The checks are read in the statement that reads the principal's state (a token's first use in this
     process: in one more). The caller's block works on in the transaction and commits (else everything rolls
@@ -180,7 +190,7 @@ def authenticated(authorization: str | None, *, now: dt.datetime | None = None,
             principal = _api_token_principal(_first_lookup(token_hash), moment)
             _TOKEN_TENANTS.put(token_hash, principal.tenant_id)
             with current().units_of_work.tenant(principal.tenant_id) as uow:
-                found = tuple(uow.execute(select(*checks)).one()) if checks else ()
+                found = tuple(uow.execute(select(*checks.expressions), checks.params).one()) if checks else ()
                 yield principal, uow, found
             return
         with current().units_of_work.tenant(tenant_id) as uow:
@@ -200,17 +210,24 @@ def authenticated(authorization: str | None, *, now: dt.datetime | None = None,
         yield _user_principal(row, claims), uow, found
 
 
+_COMBINED: dict[tuple[Any, tuple[Any, ...]], Any] = {}
+
+
 def _with_checks(uow: UnitOfWork, state: Any, params: dict[str, Any],
-                 checks: Sequence[ColumnElement[bool]]) -> tuple[Any, tuple[bool, ...]]:
+                 checks: Checks | tuple[()]) -> tuple[Any, tuple[bool, ...]]:
     """The one row of ``state`` (or None) and the values of ``checks``, in one statement."""
     if not checks:
         return uow.execute(state, params).mappings().first(), ()
-    found = state.subquery("state")
-    row = uow.execute(select(found, *[check.label(f"check_{n}") for n, check in enumerate(checks)]),
-                      params).mappings().first()
+    expressions = checks.expressions
+    statement = _COMBINED.get((state, expressions))
+    if statement is None:  # once per state query and route (the checks are the route's)
+        found = state.subquery("state")
+        statement = _COMBINED.setdefault((state, expressions), select(
+            found, *[check.label(f"check_{n}") for n, check in enumerate(expressions)]))
+    row = uow.execute(statement, {**params, **checks.params}).mappings().first()
     if row is None:
         return None, ()
-    return row, tuple(bool(row[f"check_{n}"]) for n in range(len(checks)))
+    return row, tuple(bool(row[f"check_{n}"]) for n in range(len(expressions)))
 
 
 def _verified_claims(token: str, now: dt.datetime | None) -> Claims:

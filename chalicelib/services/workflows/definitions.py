@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from chalicelib.container import current
 from chalicelib.db.pagination import paginate
@@ -46,9 +46,12 @@ def present(row: Any) -> dict[str, Any]:
     return data
 
 
+_LOAD = select(workflows).where(workflows.c.id == bindparam("flow_id"), workflows.c.workspace_id == bindparam("ws"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+
+
 def load(uow: UnitOfWork, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, Any]:
-    query = select(workflows).where(workflows.c.id == flow_id, workflows.c.workspace_id == ws)
-    row = uow.execute(query.with_for_update() if lock else query).mappings().first()
+    row = uow.execute(_LOAD_LOCKED if lock else _LOAD, {"flow_id": flow_id, "ws": ws}).mappings().first()
     if row is None:
         raise NotFound("No such workflow.")
     return dict(row)
