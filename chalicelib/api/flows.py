@@ -25,6 +25,7 @@ from chalicelib.http.access import BUILDER, VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
+from chalicelib.services.triggers import manual
 from chalicelib.services.workflows import definitions
 from chalicelib.services.workflows import runs as run_service
 from chalicelib.tables.workflows import workflows as workflows_table
@@ -101,9 +102,8 @@ def start_run(call: Call):
     """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
     body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()
     ws = call.params["ws"]
-    run = run_service.start_run(
-        call.principal.tenant_id, ws, call.params["flow_id"], mode=body.mode,
-        input=body.input if "input" in body.model_fields_set else run_service.NO_INPUT,
-        version=body.version, trigger="api" if call.principal.kind == "api" else "manual", actor=call.principal,
+    run = manual.start_directly(
+        call.principal, ws, call.params["flow_id"], mode=body.mode,
+        input=body.input if "input" in body.model_fields_set else run_service.NO_INPUT, version=body.version,
     )
     return json_response(run, 202, {"Location": f"/api/workspaces/{ws}/runs/{run['id']}"})

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, column, select, text
 
+from chalicelib.cache import BoundedCache
 from chalicelib.config import get_settings
 from chalicelib.container import current
 from chalicelib.errors import ConfigurationError, Unauthenticated
@@ -105,33 +104,8 @@ _TOUCH_API_TOKEN = text("UPDATE api_tokens SET last_used_at = now() WHERE id = C
 _VERIFIED = VerifiedTokens(seconds=30.0, size=4096)
 
 
-class _TokenTenants:
-    """API token hash → its tenant (fixed for the token's life), bounded, least recently used out first."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token_hash: str) -> str | None:
-        with self._lock:
-            tenant_id = self._entries.get(token_hash)
-            if tenant_id is not None:
-                self._entries.move_to_end(token_hash)
-            return tenant_id
-
-    def put(self, token_hash: str, tenant_id: str) -> None:
-        with self._lock:
-            self._entries[token_hash] = tenant_id
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_TOKEN_TENANTS = _TokenTenants()
+# API token hash → its tenant (fixed for the token's life), bounded, least recently used out first.
+_TOKEN_TENANTS: BoundedCache[str, str] = BoundedCache(4096)
 
 
 def forget_caches() -> None:

@@ -90,10 +90,19 @@ class TriggerAdmissionRepository(Protocol):
         are serialised."""
         ...
 
+    def lock_bucket_finding(self, tenant_id: str, capacity: float, now: dt.datetime,
+                            dedupe: tuple[str, str, str] | None) -> tuple[BucketState, tuple[str, str | None] | None]:
+        """:meth:`lock_bucket`, and the accepted delivery (id, run id) of ``dedupe`` = (trigger id, mode,
+        key) when one exists (one round trip)."""
+        ...
+
     def store_bucket(self, tenant_id: str, state: BucketState) -> None: ...
 
-    def pending(self, tenant_id: str, since: dt.datetime) -> PendingCounts:
-        """Runs waiting, runs being started, and runs admitted in the minutes after ``since``."""
+    def pending(self, tenant_id: str, since: dt.datetime, *, bound: int | None = None,
+                running: str | None = None) -> PendingCounts:
+        """Runs waiting, runs being started (each counted up to ``bound``), and runs admitted in the minutes
+        after ``since``; with ``running`` (a run ledger's SQL count) also the running runs, when the
+        repository can read them in the same statement (else ``PendingCounts.running`` is ``None``)."""
         ...
 
     def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:

@@ -56,7 +56,8 @@ triggers = Table(
     # webhook
     Column("webhook_path", String(100), nullable=True),
     Column("signature_scheme", String(40), nullable=True),
-    Column("secret", JSONB, nullable=True),  # envelope of {"secret": …}
+    # envelope of {"secret": …} (a webhook's signing secret), or of a configured kind's secret fields by name
+    Column("secret", JSONB, nullable=True),
     Column("secret_hint", String(4), nullable=True),  # last characters, for the masked view
     Column("previous_secret", JSONB, nullable=True),  # envelope, valid until previous_secret_expires_at
     _ts("previous_secret_expires_at"),
@@ -114,11 +115,13 @@ trigger_deliveries = Table(
     Index("ix_trigger_deliveries_created", "created_at"),  # retention clean-up
 )
 
+# The webhook rate limit's token bucket per tenant; UNLOGGED (migration 0018): a crash only refills it.
 trigger_rate_buckets = Table(
     "trigger_rate_buckets", metadata,
     Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     Column("tokens", Float, nullable=False),
     _ts("updated_at", nullable=False),
+    prefixes=["UNLOGGED"],
 )
 
 run_admission_counts = Table(

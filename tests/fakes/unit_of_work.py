@@ -172,16 +172,23 @@ class FakeTriggerAdmission:
         self._uow.check_scope(tenant_id)
         return self._records.rate_buckets.setdefault(tenant_id, BucketState(float(capacity), now))
 
+    def lock_bucket_finding(self, tenant_id: str, capacity: float, now: dt.datetime,
+                            dedupe: tuple[str, str, str] | None) -> tuple[BucketState, tuple[str, str | None] | None]:
+        return self.lock_bucket(tenant_id, capacity, now), None  # the fake keeps no deliveries
+
     def store_bucket(self, tenant_id: str, state: BucketState) -> None:
         self._uow.check_scope(tenant_id)
         self._records.rate_buckets[tenant_id] = state
 
-    def pending(self, tenant_id: str, since: dt.datetime) -> PendingCounts:
+    def pending(self, tenant_id: str, since: dt.datetime, *, bound: int | None = None,
+                running: str | None = None) -> PendingCounts:
         self._uow.check_scope(tenant_id)
         runs = [run for run in self._records.pending_runs if run.tenant_id == tenant_id]
         minutes = {minute: n for (tenant, minute), n in self._records.admitted.items()
                    if tenant == tenant_id and minute > since}
-        return PendingCounts(waiting=sum(run.waiting for run in runs), starting=sum(not run.waiting for run in runs),
+        cap = len(runs) if bound is None else bound
+        return PendingCounts(waiting=min(cap, sum(run.waiting for run in runs)),
+                             starting=min(cap, sum(not run.waiting for run in runs)),
                              admitted=sum(minutes.values()), oldest_minute=min(minutes, default=None))
 
     def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:

@@ -72,11 +72,16 @@ def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: 
     return result
 
 
-def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime) -> Counts:
-    pending = uow.trigger_admission.pending(tenant_id, now - dt.timedelta(seconds=HOUR_SECONDS))
+def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime, bound: int | None = None) -> Counts:
+    """The tenant's counts; with ``bound`` (a decision's: the concurrency limit) the running, starting and
+    waiting runs are counted only up to it, so nothing here grows with a backlog. A ledger that offers its
+    count as SQL (``running_sql``) is read in the same statement."""
+    ledger = current().run_ledger()
+    pending = uow.trigger_admission.pending(tenant_id, now - dt.timedelta(seconds=HOUR_SECONDS), bound=bound,
+                                            running=getattr(ledger, "running_sql", None))
     oldest = pending.oldest_minute
     age = (now - oldest).total_seconds() if oldest is not None else None
-    running = current().run_ledger().running(uow, tenant_id)
+    running = pending.running if pending.running is not None else ledger.running(uow, tenant_id)
     return Counts(int(running), pending.starting, pending.waiting, pending.admitted, age)
 
 

@@ -31,11 +31,12 @@ transient failure keeps the outbox row for the recovery job when
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from chalicelib.container import current
@@ -54,10 +55,39 @@ from chalicelib.services.triggers.starting import (
     start,
 )
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.triggers import pending_runs, trigger_deliveries
+from chalicelib.tables.triggers import trigger_deliveries
 from chalicelib.triggers.backpressure import AdmissionDecision
 from chalicelib.triggers.captured_requests import CapturedRequest
 from chalicelib.triggers.dedupe import DedupeKey
+from chalicelib.triggers.ratelimit import BucketState
+
+_DELIVERY_COLUMNS = [c.name for c in trigger_deliveries.c if c.name != "created_at"]
+# The accepted delivery and everything admission writes with it, in one round trip (``_accept``).
+_ACCEPT = text(
+    f"""
+    WITH d AS (
+        INSERT INTO trigger_deliveries ({", ".join(_DELIVERY_COLUMNS)})
+        SELECT {", ".join("r." + c for c in _DELIVERY_COLUMNS)}
+        FROM jsonb_populate_record(NULL::trigger_deliveries, CAST(:row AS jsonb)) r
+        ON CONFLICT DO NOTHING
+        RETURNING id, created_at, workspace_id, workflow_id, trigger_id, mode
+    ), bucket AS (
+        UPDATE trigger_rate_buckets SET tokens = :tokens, updated_at = :bucket_at
+        WHERE tenant_id = CAST(:tenant AS uuid) AND CAST(:store AS boolean) AND EXISTS (SELECT 1 FROM d)
+    ), counted AS (
+        INSERT INTO run_admission_counts (tenant_id, minute, count)
+        SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
+        ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
+    ), pending AS (
+        INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
+                                  waiting, attempted_at)
+        SELECT CAST(:pending_id AS uuid), CAST(:tenant AS uuid), d.workspace_id, d.workflow_id, d.trigger_id, d.id,
+               d.mode, CAST(:input AS jsonb), :waiting, :attempted_at
+        FROM d WHERE CAST(:outbox AS boolean)
+    )
+    SELECT created_at FROM d
+    """
+).columns(trigger_deliveries.c.created_at)
 
 
 class TriggerDisabled(Conflict):
@@ -83,6 +113,7 @@ class Firing:
     rate_limited: bool = False  # spend a token of the tenant's webhook bucket
     gated: bool = True  # the workflow must run in production (test deliveries run the draft)
     recoverable: bool = False  # on a transient start failure keep the run for the recovery job
+    target: Any = None  # the workflow's state and start reads, when read with the trigger (webhooks)
 
     @property
     def tenant_id(self) -> str:
@@ -120,15 +151,30 @@ def record(uow: UnitOfWork, firing: Firing, outcome: str, *, reason: str | None 
     return delivery_id if uow.execute(stmt).first() is not None else None
 
 
-def _record_started(uow: UnitOfWork, firing: Firing, delivery_id: str, run_id: str,
-                    now: dt.datetime) -> dt.datetime | None:
-    """Insert the accepted delivery already ``started`` with its run; its ``created_at``, or ``None``
-    when a concurrent copy claimed the dedupe key (or slot) first."""
-    values = _delivery_values(firing, "started", reason=None, status_code=202, accepted=True, duplicate_of=None,
+def _accept(uow: UnitOfWork, firing: Firing, outcome: str, now: dt.datetime, *, delivery_id: str,
+            bucket: BucketState | None, run_id: str | None = None, waiting: bool = False,
+            outbox: bool = True, reason: str | None = None) -> dt.datetime | None:
+    """One statement: the accepted delivery, the tenant's spent bucket, the minute's admission count and
+    (``outbox``) its ``pending_runs`` row; the delivery's ``created_at``, or ``None`` when a concurrent copy
+    claimed the dedupe key (or slot) first (the caller rolls back)."""
+    values = _delivery_values(firing, outcome, reason=reason, status_code=202, accepted=True, duplicate_of=None,
                               run_id=run_id, delivery_id=delivery_id)
-    stmt = pg_insert(trigger_deliveries).values(**values, started_at=now).on_conflict_do_nothing()
-    row = uow.execute(stmt.returning(trigger_deliveries.c.created_at)).first()
+    values["started_at"] = now if run_id is not None else None
+    params = {
+        "row": json.dumps(values, default=_json_default), "tenant": firing.tenant_id,
+        "store": bucket is not None, "tokens": bucket.tokens if bucket else 0.0,
+        "bucket_at": bucket.updated_at if bucket else now, "minute": now.replace(second=0, microsecond=0),
+        "outbox": outbox, "pending_id": new_id(), "waiting": waiting, "attempted_at": None if waiting else now,
+        "input": None if firing.input is None else json.dumps(firing.input),
+    }
+    row = uow.execute(_ACCEPT, params).first()
     return None if row is None else row[0]
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _original(uow: UnitOfWork, firing: Firing) -> Mapping[str, Any] | None:
@@ -140,6 +186,16 @@ def _original(uow: UnitOfWork, firing: Firing) -> Mapping[str, Any] | None:
     return uow.execute(query).mappings().first()
 
 
+def _if_duplicate(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted | None:
+    """Record and commit a duplicate, when the delivery is one."""
+    original = _original(uow, firing)
+    if original is None:
+        return None
+    result = _duplicate(uow, firing, original)
+    uow.commit()
+    return Admitted(firing, now, result)
+
+
 def _duplicate(uow: UnitOfWork, firing: Firing, original: Mapping[str, Any]) -> FireResult:
     original_id, run_id = str(original["id"]), original["run_id"] and str(original["run_id"])
     delivery_id = record(uow, firing, "duplicate", reason="Already received; no second run.", status_code=200,
@@ -149,7 +205,8 @@ def _duplicate(uow: UnitOfWork, firing: Firing, original: Mapping[str, Any]) -> 
 
 def _gate(uow: UnitOfWork, firing: Firing) -> FireResult | None:
     """The recorded refusal when gating forbids a run, else None."""
-    state = current().workflow_directory().state(uow, str(firing.trigger["workflow_id"]))
+    state = (firing.target.state if firing.target is not None
+             else current().workflow_directory().state(uow, str(firing.trigger["workflow_id"])))
     if state is None:
         return FireResult("invalid", reason="The workflow no longer exists.",
                           error=NotFound("The trigger's workflow no longer exists."))
@@ -193,14 +250,14 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     run takes connections of its own, and holding one meanwhile could starve
     the pool under load.
     """
+    # A duplicate is answered as one whatever else would refuse it. Its lookup rides on the statement that
+    # locks the tenant's bucket; a delivery refused before that looks it up on its own first.
     policy = trigger_settings().backpressure
-    original = _original(uow, firing)
-    if original is not None:
-        result = _duplicate(uow, firing, original)
-        uow.commit()
-        return Admitted(firing, now, result)
     refused = _gate(uow, firing)
     if refused is not None:
+        duplicate = _if_duplicate(uow, firing, now)
+        if duplicate is not None:
+            return duplicate
         refused.delivery_id = record(uow, firing, refused.outcome, reason=refused.reason,
                                      status_code=refused.error.status if refused.error else None)
         uow.commit()
@@ -212,21 +269,35 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     prepared: Any = None
     if not firing.recoverable and transactional is not None:
         try:
+            known = {} if firing.target is None else {"target": firing.target}
             prepared = transactional.prepare(uow, str(firing.trigger["workspace_id"]),
-                                             str(firing.trigger["workflow_id"]), mode=firing.mode, input=firing.input)
+                                             str(firing.trigger["workflow_id"]), mode=firing.mode, input=firing.input,
+                                             **known)
         except Exception as exc:
             refusal = refusal_of(exc)
             if refusal is None:
                 raise
+            duplicate = _if_duplicate(uow, firing, now)
+            if duplicate is not None:
+                return duplicate
             outcome, error = refusal
             message = getattr(exc, "message", None) or type(exc).__name__
             delivery_id = record(uow, firing, outcome, reason=message, status_code=error.status)
             uow.commit()
             return Admitted(firing, now, FireResult(outcome, delivery_id, reason=message, error=error))
-    state = admission.lock_tenant(uow, firing.tenant_id, policy.webhook_rate_limit, now)
+    # From here to the commit the tenant's bucket row is locked: one statement locks it, one reads the
+    # counts (a fresh snapshot, so a concurrent admission that committed meanwhile is counted), one writes.
+    dedupe = (str(firing.trigger["id"]), firing.mode, firing.dedupe.value) if firing.dedupe else None
+    state, original = uow.trigger_admission.lock_bucket_finding(
+        firing.tenant_id, float(policy.webhook_rate_limit.capacity), now, dedupe)
+    if original is not None:
+        result = _duplicate(uow, firing, {"id": original[0], "run_id": original[1]})
+        uow.commit()
+        return Admitted(firing, now, result)
     headers: dict[str, str] = {}
+    spent: BucketState | None = None
     if firing.rate_limited:
-        taken = admission.take_token(uow, firing.tenant_id, policy.webhook_rate_limit, state, now)
+        taken = policy.webhook_rate_limit.take(state, now)  # stored with the delivery (a refusal stores nothing)
         headers = policy.webhook_rate_limit.headers(taken.state, now)
         if not taken.allowed:
             error = policy.webhook_rate_limit.rejection(taken, now)
@@ -235,7 +306,8 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
             uow.commit()
             limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
             return Admitted(firing, now, limited)
-    counts = admission.read_counts(uow, firing.tenant_id, now)
+        spent = taken.state
+    counts = admission.read_counts(uow, firing.tenant_id, now, bound=policy.max_concurrent_runs)
     decision = admission.decide(counts, policy)
     if decision.decision is AdmissionDecision.REJECT:
         error = admission.quota_rejection(counts, decision, policy, headers)
@@ -246,33 +318,31 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
         return Admitted(firing, now, limited)
     queued = decision.decision is AdmissionDecision.QUEUE
     if transactional is not None and prepared is not None and not queued:
-        return _admit_and_start(uow, firing, now, transactional, prepared, headers)
-    delivery_id = record(uow, firing, "queued" if queued else "started", status_code=202, accepted=True,
-                         reason="Waiting for a free run slot." if queued else None)
-    if delivery_id is None:  # a concurrent copy claimed the key or slot: undo this transaction
+        return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
+    delivery_id = new_id()
+    recorded = _accept(uow, firing, "queued" if queued else "started", now, delivery_id=delivery_id, bucket=spent,
+                       waiting=queued, reason="Waiting for a free run slot." if queued else None)
+    if recorded is None:  # a concurrent copy claimed the key or slot: undo this transaction
         uow.rollback()
         return Admitted(firing, now, lost_claim=True)
-    admission.count_admitted(uow, firing.tenant_id, now)
-    uow.execute(insert(pending_runs).values(
-        id=new_id(), tenant_id=firing.tenant_id, workspace_id=str(firing.trigger["workspace_id"]),
-        workflow_id=str(firing.trigger["workflow_id"]), trigger_id=str(firing.trigger["id"]),
-        delivery_id=delivery_id, mode=firing.mode, input=firing.input, waiting=queued,
-        attempted_at=None if queued else now))
     uow.commit()
+    # Queued behind waiting runs while a slot is free: let the oldest go (never when the tenant is at its
+    # limit, the steady state of a backlog: then a finishing run releases it).
+    slot_free = admission.free_slots(counts, policy) > 0
     return Admitted(firing, now, delivery_id=delivery_id, queued=queued, headers=headers,
-                    waiting_first=decision.reason == "runs_waiting")
+                    waiting_first=decision.reason == "runs_waiting" and slot_free)
 
 
 def _admit_and_start(uow: UnitOfWork, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
-                     prepared: Any, headers: dict[str, str]) -> Admitted:
+                     prepared: Any, headers: dict[str, str], spent: BucketState | None) -> Admitted:
     """Record the delivery ``started`` and create its run in ``uow``, then commit and ring the doorbell."""
     delivery_id = new_id()
     run_id = engine_adapters.run_id_of(delivery_id)
-    received_at = _record_started(uow, firing, delivery_id, run_id, now)
+    received_at = _accept(uow, firing, "started", now, delivery_id=delivery_id, bucket=spent, run_id=run_id,
+                          outbox=False)
     if received_at is None:  # a concurrent copy claimed the key: undo this transaction
         uow.rollback()
         return Admitted(firing, now, lost_claim=True)
-    admission.count_admitted(uow, firing.tenant_id, now)
     info = engine_adapters.info_of(str(firing.trigger["id"]), firing.kind, delivery_id, firing.external_id
                                    and firing.external_id[:200], firing.slot, received_at)
     try:

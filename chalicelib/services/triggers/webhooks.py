@@ -26,17 +26,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from chalicelib.db.uow import UnitOfWork
 from chalicelib.errors import BadRequest, NotFound, PayloadTooLarge, SteplineError
 from chalicelib.json_codec import check_value, decode_json
 from chalicelib.services.triggers import ports, secrets
+from chalicelib.services.triggers.engine_adapters import StartTarget, load_trigger_target
 from chalicelib.services.triggers.firing import Admitted, FireResult, Firing, admit, follow_through, record
 from chalicelib.services.triggers.kinds import webhook as webhook_kind
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.services.triggers.settings import trigger_settings
-from chalicelib.tables.triggers import triggers
 from chalicelib.triggers import captured_requests
 from chalicelib.triggers.dedupe import derive_dedupe_key
 from chalicelib.triggers.signatures import verify_signature
@@ -78,18 +78,19 @@ class MalformedWebhookBody(BadRequest):
     code = "malformed_webhook_body"
 
 
-def _find(uow: UnitOfWork, call: WebhookCall) -> dict[str, Any]:
-    """The trigger listening on (workspace, path); scopes ``uow`` to its tenant."""
+def _find(uow: UnitOfWork, call: WebhookCall) -> tuple[dict[str, Any], StartTarget]:
+    """The trigger listening on (workspace, path) with what its start reads of the workflow (one statement);
+    scopes ``uow`` to its tenant."""
     if not _UUID.match(call.workspace_id) or not _PATH.match(call.path):
         raise WebhookNotFound()
     route = uow.execute(_ROUTE, {"ws": call.workspace_id, "path": call.path}).first()
     if route is None:
         raise WebhookNotFound()
     uow.set_tenant(route[0])
-    row = uow.execute(select(triggers).where(triggers.c.id == route[1])).mappings().first()
-    if row is None:
+    found = load_trigger_target(uow, route[1], draft=call.test)
+    if found is None:
         raise WebhookNotFound()
-    return dict(row)
+    return found
 
 
 def _parse(raw: bytes, content_type: str) -> Any:
@@ -142,12 +143,13 @@ def _refuse(uow: UnitOfWork, firing: Firing, outcome: str, error: SteplineError,
 def ingest(call: WebhookCall) -> WebhookAnswer:
     """Verify, record and (when allowed) start a run; raises the error to answer otherwise."""
     with UnitOfWork() as uow:  # no tenant yet: only the route function can answer, then it is scoped
-        trigger = _find(uow, call)
-        admitted = _verify_and_admit(uow, trigger, call)
+        trigger, target = _find(uow, call)
+        admitted = _verify_and_admit(uow, trigger, call, target)
     return answer(follow_through(admitted))
 
 
-def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCall) -> Admitted:
+def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCall,
+                      target: StartTarget | None = None) -> Admitted:
     now = clock_now()
     settings = trigger_settings()
     mode = ports.TEST if call.test else ports.PRODUCTION
@@ -187,7 +189,7 @@ def _verify_and_admit(uow: UnitOfWork, trigger: dict[str, Any], call: WebhookCal
         check_value(payload)  # headers and query travel with the payload: the same policy
     except BadRequest as exc:
         raise _refuse(uow, base, "invalid", MalformedWebhookBody(exc.message), exc.message) from None
-    firing = replace(base, dedupe=dedupe, rate_limited=True, gated=not call.test, input=payload)
+    firing = replace(base, dedupe=dedupe, rate_limited=True, gated=not call.test, input=payload, target=target)
     return admit(uow, firing, now)
 
 

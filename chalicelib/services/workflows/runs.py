@@ -36,8 +36,7 @@ from chalicelib.services.workflows.txn import RunTxn
 from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
-DIRECT_STARTS = ("rerun", "api")
+RERUN = "rerun"  # the trigger label of a rerun of another run
 
 
 class _NoInput:
@@ -118,15 +117,18 @@ class PreparedRun:
 
 
 def prepare(uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any = NO_INPUT,
-            version: int | None = None) -> PreparedRun:
+            version: int | None = None, flow: dict[str, Any] | None = None,
+            published: dict[str, Any] | None = None) -> PreparedRun:
     """The reads and checks of a start, in ``uow`` (the tenant's), writing nothing.
 
+    ``flow`` (the workflow's row) and ``published`` (its latest published version's row) skip those
+    reads when the caller has them already (a webhook reads them with its trigger in one statement).
     Raises what :func:`start_run` raises: ``NotFound``, ``WorkflowNotRunnable``, ``ValidationFailed``.
     """
     if mode not in MODES:
         raise ValidationFailed("Unknown run mode.", details=[{"path": "/mode", "issue": f"one of {MODES}"}])
-    flow = definitions.load(uow, workspace_id, workflow_id)
-    source = _source(uow, flow, mode, version)
+    flow = flow if flow is not None else definitions.load(uow, workspace_id, workflow_id)
+    source = _source(uow, flow, mode, version, published)
     source["graph"] = definitions.with_presets(uow, source["graph"])
     payload = copy.deepcopy(flow["start_payload"]).get("payload") if input is NO_INPUT else input
     _check_input(source["input_schema"], payload)
@@ -144,13 +146,15 @@ def launch(uow: UnitOfWork, prepared: PreparedRun, *, run_id: str, trigger: str,
     return row, txn
 
 
-def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None) -> dict[str, Any]:
+def _source(uow: UnitOfWork, flow: dict[str, Any], mode: str, number: int | None,
+            published: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a run executes: a published version, or the draft (test mode without a version)."""
     if mode == "production":
         if flow["status"] != "production" or not flow["enabled"]:
             raise WorkflowNotRunnable("Production runs need the workflow enabled and in production.")
     if number is not None or mode == "production":
-        found = definitions.version(uow, flow["id"], number)
+        found = published if number is None and published is not None else definitions.version(
+            uow, flow["id"], number)
         if found is None:
             raise WorkflowNotRunnable("No such published version." if number is not None
                                       else "The workflow has no published version.")
@@ -266,7 +270,7 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
-                             trigger="rerun", actor=principal, rerun_of=run_id)
+                             trigger=RERUN, actor=principal, rerun_of=run_id)
         if start_from == "failed":
             _resume(txn, run_id)
         elif start_from == "node":

@@ -11,6 +11,7 @@ from chalicelib.bootstrap import TRIGGER_KINDS
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.triggers.kinds import check_sections, kind_names, kind_of, registered
 from chalicelib.services.triggers.kinds.base import TriggerKind
+from chalicelib.services.triggers.kinds.manual import direct_start
 from chalicelib.services.triggers.models import TriggerBody
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -39,7 +40,7 @@ def test_every_kind_meets_the_protocol_under_its_own_name(name):
     members = [m for m in vars(TriggerKind) if not m.startswith("_")] + list(TriggerKind.__annotations__)
     assert all(hasattr(kind, member) for member in members)
     if kind.section:
-        assert kind.section in TriggerBody.model_fields
+        assert kind.section in TriggerBody.model_json_schema()["properties"]
 
 
 def test_sections_are_owned_by_one_kind_each():
@@ -62,3 +63,12 @@ def test_activating_a_cron_trigger_starts_afresh_and_a_manual_one_only_flips():
         "enabled": True, "last_slot": None, "next_fire_at": dt.datetime(2026, 3, 1, 12, 5, tzinfo=dt.UTC)}
     assert kind_of("cron").activation(row, enabled=False, now=NOW)["next_fire_at"] is None
     assert kind_of("manual").activation({}, enabled=False, now=NOW) == {"enabled": False}
+
+
+def test_a_direct_start_is_labelled_by_who_started_it():
+    class Caller:
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+
+    assert direct_start(Caller("user")) == "manual" == kind_of("manual").name
+    assert direct_start(Caller("api")) == "api"
