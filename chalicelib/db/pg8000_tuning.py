@@ -36,8 +36,11 @@ What can go wrong with a cached statement, and what is done:
 the first statement of a transaction. Here that ``BEGIN`` is held and sent in front of the first statement
 (with anything queued by :func:`defer`, e.g. the unit of work's ``set_config`` of the tenant) in the same
 round trip, all under one Sync: an error in any of them skips the rest, so a statement never runs
-outside the transaction it was meant for. A transaction that ends before any statement costs no round
-trip at all (its ``COMMIT``/``ROLLBACK`` is not sent: nothing was begun).
+outside the transaction it was meant for. The ``BEGIN`` is unnamed (nothing can make it stale), and
+``COMMIT``/``ROLLBACK`` go as simple queries (one message, never stale, so a transaction can always
+end). A transaction that ends before any statement costs no round trip at all (its ``COMMIT`` or
+``ROLLBACK`` is not sent: nothing was begun). ``DB_PREPARED_STATEMENTS=0`` (a bound of 0) sends every
+statement unnamed, as pg8000 does, for a pooler that cannot carry prepared statements.
 
 **Timestamps.** pg8000 reads ``timestamptz``, ``timestamp`` and ``date`` values with ``strptime`` (~20 µs
 each, a few percent of the step path's CPU); ``datetime.fromisoformat`` reads PostgreSQL's output format
