@@ -350,7 +350,7 @@ def _run(conn: Any, statement: str, vals: Any, oids: Any) -> Any:
     state = _state(conn)
     begin, preamble = state.begin, state.preamble
     state.begin, state.preamble = False, []
-    restartable = begin or (conn.autocommit and conn._transaction_status in _IDLE)
+    restartable = begin or (getattr(conn, "autocommit", False) and conn._transaction_status in _IDLE)
     items = [(sql, values, ()) for sql, values in preamble]
     items.append((statement, vals, oids))
     try:

@@ -283,3 +283,19 @@ def test_with_prepared_statements_off_every_statement_goes_unnamed(local_stack, 
             assert pg8000_tuning.statistics(_dbapi(uow.connection)) == {"cached": 0, "parses": 0, "closing": 0}
     finally:
         engine.dispose()
+
+
+def test_a_native_connection_runs_its_statements_with_the_tuning_installed(local_stack):
+    # GIVEN the tuning installed (any engine of the process does it) WHEN a pg8000 native connection, which
+    # has no ``autocommit`` (devstack's administration connections), runs a statement THEN it answers
+    import pg8000.native
+    from sqlalchemy.engine import make_url
+
+    pg8000_tuning.install()
+    url = make_url(local_stack.env["DATABASE_URL"])
+    conn = pg8000.native.Connection(url.username, host=url.host, port=url.port, database=url.database,
+                                    password=url.password)
+    try:
+        assert conn.run("SELECT :n::int + 1", n=1) == [[2]]
+    finally:
+        conn.close()

@@ -123,7 +123,7 @@ def limits():
 
 
 @pytest.mark.parametrize("read", ["list", "detail"])
-def test_a_workflow_read_is_one_transaction_of_four_statements(api, tokens, seeded, read):
+def test_a_workflow_read_is_one_transaction_of_three_statements(api, tokens, seeded, read):
     # GIVEN a workflow of the caller's workspace
     ws, owner, flow_id = _a_flow(api, tokens)
     path = f"/api/workspaces/{ws}/flows" + (f"/{flow_id}" if read == "detail" else "")
