@@ -46,18 +46,19 @@ VIEW_FLOW = Access(Role.VIEWER, ids=FLOW)
 BUILD_FLOW = Access(Role.BUILDER, ids=FLOW)
 
 
-@routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters)
+@routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters, one_transaction=True)
 def list_flows(call: Call):
     return definitions.list_(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow)
+@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow,
+              one_transaction=True)
 def create_flow(call: Call):
     """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
     return definitions.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
 
 
-@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow)
+@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow, one_transaction=True)
 def get_flow(call: Call):
     return definitions.get(call.principal, call.params["ws"], call.params["flow_id"])
 
@@ -96,7 +97,7 @@ def list_versions(call: Call):
 
 
 @routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody,
-              body_required=False, response=Run)
+              body_required=False, response=Run, one_transaction=True)
 def start_run(call: Call):
     """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
     body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()
