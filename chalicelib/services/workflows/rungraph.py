@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from chalicelib.engine.graph import Graph, parse_graph
 from chalicelib.engine.node_config import step_policies
 from chalicelib.engine.retry import RetryPolicy, StepTimeouts
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.services.workflows.settings import engine_settings
+from chalicelib.services.workflows.settings import EngineSettings, engine_settings
 from chalicelib.tables.workflows import runs
 
 
@@ -59,12 +61,7 @@ class RunContext:
         """
         found = self._policies.get(node_id)
         if found is None:
-            settings = engine_settings()
-            try:
-                found = step_policies(dict(self.graph.node(node_id).config), platform_retry=settings.retry,
-                                      platform_timeouts=settings.timeouts)
-            except ConfigInvalid:
-                found = (settings.retry, settings.timeouts)
+            found = _graph_policies(self.graph, node_id)
             self._policies[node_id] = found
         return found
 
@@ -91,6 +88,29 @@ class RunContext:
 
     def lease_seconds(self, node_id: str) -> float:
         return self.policies(node_id)[1].step_seconds + engine_settings().lease_grace_seconds
+
+
+# A node's policies depend on its config and the engine's settings only: computed once per graph (every run
+# of a published version shares its parsed graph) and settings object, not once per run.
+_POLICIES: weakref.WeakKeyDictionary[Graph, dict[str, tuple[EngineSettings, tuple[RetryPolicy, StepTimeouts]]]] = (
+    weakref.WeakKeyDictionary())
+_POLICIES_LOCK = threading.Lock()
+
+
+def _graph_policies(graph: Graph, node_id: str) -> tuple[RetryPolicy, StepTimeouts]:
+    settings = engine_settings()
+    with _POLICIES_LOCK:
+        known = _POLICIES.setdefault(graph, {}).get(node_id)
+    if known is not None and known[0] is settings:
+        return known[1]
+    try:
+        found = step_policies(dict(graph.node(node_id).config), platform_retry=settings.retry,
+                              platform_timeouts=settings.timeouts)
+    except ConfigInvalid:
+        found = (settings.retry, settings.timeouts)
+    with _POLICIES_LOCK:
+        _POLICIES.setdefault(graph, {})[node_id] = (settings, found)
+    return found
 
 
 def _cache_size() -> int:

@@ -473,3 +473,39 @@ def test_run_finished_listeners_with_a_probe_are_called_only_when_it_held(acme, 
             # THEN the listeners whose probe held, or that have none, were told, once each
             assert sorted(c[0] for c in called if c[2] == run["id"]) == ["held", "plain"]
             assert all(c[1:] == (tenant, run["id"], "success") for c in called if c[2] == run["id"])
+
+
+def test_a_segment_lost_after_its_one_write_but_before_its_commit_replays_the_same(acme, make_flow, start,
+                                                                                  monkeypatch):
+    from chalicelib.db.uow import UnitOfWork
+    from chalicelib.services.workflows import runner
+    from tests.integration.engine.engine_harness import counted_statements, queued_steps, run_status
+
+    flow = make_flow(chain_graph(3))
+    tenant = acme["tenant_id"]
+    clean = start(flow["id"], input={"v": 1})
+    assert runner.process_step(tenant, queued_steps(tenant, clean["id"])[0][0]) == "done"
+    run = start(flow["id"], input={"v": 1})
+    [(first, _)] = queued_steps(tenant, run["id"])
+    before = _history(tenant, run["id"])
+
+    # GIVEN a worker lost after the segment's one write ran, before its commit
+    def commit_lost(self):
+        raise ConnectionError("worker lost before the commit")
+
+    monkeypatch.setattr(UnitOfWork, "commit", commit_lost)
+    with counted_statements() as seen:
+        try:
+            runner.process_step(tenant, first)
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the segment did not fail")
+    monkeypatch.undo()
+    assert any(s.startswith("WITH recorded AS") for s in seen)  # the write had run
+    # THEN nothing of it is in the run: the first step is queued again
+    assert _history(tenant, run["id"]) == before and queued_steps(tenant, run["id"])[0][0] == first
+    # WHEN its doorbell is delivered again, the run has exactly the history of a run never interrupted
+    assert runner.process_step(tenant, first) == "done"
+    assert run_status(tenant, run["id"]) == "success"
+    assert _history(tenant, run["id"]) == _history(tenant, clean["id"])
