@@ -65,6 +65,12 @@ def lock_tenant(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, now: d
     return uow.trigger_admission.lock_bucket(tenant_id, float(policy.capacity), now)
 
 
+def lock_slots(uow: UnitOfWork, tenant_id: str) -> None:
+    """Serialise what may start the tenant's runs (admission that may start one, the release of waiting runs)
+    until the transaction ends, so the counts read after it and the starts decided on them agree."""
+    uow.trigger_admission.lock_slots(tenant_id)
+
+
 def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
                now: dt.datetime) -> TakeResult:
     """Spend one token (stored either way: a refusal stores the refill, which is harmless)."""
@@ -124,8 +130,8 @@ class DirectRunAdmission:
     def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
         now = clock_now()
         policy = trigger_settings().backpressure
-        lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
-        counts = read_counts(uow, tenant_id, now)
+        lock_slots(uow, tenant_id)
+        counts = read_counts(uow, tenant_id, now, bound=policy.max_concurrent_runs)
         decision = decide(counts, policy)
         if decision.decision is AdmissionDecision.REJECT:
             raise quota_rejection(counts, decision, policy)
