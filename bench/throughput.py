@@ -27,8 +27,10 @@
 - The API (item 4 of the throughput issue): 32 concurrent clients, each for
   ``BENCH_API_SECONDS`` (10; 3 when short): a list (``GET …/flows``), a detail
   (``GET …/flows/{id}``), a write (``POST …/flows``) and a run start
-  (``POST …/flows/{id}/runs``); p50/p95/p99, requests/s, CPU ms per request (also net of the idle
-  stack), RSS/PSS and the load average. Alone: ``BENCH_PARTS=api python -m bench throughput``.
+  (``POST …/flows/{id}/runs``), from keep-alive connections of a lean asyncio client; p50/p95/p99,
+  requests/s, CPU ms per request (also net of the idle stack), RSS/PSS and the load average. Alone:
+  ``BENCH_PARTS=api python -m bench throughput``; with ``BENCH_PROFILE`` (and no levels part) a py-spy
+  profile of the runtime during ``BENCH_PROFILE_KIND`` (``detail``; ``list``, ``create_workflow``, ``start_run``).
 - Ingest under backpressure (item 5): see :func:`ingest`.
 - ``BENCH_PARTS`` (``levels,api,statements,ingest``) and ``BENCH_LEVELS`` (``1,8,32``) choose what runs.
 """
@@ -261,30 +263,61 @@ def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int
 
 def _api_process(conn: Any, base_url: str, token: str, requests: list[tuple[str, str, Any]], clients: int,
                  seconds: float) -> None:
-    """Closed loop over (method, path, body) in turn; reports (latency ms, status) per request."""
-    results: list[tuple[float, int]] = []
+    """Closed loop over (method, path, body) in turn; reports (latency ms, status) per request.
 
-    async def worker(client: httpx.AsyncClient, stop_at: float, offset: int) -> None:
-        n = offset
+    Each client is one keep-alive HTTP/1.1 connection written to and read from with asyncio streams: the
+    requests are encoded once, and an answer is read by its ``Content-Length`` (every answer of the gateway
+    has one). An HTTP client library costs ~2 ms of CPU per request here, as much as the stack itself on the
+    same two cores; this costs ~0.1 ms.
+    """
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    encoded = []
+    for method, path, body in requests:
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
+        encoded.append(head.encode() + payload)
+    results: list[tuple[float, int | str]] = []
+
+    async def answer(reader: asyncio.StreamReader) -> int:
+        head = await reader.readuntil(b"\r\n\r\n")
+        status, length = int(head[9:12]), 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return status
+
+    async def worker(stop_at: float, offset: int) -> None:
+        n, streams = offset, None
         while time.monotonic() < stop_at:
-            method, path, body = requests[n % len(requests)]
+            request = encoded[n % len(encoded)]
             n += 1
             started = time.perf_counter()
+            status: int | str
             try:
-                reply = await client.request(method, path, json=body)
-                status = reply.status_code
-            except httpx.HTTPError as exc:
+                if streams is None:
+                    streams = await asyncio.open_connection(host, port)
+                streams[1].write(request)
+                status = await asyncio.wait_for(answer(streams[0]), 60)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
                 status = type(exc).__name__
+                if streams is not None:
+                    streams[1].close()
+                streams = None
             results.append(((time.perf_counter() - started) * 1000, status))
+        if streams is not None:
+            streams[1].close()
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits,
-                                     headers={"authorization": f"Bearer {token}"}) as client:
-            conn.send("ready")
-            conn.recv()
-            stop_at = time.monotonic() + seconds
-            await asyncio.gather(*(worker(client, stop_at, i) for i in range(clients)))
+        conn.send("ready")
+        conn.recv()
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(worker(stop_at, i) for i in range(clients)))
 
     asyncio.run(main())
     conn.send(results)
@@ -392,12 +425,8 @@ def level(stack: StackProcess, scenario: Setup, runs: Runs, clients: int, second
     spy: list[subprocess.Popen[bytes]] = []
 
     def go() -> None:
-        if profile:  # py-spy (dev requirement) samples the runtime's threads during the window
-            spy.append(subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
-                                         str(stack.proc.pid), "--duration", str(int(seconds)), "--rate", "100",
-                                         "--nonblocking", "--subprocesses", "--format", "raw", "--output", profile,
-                                         *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else [])],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if profile:  # py-spy samples the runtime's threads during the window
+            spy.append(_py_spy(stack, seconds, profile))
         marks["cpu0"], marks["t0"] = cpu_seconds(roots), time.time()
         for name, pid in stack.roots().items():
             marks[f"cpu0_{name}"] = cpu_seconds([pid])
@@ -471,11 +500,14 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
     time.sleep(API_IDLE_SECONDS)
     idle_rate = (cpu_seconds(list(roots.values())) - idle_cpu) / (time.monotonic() - idle_started)
     figure(f"api_c{API_CLIENTS}_idle_cpu", idle_rate * 1000, "ms/s")
+    profile, profiled_kind = _api_profile()
     for name, requests in kinds.items():
-
+        spy = _py_spy(stack, seconds, profile) if name == profiled_kind and profile else None
         started, results = _in_process(_api_process, stack.base_url, scenario.token, requests, API_CLIENTS,
                                        seconds, on_go=go)
         elapsed = time.monotonic() - started
+        if spy is not None:
+            spy.wait(timeout=seconds + 60)
         cpu = {root: cpu_seconds([pid]) - marks[root] for root, pid in roots.items()}
         rss, pss = memory_mb(list(roots.values()))
         ok = [ms for ms, status in results if isinstance(status, int) and 200 <= status < 300]
@@ -495,6 +527,27 @@ def api(stack: StackProcess, scenario: Setup, seconds: float) -> None:
         failed = Counter(str(st) for _, st in results if not (isinstance(st, int) and 200 <= st < 300))
         for status, count in sorted(failed.items()):
             figure(f"{p}_failed_{status}", count, "requests")
+
+
+def _api_profile() -> tuple[str | None, str]:
+    """Where the API part's profile goes and of which kind (``BENCH_PROFILE_KIND``, default ``detail``): the file
+    ``BENCH_PROFILE`` names when the levels part does not run, else that name with ``.api`` before its suffix."""
+    profile = os.environ.get("BENCH_PROFILE")
+    kind = os.environ.get("BENCH_PROFILE_KIND", "detail")
+    if profile and "levels" in _parts()[0]:
+        path = Path(profile)
+        profile = str(path.with_name(f"{path.stem}.api{path.suffix}"))
+    return profile, kind
+
+
+def _py_spy(stack: StackProcess, seconds: float, output: str) -> subprocess.Popen[bytes]:
+    """py-spy (dev requirement) sampling the runtime's processes for ``seconds`` (collapsed stacks in ``output``;
+    ``BENCH_PROFILE_GIL=1``: only the thread holding the GIL)."""
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(stack.proc.pid),
+                             "--duration", str(int(seconds)), "--rate", "100", "--nonblocking", "--subprocesses",
+                             "--format", "raw", "--output", output,
+                             *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else [])],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # -- ingest under backpressure (item 5) -------------------------------------------------------

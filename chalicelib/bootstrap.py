@@ -65,6 +65,7 @@ from chalicelib.services.triggers.kinds.base import TriggerKind
 from chalicelib.services.triggers.release import release_after_run
 from chalicelib.services.workflows import demo_flows
 from chalicelib.services.workflows.dispatch import MESSAGE_KIND
+from chalicelib.services.workflows.ports import ProbedListener
 from chalicelib.services.workflows.retention import queue_retention_job, retention_job
 from chalicelib.services.workflows.runner import handle_step_message
 from chalicelib.services.workflows.sweeper import sweep
@@ -95,9 +96,14 @@ TICK_JOBS: Mapping[str, TickJob] = {
     "queue_retention": queue_retention_job,  # the embedded step queue's messages past retention (SQS: itself)
 }
 
-# Called after a run's final transaction commits.
+# Whether the tenant has runs waiting for a concurrency slot: evaluated by the statement that ends a run
+# (index ix_pending_runs_tenant), so a run of a tenant with none waiting costs no transaction to find out.
+WAITING_RUNS_PROBE = "EXISTS (SELECT 1 FROM pending_runs WHERE tenant_id = CAST(:tenant AS uuid) AND waiting)"
+
+# Called after a run's final transaction commits (a ``ProbedListener`` only when its probe held there).
 RUN_FINISHED_LISTENERS: tuple[RunFinishedListener, ...] = (
-    release_after_run,  # a finished run frees a slot for the tenant's waiting runs
+    # a finished run frees a slot for the tenant's waiting runs
+    ProbedListener(WAITING_RUNS_PROBE, release_after_run),
 )
 
 # Each area's demo samples, added by ``demo.seed_if_empty`` / ``demo.reset`` after the tenants.

@@ -50,6 +50,11 @@ class BoundedCache[K: Hashable, V]:
             while len(self._entries) > bound:
                 self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        """Forget ``key`` (a value its owner found stale by a rule of its own)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

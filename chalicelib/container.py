@@ -122,8 +122,9 @@ class Container:
     clock: Callable[[], datetime]
     step_catalog: StepCatalog  # the step types the engine runs (``step_handlers.CATALOG``)
     # What the HTTP layer is given: who is calling (``Authorization`` → the principal, checked in a
-    # transaction of its tenant that the caller goes on using), and the ``Idempotency-Key`` store.
-    authenticator: Callable[[str | None], AbstractContextManager[tuple[Principal, UnitOfWork]]]
+    # transaction of its tenant that the caller goes on using, with the values of the ``checks=`` it asked
+    # for read in the same statement), and the ``Idempotency-Key`` store.
+    authenticator: Callable[..., AbstractContextManager[tuple[Principal, UnitOfWork, tuple[bool, ...]]]]
     # Spends one request of the principal's API rate limit (in the given transaction, or in one of its own
     # when ``None``): its RateLimit headers, or 429 ``rate_limited``.
     api_rate_limit: Callable[[Any, UnitOfWork | None], dict[str, str]]

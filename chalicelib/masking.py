@@ -330,12 +330,11 @@ class SecretMasker:
                 out[name] = self.text(value)
         return out
 
-    @staticmethod
-    def _redact_header(value: str) -> str:
+    def _redact_header(self, value: str) -> str:
         scheme, _, rest = value.partition(" ")
-        if rest and scheme.isalpha() and len(scheme) <= 10:
-            return f"{scheme} {mask_secret(rest)}"  # keep "Bearer"/"Basic" for readability
-        return mask_secret(value)
+        if rest and scheme.isalpha() and len(scheme) <= 10:  # keep "Bearer"/"Basic" for readability
+            return f"{scheme} {mask_value(rest, show_hint=self._show_hint)}"
+        return mask_value(value, show_hint=self._show_hint)
 
     def request_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Headers as a sender sent them: credential and signature headers (by name) redacted."""

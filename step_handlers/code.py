@@ -18,7 +18,6 @@ runner may run it inside its run's transaction, with the transforms around it.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from chalicelib.engine.code import (
@@ -78,7 +77,7 @@ def check_config(config: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, credentials: dict | None) -> dict:
-    _require_valid(config)
+    require_config(CONFIG_SCHEMA, config)  # remembered per distinct config (config_schema)
     if ctx.code_runner is None:
         raise ConfigurationError("No code runner was injected into the step context.")
     timeout = config.get("timeout_ms", DEFAULT_TIMEOUT_MS) / 1000
@@ -102,29 +101,6 @@ def handle(msg: dict[str, Any], config: dict[str, Any], ctx: StepContext, creden
         raise
     _console(ctx, result.logs, result.dropped_logs)
     return result.output
-
-
-def _require_valid(config: dict[str, Any]) -> None:
-    """``require_config`` over ``CONFIG_SCHEMA``, remembered for configs already found valid.
-
-    A schema check is a pure function of the config, and a chain runs the same
-    code node over and over: the validation (about 0.2 ms) is paid once per
-    distinct config, not per execution. The key holds each value's type, so
-    ``True`` never passes for ``1``; a config that fails is checked every time
-    (an exception is not remembered), so its error names every problem.
-    """
-    try:
-        key = tuple(sorted((name, type(value), value) for name, value in config.items()))
-        hash(key)
-    except TypeError:  # a nested value: no key, the plain check
-        require_config(CONFIG_SCHEMA, config)
-        return
-    _valid_config(key)
-
-
-@lru_cache(maxsize=64)  # keys hold the code (at most MAX_SOURCE_CHARS): bounded at a few MB
-def _valid_config(key: tuple[tuple[str, type, Any], ...]) -> None:
-    require_config(CONFIG_SCHEMA, {name: value for name, _type, value in key})
 
 
 def _console(ctx: StepContext, lines: tuple[tuple[str, str], ...], dropped: int) -> None:

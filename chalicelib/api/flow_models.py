@@ -10,8 +10,9 @@ from chalicelib.api.contract import JsonObject, Out, Timestamp, page_of
 from chalicelib.api.models import UUID, Body
 from chalicelib.engine.retry import MAX_RUN_SECONDS
 from chalicelib.services.triggers.kinds import kind_names
+from chalicelib.services.triggers.kinds.manual import API_START
 from chalicelib.services.triggers.models import RegisteredName
-from chalicelib.services.workflows.runs import DIRECT_STARTS
+from chalicelib.services.workflows.runs import RERUN
 
 FlowStatus = Literal["draft", "test", "production"]
 EnvValue = str | int | float | bool
@@ -88,8 +89,10 @@ def settings_fields(body: FlowSettings) -> dict[str, Any]:
 
 RunStatus = Literal["running", "success", "failed", "canceled"]
 RunMode = Literal["test", "production"]
-# What started a run: a trigger of one of the process's kinds, a rerun, or the API.
-RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), *DIRECT_STARTS))]
+# What started a run: a trigger of one of the process's kinds, a rerun, or the API by a key.
+RunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), RERUN, API_START))]
+# The same, read back from a run (its kind may be one the deployment no longer has).
+StoredRunTrigger = Annotated[str, RegisteredName(lambda: (*kind_names(), RERUN, API_START), stored=True)]
 StepStatus = Literal["queued", "running", "success", "failed", "skipped", "canceled"]
 
 
@@ -144,7 +147,8 @@ class Run(Out):
     version_number: int | None
     mode: RunMode
     status: RunStatus
-    trigger: RunTrigger
+    trigger: StoredRunTrigger = Field(description="What started the run: a trigger kind of this deployment (or "
+                                                  "one it no longer has), a rerun, or the API by a key.")
     input: Any
     trigger_info: JsonObject | None = Field(description="What the trigger knows of the start (`$trigger` in "
                                             "expressions): id, kind, delivery_id, external_id, slot, received_at; "

@@ -25,6 +25,7 @@ from chalicelib.http.access import BUILDER, VIEWER, Access, Ref
 from chalicelib.http.responses import json_response
 from chalicelib.http.routing import Call, Routes
 from chalicelib.identity.roles import Role
+from chalicelib.services.triggers import manual
 from chalicelib.services.workflows import definitions
 from chalicelib.services.workflows import runs as run_service
 from chalicelib.tables.workflows import workflows as workflows_table
@@ -45,18 +46,19 @@ VIEW_FLOW = Access(Role.VIEWER, ids=FLOW)
 BUILD_FLOW = Access(Role.BUILDER, ids=FLOW)
 
 
-@routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters)
+@routes.route(BASE, access=VIEWER, response=FlowPage, query=FlowFilters, one_transaction=True)
 def list_flows(call: Call):
     return definitions.list_(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow)
+@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow,
+              one_transaction=True)
 def create_flow(call: Call):
     """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
     return definitions.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
 
 
-@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow)
+@routes.route(BASE + "/{flow_id}", access=VIEW_FLOW, response=Flow, one_transaction=True)
 def get_flow(call: Call):
     return definitions.get(call.principal, call.params["ws"], call.params["flow_id"])
 
@@ -95,14 +97,13 @@ def list_versions(call: Call):
 
 
 @routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody,
-              body_required=False, response=Run)
+              body_required=False, response=Run, one_transaction=True)
 def start_run(call: Call):
     """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
     body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()
     ws = call.params["ws"]
-    run = run_service.start_run(
-        call.principal.tenant_id, ws, call.params["flow_id"], mode=body.mode,
-        input=body.input if "input" in body.model_fields_set else run_service.NO_INPUT,
-        version=body.version, trigger="api" if call.principal.kind == "api" else "manual", actor=call.principal,
+    run = manual.start_directly(
+        call.principal, ws, call.params["flow_id"], mode=body.mode,
+        input=body.input if "input" in body.model_fields_set else run_service.NO_INPUT, version=body.version,
     )
     return json_response(run, 202, {"Location": f"/api/workspaces/{ws}/runs/{run['id']}"})

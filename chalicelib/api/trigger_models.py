@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from chalicelib.api.contract import Out, Timestamp, page_of
-from chalicelib.services.triggers.models import Kind, MissedSlots, PayloadShape, Scheme
+from chalicelib.services.triggers.kinds.base import SectionRole
+from chalicelib.services.triggers.models import KindSections, StoredKind
 
+STORED_KIND = "A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`)."
 Outcome = Literal["started", "queued", "duplicate", "bad_signature", "stale_timestamp", "disabled",
                   "not_production", "rate_limited", "too_large", "invalid", "error"]
-
-
-class WebhookView(Out):
-    path: str
-    url: str = Field(description="Where the sender posts production deliveries.")
-    test_url: str = Field(description="Deliveries here start test runs of the draft.")
-    signature_scheme: Scheme
-    secret: str = Field(description="Masked.")
-    previous_secret_expires_at: Timestamp | None = Field(description="Until then the previous secret still verifies.")
-    correlation_key: str | None
-    payload: PayloadShape
-    new_secret: str | None = Field(None, description="A generated secret, shown this once.")
-
-
-class ScheduleView(Out):
-    cron: str
-    timezone: str
-    missed_slot_policy: MissedSlots
-    next_fire_at: Timestamp | None
-    last_slot: Timestamp | None
-    upcoming: list[Timestamp] | None = Field(None, description="The next fire times (one trigger read by id).")
 
 
 class SchedulePreview(Out):
@@ -40,19 +21,24 @@ class SchedulePreview(Out):
     upcoming: list[Timestamp] = Field(description="The next fire times (UTC), as the scheduler will fire them.")
 
 
-class Trigger(Out):
+# A kind with settings of its own shows them in its section (``webhook``, ``schedule``: its ``view`` model).
+class Trigger(Out, KindSections):
+    section_role: ClassVar[SectionRole] = "view"
+    sections_after: ClassVar[str | None] = "updated_at"
+
     id: str
     workspace_id: str
     flow_id: str
-    kind: Kind
+    kind: StoredKind = Field(description=STORED_KIND)
     name: str
     enabled: bool
+    available: bool = Field(True, description="False when this deployment no longer has the trigger's kind: "
+                                               "it is shown without its settings, starts nothing and can only "
+                                               "be deleted (409 `trigger_kind_unavailable`).")
     input: Any = Field(description="What a run started by this trigger receives (besides the delivery).")
     created_by: str | None
     created_at: Timestamp
     updated_at: Timestamp
-    webhook: WebhookView | None = Field(None, description="Webhook triggers only.")
-    schedule: ScheduleView | None = Field(None, description="Cron triggers only.")
 
 
 class TriggerDetail(Trigger):
@@ -65,7 +51,7 @@ class Delivery(Out):
     trigger_id: str
     workspace_id: str
     workflow_id: str
-    kind: Kind
+    kind: StoredKind = Field(description=STORED_KIND)
     mode: Literal["test", "production"]
     outcome: Outcome
     reason: str | None

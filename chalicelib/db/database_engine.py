@@ -9,15 +9,26 @@ instead of hanging a request (see ``faults``):
   the socket's read timeout is that plus the connect timeout, so a server that
   stopped answering (frozen, partitioned) is detected as well;
 - **checkout**: waiting for a free pooled connection (``pool_timeout``);
-- **ping**: each checkout first pings the pooled connection with a one-second
-  read timeout, so a dead or frozen server costs at most ping + connect before
-  the request is refused (and a restarted server is survived transparently).
+- **liveness**: the first answer of every transaction (its ``BEGIN``, sent with
+  its first statement and flushed at once, see ``pg8000_tuning``) must arrive
+  within a second, so a frozen or unreachable server costs at most that before
+  the request is refused;
+- **dead connections**: a checkout looks at the pooled connection's socket
+  without a round trip (a server that closed it, terminated its backend or
+  restarted has left an error or an end-of-file there): when it is readable, or
+  when the connection sat idle longer than ``IDLE_PING_SECONDS``, the
+  connection is pinged as before (one-second read timeout) and replaced if the
+  ping fails, so a restarted server or a killed backend is survived
+  transparently. Otherwise the checkout sends nothing: the ping was a round
+  trip (and a ``BEGIN``) per transaction.
 """
 
 from __future__ import annotations
 
+import select
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +41,7 @@ from chalicelib.db import pg8000_tuning
 _DB_ENGINE: Engine | None = None
 _LOCK = threading.Lock()
 PING_SECONDS = 1.0
+IDLE_PING_SECONDS = 10.0
 
 
 def connect_args(*, tls: bool, url: str = "") -> dict[str, Any]:
@@ -76,6 +88,19 @@ def _socket(dbapi_connection: Any) -> Any:
     return getattr(dbapi_connection, "_usock", None)
 
 
+def _has_news(sock: Any) -> bool:
+    """Whether the server sent something to an idle connection (an error before closing it, an end-of-file):
+    a look at the socket, no round trip."""
+    if getattr(sock, "pending", None) is not None and sock.pending():
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed
+        return True
+
+
 def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None = None, tls: bool = False) -> Engine:
     """A database engine on pg8000 whose every wait on the server is bounded (see the module doc)."""
     pg8000_tuning.install()
@@ -107,10 +132,28 @@ def make_db_engine(url: str, *, pool_size: int = 5, timeouts: DbTimeouts | None 
         sock = _socket(dbapi_connection)
         if sock is not None:
             sock.settimeout(limits.read_seconds)
+        pg8000_tuning.configure(dbapi_connection, probe_seconds=min(PING_SECONDS, limits.read_seconds))
+
+    @event.listens_for(db_engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(db_engine, "checkout")
-    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         sock = _socket(dbapi_connection)
+        idle_since = record.info.get("idle_since")  # None: just connected
+        idle_long = idle_since is not None and time.monotonic() - idle_since > IDLE_PING_SECONDS
+        if sock is None or idle_long or _has_news(sock):
+            _ping(dbapi_connection, sock)
+
+    @event.listens_for(db_engine, "handle_error")
+    def _probe_failed(context: Any) -> None:
+        # A server slow to answer one connection's BEGIN is not a reason to drop every pooled connection.
+        if context.is_disconnect and pg8000_tuning.PROBE_FAILED in str(context.original_exception):
+            context.invalidate_pool_on_disconnect = False
+
+    def _ping(dbapi_connection: Any, sock: Any) -> None:
         if sock is not None:
             sock.settimeout(min(PING_SECONDS, limits.read_seconds))
         try:

@@ -6,6 +6,12 @@ here with ``set_config(name, value, true)`` — transaction-local, bound as
 parameters, never formatted into SQL — so a forgotten ``WHERE tenant_id`` can
 still never leak another tenant's rows.
 
+The ``set_config`` is not a round trip of its own: it is handed to the driver
+(``pg8000_tuning.defer``), which sends it right after the transaction's
+``BEGIN`` and before its first statement, all in that statement's round trip
+and under one Sync (an error in it skips the statement), so no statement of the
+transaction can run without it.
+
 The transaction rolls back unless :meth:`UnitOfWork.commit` was called. This is
 the PostgreSQL adapter of the service layer's port (``services/unit_of_work.py``):
 its repositories (``idempotency_keys``, ``sessions``, ``trigger_admission``) work in the same transaction.
@@ -18,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from chalicelib.db import pg8000_tuning
 from chalicelib.db.database_engine import get_db_engine
 from chalicelib.db.idempotency_keys import SqlIdempotencyKeys
 from chalicelib.db.sessions import SqlSessions
@@ -27,6 +34,7 @@ SYSTEM_SCOPE = "system"
 _SET_SCOPE = text(
     "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('app.scope', :scope, true)"
 )
+_SET_SCOPE_NATIVE = "SELECT set_config('app.tenant_id', $1, true), set_config('app.scope', $2, true)"
 
 
 class UnitOfWork:
@@ -48,10 +56,9 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.connection = (self._db_engine or get_db_engine()).connect()
         self._tx = self.connection.begin()
-        self.connection.execute(
-            _SET_SCOPE,
-            {"tenant_id": self.tenant_id or "", "scope": SYSTEM_SCOPE if self.system else ""},
-        )
+        scope = (self.tenant_id or "", SYSTEM_SCOPE if self.system else "")
+        if not pg8000_tuning.defer(self.connection.connection.dbapi_connection, _SET_SCOPE_NATIVE, scope):
+            self.connection.execute(_SET_SCOPE, {"tenant_id": scope[0], "scope": scope[1]})
         return self
 
     @property

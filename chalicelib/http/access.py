@@ -18,9 +18,14 @@ Before the view runs, the policy
    were minted), and each declared id
    must name a row of its table in that tenant (and that workspace) — anything
    else answers 404 ``not_found``, exactly as a missing id does (one statement
-   for all of them);
+   read in the statement that reads the principal's state);
 4. on ``/api/*`` routes, spends a token of the caller's rate limit (429
-   ``rate_limited``) and commits: the whole check is one transaction.
+   ``rate_limited``) and commits: the whole check is one transaction. A route
+   declared with ``one_transaction=True`` goes on in that transaction
+   (``db/request_transaction.py``): its services join it, and the spend and
+   the commit come once it has answered (a refused spend rolls its work back
+   and answers 429; a route that fails rolls back and spends in a transaction
+   of its own, as a request let through always spends).
 
 Row-level security in PostgreSQL backs this up: every query runs with the
 tenant set on its transaction.
@@ -32,10 +37,11 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Table, bindparam, exists
 
 from chalicelib.config import get_settings
 from chalicelib.container import current
+from chalicelib.db import request_transaction
 from chalicelib.errors import Forbidden, NotFound, Unauthenticated
 from chalicelib.identity.principal import Principal
 from chalicelib.identity.roles import Role
@@ -55,49 +61,87 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """Boolean expressions to read with the principal's state (built once per route) and their parameters."""
+
+    expressions: tuple[Any, ...]
+    params: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.expressions)
+
+
+@dataclass(frozen=True)
 class Access:
     """Authenticated access with at least ``role``; ``ids`` maps path params to the rows they name."""
 
     role: Role
     ids: dict[str, Ref] = field(default_factory=dict)
+    # The checks of each set of path params seen, built once (their ids are bound parameters).
+    _built: dict[tuple[str, ...], tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
         return self.role.value
 
     def authorize(self, call: Any) -> Principal:
-        # One transaction of the caller's tenant for the whole check: the principal's state, the ids of the
-        # path and the rate limit's spend (committed only when the call is let through).
-        with current().authenticator(call.headers.get("authorization")) as (principal, uow):
-            if not principal.role >= self.role:
-                raise Forbidden(f"This operation needs the {self.role.value} role or higher.")
-            self._resolve_ids(uow, principal, call.params)
-            if getattr(call, "rate_limited", False):
+        # One transaction of the caller's tenant for the whole check: the principal's state and the ids of the
+        # path in one statement, then the rate limit's spend (committed only when the call is let through).
+        # A route that shares it (``call.scope`` given) goes on in it: the spend and the commit come when the
+        # route has answered (``request_transaction``).
+        ws, checks = self._checks(call.params)
+        authenticated = current().authenticator(call.headers.get("authorization"), checks=checks)
+        scope = getattr(call, "scope", None)
+        if scope is None:
+            with authenticated as (principal, uow, found):
+                self._admit(principal, ws, found)
+                if getattr(call, "rate_limited", False):
+                    call.rate_limit_headers = current().api_rate_limit(principal, uow)
+                uow.commit()
+            return principal
+        principal, uow, found = scope.enter_context(authenticated)  # the scope's end rolls back what is left
+        self._admit(principal, ws, found)
+        spend = None
+        if getattr(call, "rate_limited", False):
+            def spend() -> None:
                 call.rate_limit_headers = current().api_rate_limit(principal, uow)
-            uow.commit()
+        call.transaction = scope.enter_context(request_transaction.sharing(uow, before_commit=spend))
         return principal
 
-    def _resolve_ids(self, uow: Any, principal: Principal, params: dict[str, str]) -> None:
-        """Every id of the path in the caller's tenant (row-level security) and workspace, in one statement."""
+    def _checks(self, params: dict[str, str]) -> tuple[str | None, Any]:
+        """``EXISTS`` of every id of the path in the caller's tenant (row-level security) and workspace: read
+        with the principal's state, in its statement. A malformed id answers 404 before any statement."""
         ws = params.get(WORKSPACE_PARAM)
-        refs = {name: ref for name, ref in self.ids.items() if name in params}
-        if ws is None and not refs:
-            return
-        for name in ([WORKSPACE_PARAM] if ws is not None else []) + list(refs):
+        names = tuple(([WORKSPACE_PARAM] if ws is not None else []) + [n for n in self.ids if n in params])
+        for name in names:
             if not is_uuid(params[name]):
                 raise NotFound()
+        if not names:
+            return ws, ()
+        checks = self._built.get(names)
+        if checks is None:
+            checks = self._built.setdefault(names, self._build(names))
+        return ws, Checks(checks, {f"path_{name}": params[name] for name in names})
+
+    def _build(self, names: tuple[str, ...]) -> tuple[Any, ...]:
+        built = []
+        for name in names:
+            if name == WORKSPACE_PARAM:
+                built.append(exists().where(workspaces.c.id == bindparam("path_ws")))
+                continue
+            ref = self.ids[name]
+            query = exists().where(ref.table.c[ref.column] == bindparam(f"path_{name}"))
+            if ref.in_workspace and WORKSPACE_PARAM in names and "workspace_id" in ref.table.c:
+                query = query.where(ref.table.c.workspace_id == bindparam("path_ws"))
+            built.append(query)
+        return tuple(built)
+
+    def _admit(self, principal: Principal, ws: str | None, found: tuple[bool, ...]) -> None:
+        """403 below the route's role; 404 for a workspace the caller may not see or any id not found."""
+        if not principal.role >= self.role:
+            raise Forbidden(f"This operation needs the {self.role.value} role or higher.")
         if ws is not None and not (principal.sees_all_workspaces or ws in principal.workspace_ids):
             raise NotFound("No such workspace.")
-        checks = []
-        if ws is not None:
-            checks.append(exists().where(workspaces.c.id == ws))
-        for name, ref in refs.items():
-            column = ref.table.c[ref.column]
-            query = exists().where(column == params[name])
-            if ref.in_workspace and ws is not None and "workspace_id" in ref.table.c:
-                query = query.where(ref.table.c.workspace_id == ws)
-            checks.append(query)
-        found = uow.execute(select(*checks)).one()
         if ws is not None and not found[0]:
             raise NotFound("No such workspace.")
         if not all(found):

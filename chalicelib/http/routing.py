@@ -16,6 +16,7 @@ walk to generate their cases.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -31,7 +32,8 @@ from pydantic import BaseModel
 from chalicelib import observability
 from chalicelib.container import current
 from chalicelib.db import faults as db_faults
-from chalicelib.errors import SteplineError
+from chalicelib.db.request_transaction import SharedTransaction
+from chalicelib.errors import RateLimited, SteplineError
 from chalicelib.http import contract_check as contract
 from chalicelib.http import requests as req
 from chalicelib.http.responses import error_response, json_response, unexpected_error_response
@@ -89,6 +91,10 @@ class Call:
     # spend once the access policy made it (in its own transaction, see ``access.py``).
     rate_limited: bool = False
     rate_limit_headers: dict[str, str] | None = None
+    # A route declared with ``one_transaction``: where the access check's transaction is kept open for the
+    # request (``scope``), and that transaction once the check has let the call through (``transaction``).
+    scope: contextlib.ExitStack | None = field(default=None, repr=False)
+    transaction: SharedTransaction | None = field(default=None, repr=False)
     _json: Any = field(default=None, repr=False)
     _json_read: bool = field(default=False, repr=False)
 
@@ -161,6 +167,7 @@ class RouteInfo:
     content_types: tuple[str, ...] = ("application/json",)
     body_required: bool = True
     media_type: str = "application/json"
+    one_transaction: bool = False
 
 
 ROUTE_TABLE: list[RouteInfo] = []
@@ -188,6 +195,7 @@ class Routes:
         query: type | None = None,
         headers: tuple[Header, ...] = (),
         media_type: str = "application/json",
+        one_transaction: bool = False,
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Any]]:
         """Declare a route and its contract.
 
@@ -196,6 +204,8 @@ class Routes:
         route gives on purpose (the common error statuses are documented for every route);
         ``query``: the model of the query parameters, validated here (400 ``invalid_filter``,
         ``invalid_limit`` or ``invalid_cursor``); ``headers``: request headers the view reads.
+        ``one_transaction``: the view's services join the access check's transaction
+        (``db/request_transaction.tenant_transaction``), which commits once the view has answered.
         """
         if status != 204 and response is None:
             raise TypeError(f"{path}: declare the response model of {methods}")
@@ -203,7 +213,7 @@ class Routes:
         def decorate(view: Callable[[Call], Any]) -> Callable[..., Any]:
             info = RouteInfo(path, tuple(methods), access, view, self.name, status, body, response,
                              dict(answers or {}), query, tuple(headers), tuple(content_types), body_required,
-                             media_type)
+                             media_type, one_transaction)
             @functools.wraps(view)
             def handler(**params: str) -> Response:
                 request = self.blueprint.current_request
@@ -215,25 +225,31 @@ class Routes:
                 # (a client encoding `builtin:slack` sends `builtin%3Aslack`).
                 call = Call(request=request, params={k: unquote(v) for k, v in params.items()}, request_id=request_id,
                             rate_limited=path.startswith("/api/"))
-                limit_headers: dict[str, str] = {}
-                try:
-                    call.principal = access.authorize(call)
-                    limit_headers = _rate_limit(call)
-                    if query is not None:
-                        req.parse_query(query, call.query)
-                    response = _idempotent(call, path, lambda: _to_response(view(call), status, call.path(path)))
-                except SteplineError as exc:
-                    response = error_response(exc, request_id)
-                except Exception as exc:  # a database outage answers 503; anything else is our fault (500)
-                    unavailable = db_faults.as_unavailable(exc)
-                    if unavailable is not None:
-                        observability.logger.warning("database unavailable",
-                                                     extra={"error_type": type(exc).__name__})
-                        response = error_response(unavailable, request_id)
-                    else:
-                        response = unexpected_error_response(exc, request_id)
+                with contextlib.ExitStack() as scope:  # the request's transaction (``one_transaction``) ends here
+                    call.scope = scope if one_transaction else None
+                    try:
+                        call.principal = access.authorize(call)
+                        if call.transaction is None:
+                            _rate_limit(call)
+                        if query is not None:
+                            req.parse_query(query, call.query)
+                        response = _idempotent(call, path,
+                                               lambda: _committed(call, _to_response(view(call), status,
+                                                                                     call.path(path))))
+                    except SteplineError as exc:
+                        _spend_after_failure(call, exc)
+                        response = error_response(exc, request_id)
+                    except Exception as exc:  # a database outage answers 503; anything else is our fault (500)
+                        unavailable = db_faults.as_unavailable(exc)
+                        if unavailable is not None:
+                            observability.logger.warning("database unavailable",
+                                                         extra={"error_type": type(exc).__name__})
+                            response = error_response(unavailable, request_id)
+                        else:
+                            _spend_after_failure(call, exc)
+                            response = unexpected_error_response(exc, request_id)
                 response = contract.checked(info, response, request_id)
-                for name, value in limit_headers.items():
+                for name, value in (call.rate_limit_headers or {}).items():
                     response.headers.setdefault(name, value)
                 observability.logger.info(
                     "request",
@@ -255,17 +271,39 @@ class Routes:
         return decorate
 
 
-def _rate_limit(call: Call) -> dict[str, str]:
-    """The RateLimit headers of the caller's API rate limit (``/api/*``, authenticated).
+def _rate_limit(call: Call) -> None:
+    """The caller's API rate limit (``/api/*``, authenticated): its RateLimit headers on ``call``.
 
     The access policy spends in its own transaction (``access.Access``); a policy that did not is
     charged here. Raises 429 ``rate_limited`` (with ``Retry-After`` and the headers) when the bucket is empty.
     """
     if call.principal is None or not call.rate_limited:
-        return {}
+        return
     if call.rate_limit_headers is None:
         call.rate_limit_headers = current().api_rate_limit(call.principal, None)
-    return call.rate_limit_headers
+
+
+def _committed(call: Call, response: Response) -> Response:
+    """The view's answer once the request's transaction (if it shares one) has spent and committed: a refused
+    spend (429) rolls the view's work back, and an ``Idempotency-Key`` keeps only what was committed."""
+    if call.transaction is not None:
+        call.transaction.commit()
+    return response
+
+
+def _spend_after_failure(call: Call, exc: BaseException) -> None:
+    """A call let through whose route then failed in the request's transaction: that transaction rolls back
+    (its spend with it), so the spend is made in a transaction of its own, as it is for every other route."""
+    shared = call.transaction
+    if shared is None or shared.before_commit_ran:
+        return
+    shared.rollback()
+    try:
+        call.rate_limit_headers = current().api_rate_limit(call.principal, None)
+    except RateLimited as refused:  # the failure answers; the headers say the bucket is empty
+        call.rate_limit_headers = {k: v for k, v in refused.headers.items() if k.lower().startswith("ratelimit")}
+    except Exception as fault:  # noqa: BLE001 - the failure answers; a spend that fails is only logged
+        observability.logger.warning("rate limit not spent", extra={"error_type": type(fault).__name__})
 
 
 def _idempotent(call: Call, path: str, respond: Callable[[], Response]) -> Response:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +36,7 @@ from typing import Any
 
 import jwt
 
+from chalicelib.cache import BoundedCache
 from chalicelib.identity.errors import InvalidToken
 from chalicelib.identity.keys import KeySet, generate_key_config, generate_keyset_json
 from chalicelib.identity.roles import Role, parse_role
@@ -285,30 +284,23 @@ class VerifiedTokens:
     def __init__(self, *, seconds: float = 30.0, size: int = 4096) -> None:
         if seconds <= 0 or size < 1:
             raise ValueError("seconds must be positive and size at least 1")
-        self.seconds, self.size = seconds, size
-        self._entries: OrderedDict[str, tuple[KeySet, Claims, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.seconds = seconds
+        # The keep time is per entry (never past the token's expiry), checked here against the caller's clock.
+        self._entries: BoundedCache[str, tuple[KeySet, Claims, float]] = BoundedCache(size)
 
     def get(self, keyset: KeySet, token: str, now: float) -> Claims | None:
         """The claims verified for ``token`` by ``keyset``, if still kept and not expired at ``now`` (epoch s)."""
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is None:
-                return None
-            verified_by, claims, until = entry
-            if verified_by is not keyset or now >= until or claims.expires_at <= now:
-                del self._entries[token]
-                return None
-            self._entries.move_to_end(token)
-            return claims
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        verified_by, claims, until = entry
+        if verified_by is not keyset or now >= until or claims.expires_at <= now:
+            self._entries.discard(token)
+            return None
+        return claims
 
     def put(self, keyset: KeySet, token: str, claims: Claims, now: float) -> None:
-        with self._lock:
-            self._entries[token] = (keyset, claims, min(now + self.seconds, float(claims.expires_at)))
-            self._entries.move_to_end(token)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.put(token, (keyset, claims, min(now + self.seconds, float(claims.expires_at))))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, column, select, text
 
+from chalicelib.cache import BoundedCache
 from chalicelib.config import get_settings
 from chalicelib.container import current
 from chalicelib.errors import ConfigurationError, Unauthenticated
@@ -77,6 +76,20 @@ _USER_STATE = text(
     """
 )
 
+# The same lookup under the token's tenant (its row-level security), saying whether its last use is a minute old.
+_API_TOKEN_STATE = text(
+    """
+    SELECT id::text AS id, tenant_id::text AS tenant_id, role, workspace_ids, expires_at, revoked_at,
+           (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') AS stale
+    FROM api_tokens WHERE token_hash = :h
+    """
+).columns(column("id"), column("tenant_id"), column("role"), column("workspace_ids"), column("expires_at"),
+          column("revoked_at"), column("stale"))
+
+_USER_STATE_COLUMNS = _USER_STATE.columns(
+    column("sessions_valid_after"), column("role"), column("session_revoked_at"), column("reset_at"),
+    column("workspace_ids"))
+
 _API_TOKEN = text(
     """
     SELECT id::text AS id, tenant_id::text AS tenant_id, role, workspace_ids, expires_at, revoked_at
@@ -87,49 +100,12 @@ _API_TOKEN = text(
 _TOUCH_API_TOKEN = text("UPDATE api_tokens SET last_used_at = now() WHERE id = CAST(:id AS uuid) "
                         "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')")
 
-# The same lookup and touch in one statement, under the token's tenant (its row-level security).
-_API_TOKEN_TOUCHED = text(
-    """
-    WITH touched AS (
-        UPDATE api_tokens SET last_used_at = now()
-        WHERE token_hash = :h AND revoked_at IS NULL
-          AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-        RETURNING id)
-    SELECT id::text AS id, tenant_id::text AS tenant_id, role, workspace_ids, expires_at, revoked_at
-    FROM api_tokens WHERE token_hash = :h
-    """
-)
 
 _VERIFIED = VerifiedTokens(seconds=30.0, size=4096)
 
 
-class _TokenTenants:
-    """API token hash → its tenant (fixed for the token's life), bounded, least recently used out first."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token_hash: str) -> str | None:
-        with self._lock:
-            tenant_id = self._entries.get(token_hash)
-            if tenant_id is not None:
-                self._entries.move_to_end(token_hash)
-            return tenant_id
-
-    def put(self, token_hash: str, tenant_id: str) -> None:
-        with self._lock:
-            self._entries[token_hash] = tenant_id
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_TOKEN_TENANTS = _TokenTenants()
+# API token hash → its tenant (fixed for the token's life), bounded, least recently used out first.
+_TOKEN_TENANTS: BoundedCache[str, str] = BoundedCache(4096)
 
 
 def forget_caches() -> None:
@@ -153,17 +129,31 @@ def _bearer(authorization: str | None) -> str:
 
 def authenticate(authorization: str | None, *, now: dt.datetime | None = None) -> Principal:
     """Resolve an ``Authorization: Bearer …`` header; 401 for anything else."""
-    with authenticated(authorization, now=now) as (principal, uow):
+    with authenticated(authorization, now=now) as (principal, uow, _):
         uow.commit()  # an API token's last use
     return principal
 
 
-@contextmanager
-def authenticated(authorization: str | None, *,
-                  now: dt.datetime | None = None) -> Iterator[tuple[Principal, UnitOfWork]]:
-    """The caller, checked inside a transaction of its tenant, and that transaction (401 for anything else).
+class Checks(Protocol):
+    """Boolean expressions (e.g. ``EXISTS`` of a path's ids; the same objects each time, so their statement is
+    built once) and the values of their bound parameters."""
 
-    The caller's block works on in it and commits (else everything rolls back, the API token's touch too).
+    @property
+    def expressions(self) -> tuple[ColumnElement[bool], ...]: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+
+@contextmanager
+def authenticated(authorization: str | None, *, now: dt.datetime | None = None,
+                  checks: Checks | tuple[()] = ()) -> Iterator[tuple[Principal, UnitOfWork, tuple[bool, ...]]]:
+    """The caller, checked inside a transaction of its tenant, that transaction, and the value of each of
+    ``checks`` in it (401 for anything else).
+
+    The checks are read in the statement that reads the principal's state (a token's first use in this
+    process: in one more). The caller's block works on in the transaction and commits (else everything rolls
+    back, the API token's touch too).
     """
     token = _bearer(authorization)
     moment = now or dt.datetime.now(dt.UTC)
@@ -174,17 +164,44 @@ def authenticated(authorization: str | None, *,
             principal = _api_token_principal(_first_lookup(token_hash), moment)
             _TOKEN_TENANTS.put(token_hash, principal.tenant_id)
             with current().units_of_work.tenant(principal.tenant_id) as uow:
-                yield principal, uow
+                found = tuple(uow.execute(select(*checks.expressions), checks.params).one()) if checks else ()
+                yield principal, uow, found
             return
         with current().units_of_work.tenant(tenant_id) as uow:
-            row = uow.execute(_API_TOKEN_TOUCHED, {"h": token_hash}).mappings().first()
-            yield _api_token_principal(row, moment), uow
+            row, found = _with_checks(uow, _API_TOKEN_STATE, {"h": token_hash}, checks)
+            principal = _api_token_principal(row, moment)
+            if row["stale"]:  # its last use is recorded at most once a minute
+                uow.execute(_TOUCH_API_TOKEN, {"id": row["id"]})
+            yield principal, uow, found
         return
     claims = _verified_claims(token, now)
     if claims.token_kind != "user":
         raise _refused("wrong_kind")
     with current().units_of_work.tenant(claims.tenant_id) as uow:
-        yield _user_principal(uow, claims), uow
+        row, found = _with_checks(uow, _USER_STATE_COLUMNS, {
+            "tid": claims.tenant_id, "uid": claims.user_id, "sid": claims.session_id, "reset_key": GLOBAL_RESET_KEY},
+            checks)
+        yield _user_principal(row, claims), uow, found
+
+
+_COMBINED: dict[tuple[Any, tuple[Any, ...]], Any] = {}
+
+
+def _with_checks(uow: UnitOfWork, state: Any, params: dict[str, Any],
+                 checks: Checks | tuple[()]) -> tuple[Any, tuple[bool, ...]]:
+    """The one row of ``state`` (or None) and the values of ``checks``, in one statement."""
+    if not checks:
+        return uow.execute(state, params).mappings().first(), ()
+    expressions = checks.expressions
+    statement = _COMBINED.get((state, expressions))
+    if statement is None:  # once per state query and route (the checks are the route's)
+        found = state.subquery("state")
+        statement = _COMBINED.setdefault((state, expressions), select(
+            found, *[check.label(f"check_{n}") for n, check in enumerate(expressions)]))
+    row = uow.execute(statement, {**params, **checks.params}).mappings().first()
+    if row is None:
+        return None, ()
+    return row, tuple(bool(row[f"check_{n}"]) for n in range(len(expressions)))
 
 
 def _verified_claims(token: str, now: dt.datetime | None) -> Claims:
@@ -202,9 +219,7 @@ def _verified_claims(token: str, now: dt.datetime | None) -> Claims:
     return claims
 
 
-def _user_principal(uow: UnitOfWork, claims: Claims) -> Principal:
-    row = uow.execute(_USER_STATE, {"tid": claims.tenant_id, "uid": claims.user_id,
-                                    "sid": claims.session_id, "reset_key": GLOBAL_RESET_KEY}).mappings().first()
+def _user_principal(row: Any, claims: Claims) -> Principal:
     if row is None or row["role"] is None:
         raise _refused("no_membership")
     issued = claims.issued_at

@@ -56,7 +56,8 @@ triggers = Table(
     # webhook
     Column("webhook_path", String(100), nullable=True),
     Column("signature_scheme", String(40), nullable=True),
-    Column("secret", JSONB, nullable=True),  # envelope of {"secret": …}
+    # envelope of {"secret": …} (a webhook's signing secret), or of a configured kind's secret fields by name
+    Column("secret", JSONB, nullable=True),
     Column("secret_hint", String(4), nullable=True),  # last characters, for the masked view
     Column("previous_secret", JSONB, nullable=True),  # envelope, valid until previous_secret_expires_at
     _ts("previous_secret_expires_at"),

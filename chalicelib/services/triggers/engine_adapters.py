@@ -122,7 +122,7 @@ class EngineRunStarter:
 
     def prepare(self, uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any,
                 target: StartTarget | None = None) -> Any:
-        known = {} if target is None or target.flow is None else {"flow": target.flow,
+        known: dict[str, Any] = {} if target is None or target.flow is None else {"flow": target.flow,
                                                                   "published": target.published}
         return engine_runs.prepare(uow, workspace_id, workflow_id, mode=mode,
                                    input=NO_INPUT if input is None else input, **known)

@@ -21,7 +21,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.json_codec import dumps
 from chalicelib.services import audit
-from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of, registered
+from chalicelib.services.triggers.kinds import TriggerKind, check_sections, kind_of, kind_of_trigger
 from chalicelib.services.triggers.models import (
     RotateSecretBody,
     TriggerBody,
@@ -78,17 +78,13 @@ def _write(uow: UnitOfWork, statement: Any) -> Any:
         raise
 
 
-def _sections(body: Any) -> dict[str, Any]:
-    """The kinds' settings sections given in a request body."""
-    return {k.section: getattr(body, k.section, None) for k in registered().values() if k.section}
-
-
-def _section(kind: TriggerKind, body: Any) -> Any:
-    return getattr(body, kind.section, None) if kind.section else None
+def _section(kind: TriggerKind, body: TriggerBody | TriggerChanges) -> Any:
+    """The kind's settings section of the body, validated against the kind's model (None: not given)."""
+    return body.sections.get(kind.section) if kind.section else None
 
 
 def create(principal: Any, ws: str, flow_id: str, body: TriggerBody) -> dict[str, Any]:
-    check_sections(body.kind, _sections(body))
+    check_sections(body.kind, body.sections)
     kind = kind_of(body.kind)
     now = clock_now()
     trigger_id = new_id()
@@ -154,8 +150,8 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
     sent = body.model_fields_set
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
-        check_sections(row["kind"], _sections(body))
-        kind = kind_of(row["kind"])
+        kind = kind_of_trigger(row)
+        check_sections(row["kind"], body.sections)
         before = _plain(present_trigger(row, now=now))
         changes: dict[str, Any] = {}
         if body.name is not None:
@@ -177,7 +173,7 @@ def update_trigger(principal: Any, ws: str, flow_id: str, trigger_id: str,
 
 
 def _activation(row: dict[str, Any], enabled: bool, now: dt.datetime) -> dict[str, Any]:
-    return kind_of(row["kind"]).activation(row, enabled=enabled, now=now)
+    return kind_of_trigger(row).activation(row, enabled=enabled, now=now)
 
 
 def set_enabled(principal: Any, ws: str, flow_id: str, trigger_id: str, enabled: bool) -> dict[str, Any]:
@@ -204,7 +200,7 @@ def rotate_secret(principal: Any, ws: str, flow_id: str, trigger_id: str,
     with tenant_uow(principal.tenant_id) as uow:
         row = _load(uow, ws, flow_id, trigger_id, lock=True)
         expires = now + dt.timedelta(seconds=overlap) if overlap > 0 else None
-        changes, new_secret = kind_of(row["kind"]).rotate_secret(row, body.secret, keep_previous_until=expires)
+        changes, new_secret = kind_of_trigger(row).rotate_secret(row, body.secret, keep_previous_until=expires)
         uow.execute(update(triggers).where(triggers.c.id == trigger_id).values(**changes, updated_at=now))
         audit.record(uow, principal, "trigger.secret_rotated", "trigger", trigger_id,
                      after={"secret": "rotated",

@@ -33,11 +33,20 @@ def seal(tenant_id: str, trigger_id: str, secret: str) -> dict[str, Any]:
     return cipher.encrypt({"secret": secret}, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
 
 
+def seal_values(tenant_id: str, trigger_id: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """Several secrets of one trigger in one envelope (the secret fields of a configured kind, by name)."""
+    return container.current().cipher().encrypt(dict(values), tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
+
+
+def unseal_values(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any]) -> dict[str, str]:
+    opened = container.current().cipher().decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)
+    return {str(name): str(value) for name, value in opened.items()}
+
+
 def _open(tenant_id: str, trigger_id: str, envelope: Mapping[str, Any] | None) -> str | None:
     if envelope is None:
         return None
-    cipher = container.current().cipher()
-    return str(cipher.decrypt(envelope, tenant_id=tenant_id, table=TABLE, record_id=trigger_id)["secret"])
+    return unseal_values(tenant_id, trigger_id, envelope)["secret"]
 
 
 def open_secrets(row: Mapping[str, Any]) -> tuple[str | None, str | None]:

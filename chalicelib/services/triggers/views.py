@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.services.triggers.kinds import kind_of
+from chalicelib.services.triggers.kinds import registered
 
 DELIVERY_FIELDS = ("id", "trigger_id", "workspace_id", "workflow_id", "kind", "mode", "outcome", "reason",
                    "dedupe_key", "dedupe_source", "external_id", "slot", "run_id", "duplicate_of",
@@ -15,7 +15,10 @@ DELIVERY_FIELDS = ("id", "trigger_id", "workspace_id", "workflow_id", "kind", "m
 
 def present_trigger(row: Mapping[str, Any], *, now: dt.datetime | None = None, upcoming: int = 0,
                     new_secret: str | None = None) -> dict[str, Any]:
-    """The API view of a trigger row; ``new_secret`` is shown once, when the platform generated it."""
+    """The API view of a trigger row; ``new_secret`` is shown once, when the platform generated it.
+
+    A trigger whose kind the process no longer has is shown without its kind's section, ``available: false``.
+    """
     data: dict[str, Any] = {
         "id": str(row["id"]),
         "workspace_id": str(row["workspace_id"]),
@@ -28,7 +31,10 @@ def present_trigger(row: Mapping[str, Any], *, now: dt.datetime | None = None, u
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
-    kind = kind_of(row["kind"])
+    kind = registered().get(row["kind"])
+    data["available"] = kind is not None
+    if kind is None:
+        return data
     section = kind.present(row, now=now, upcoming=upcoming, new_secret=new_secret)
     if kind.section and section is not None:
         data[kind.section] = section

@@ -102,6 +102,22 @@ def begin(uow: UnitOfWork, run: RunContext, outcome: Outcome, *, claim_next: boo
     return RunTxn(uow=uow, run=run, status=row[0], seq=int(row[1]), now=row[2], claim_next=claim_next)
 
 
+def segment(uow: UnitOfWork, run: RunContext, *, status: str, seq: int, now: Any) -> RunTxn:
+    """A deferred ``RunTxn`` for a pure segment, in the transaction that claimed its first step (and locked the
+    run: ``status``, ``seq`` and ``now`` are what that claim read)."""
+    return RunTxn(uow=uow, run=run, status=status, seq=seq, now=now, deferred=True)
+
+
+def record_in(txn: RunTxn, outcome: Outcome, *, claim_next: bool = False) -> None:
+    """Record the attempt in a segment's deferred ``txn`` (which holds its claim); the counterpart of
+    :func:`begin` for a step executed inside the transaction that claimed it."""
+    txn.claim_next, txn.inline = claim_next, None
+    txn.record_attempt(outcome.step_id, outcome.claim_token, node_id=outcome.node_id,
+                       instance_key=outcome.instance_key, attempt=outcome.attempt,
+                       status="success" if outcome.succeeded else "failed", output=outcome.output,
+                       error=outcome.error_body, duration_ms=outcome.duration_ms)
+
+
 def record(txn: RunTxn, outcome: Outcome, retry: RetryPolicy, *, rng: Any = None) -> None:
     """Everything that follows a recorded attempt: logs, events, successors or the retry."""
     txn.add_logs(outcome.step_id, outcome.node_id, outcome.logs)

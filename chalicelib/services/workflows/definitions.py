@@ -15,10 +15,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from chalicelib.container import current
 from chalicelib.db.pagination import paginate
+from chalicelib.db.request_transaction import tenant_transaction
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.graph import validate_graph
@@ -45,9 +46,12 @@ def present(row: Any) -> dict[str, Any]:
     return data
 
 
+_LOAD = select(workflows).where(workflows.c.id == bindparam("flow_id"), workflows.c.workspace_id == bindparam("ws"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+
+
 def load(uow: UnitOfWork, ws: str, flow_id: str, *, lock: bool = False) -> dict[str, Any]:
-    query = select(workflows).where(workflows.c.id == flow_id, workflows.c.workspace_id == ws)
-    row = uow.execute(query.with_for_update() if lock else query).mappings().first()
+    row = uow.execute(_LOAD_LOCKED if lock else _LOAD, {"flow_id": flow_id, "ws": ws}).mappings().first()
     if row is None:
         raise NotFound("No such workflow.")
     return dict(row)
@@ -179,11 +183,11 @@ def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
         "secrets": fields.get("secrets") or {}, "run_timeout_seconds": fields.get("run_timeout_seconds"),
         "created_by": principal.actor_id if _is_uuid_like(principal.actor_id) else None,
     }
-    with tenant_uow(principal.tenant_id) as uow:
+    with tenant_transaction(principal.tenant_id) as uow:  # the request's, when the route shares it
         tenant_limits.check_workflow_quota(uow, principal.tenant_id)
-        uow.execute(insert(workflows).values(**values))
+        row = uow.execute(insert(workflows).values(**values).returning(*workflows.c)).mappings().one()
         audit.record(uow, principal, "workflow.created", "workflow", flow_id, after=_summary(values))
-        result = present(load(uow, ws, flow_id))
+        result = present(row)
         uow.commit()
     return result
 
@@ -196,14 +200,14 @@ def list_(principal: Any, ws: str, params: dict[str, str]) -> dict[str, Any]:
         query = query.where(workflows.c.enabled == (params["enabled"] == "true"))
     if params.get("q"):
         query = query.where(func.lower(workflows.c.title).contains(params["q"].lower(), autoescape=True))
-    with tenant_uow(principal.tenant_id) as uow:
+    with tenant_transaction(principal.tenant_id) as uow:  # the request's, when the route shares it
         page = paginate(uow, query, workflows, params)
     page["items"] = [present(r) for r in page["items"]]
     return page
 
 
 def get(principal: Any, ws: str, flow_id: str) -> dict[str, Any]:
-    with tenant_uow(principal.tenant_id) as uow:
+    with tenant_transaction(principal.tenant_id) as uow:
         return present(load(uow, ws, flow_id))
 
 

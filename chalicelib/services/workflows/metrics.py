@@ -1,8 +1,9 @@
 """Engine metrics: emitted per step (Powertools EMF) and answered from recorded attempts.
 
-Each finished attempt emits one EMF document with ``StepLatency`` (ms) and
-``StepAttempts`` (count) under the dimensions ``StepType``, ``Template`` and
-``Outcome``; each finished run ``RunDuration``. ``summary`` answers
+Each finished attempt emits ``StepLatency`` (ms) and ``StepAttempts`` (count)
+under the dimensions ``StepType``, ``Template`` and ``Outcome`` (the attempts
+committed together with the same dimensions share one EMF document, one value
+each); each finished run ``RunDuration``. ``summary`` answers
 ``GET /api/metrics`` from the database: p50/p95 step latency and error rate
 per template (``percentile_cont``), run counts and durations, queue depth.
 """
@@ -10,6 +11,7 @@ per template (``percentile_cont``), run counts and durations, queue depth.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,8 +29,18 @@ def template_label(node_type: str, template: str | None) -> str:
 
 
 def step_finished(node_type: str, template: str | None, outcome: str, duration_ms: float) -> None:
-    _emit({"StepType": node_type, "Template": template_label(node_type, template), "Outcome": outcome},
-          [("StepLatency", MetricUnit.Milliseconds, duration_ms), ("StepAttempts", MetricUnit.Count, 1)])
+    steps_finished([(node_type, template, outcome, duration_ms)])
+
+
+def steps_finished(attempts: Iterable[tuple[str, str | None, str, float]]) -> None:
+    """Attempts ``(node_type, template, outcome, duration_ms)`` committed together: one document per dimensions."""
+    grouped: dict[tuple[str, str, str], list[float]] = {}
+    for node_type, template, outcome, duration_ms in attempts:
+        grouped.setdefault((node_type, template_label(node_type, template), outcome), []).append(duration_ms)
+    for (node_type, label, outcome), durations in grouped.items():
+        _emit({"StepType": node_type, "Template": label, "Outcome": outcome},
+              [("StepLatency", MetricUnit.Milliseconds, d) for d in durations]
+              + [("StepAttempts", MetricUnit.Count, 1)] * len(durations))
 
 
 def run_finished(status: str, duration_ms: float) -> None:

@@ -28,7 +28,7 @@ or an action fails without retry with ``no_connector_platform``;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -148,13 +148,31 @@ class AdmitEveryRun:
         return None
 
 
-def notify_run_finished(tenant_id: str, run_id: str, status: str) -> None:
+@dataclass(frozen=True)
+class ProbedListener:
+    """A run-finished listener with a *probe*: an SQL condition (it may use ``:tenant``, the run's tenant id as
+    text) that the statement ending the run evaluates in the same transaction. The listener is called only
+    when it held, so a listener with nothing to do (no waiting runs, say) costs no transaction of its own.
+    """
+
+    probe: str
+    listener: Callable[[str, str, str], None]
+
+    def __call__(self, tenant_id: str, run_id: str, status: str) -> None:
+        self.listener(tenant_id, run_id, status)
+
+
+def notify_run_finished(tenant_id: str, run_id: str, status: str, *, probed: Mapping[str, bool] | None = None) -> None:
     """Call the container's run-finished listeners after a run's final transaction commits.
 
-    Listeners run on the step path: keep them short; a failing one is logged and ignored
-    (the triggers' tick catches up with anything a listener missed).
+    ``probed``: the probes the ending statement evaluated; a :class:`ProbedListener` whose probe was
+    found false is not called (one whose probe was not evaluated is). Listeners run on the step path:
+    keep them short; a failing one is logged and ignored (the triggers' tick catches up with anything
+    a listener missed).
     """
     for listener in current().run_finished_listeners:
+        if isinstance(listener, ProbedListener) and probed is not None and probed.get(listener.probe) is False:
+            continue
         try:
             listener(tenant_id, run_id, status)
         except Exception:

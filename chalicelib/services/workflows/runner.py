@@ -79,7 +79,7 @@ _CLAIM = text(
                jsonb_build_object('attempt', c.attempt)
         FROM claimed c, bumped b
     )
-    SELECT c.run_id::text, c.node_id, c.instance_key, c.attempt, c.input, c.started_at, b.run_status
+    SELECT c.run_id::text, c.node_id, c.instance_key, c.attempt, c.input, c.started_at, b.run_status, b.seq
     FROM claimed c, bumped b
     """
 )
@@ -110,6 +110,7 @@ class Claimed:
     started_at: Any
     claim_token: str
     run_status: str
+    event_seq: int = 0  # the run's event sequence after this claim's ``step.started`` (a fresh claim)
 
 
 def handle_step_message(message: dict[str, Any]) -> None:
@@ -152,12 +153,12 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
             except LookupError:
                 return "stale"
             claimed: Claimed | None
-            segment, claimed, budget = _pure_segment(uow, run, first, budget, stop_at, rng)
+            segment, outcomes, claimed, budget = _pure_segment(uow, run, first, budget, stop_at, rng)
             uow.commit()
     if row is None:
         return _not_claimed(tenant_id, step_id)
-    for done, outcome in segment:
-        _after_step(run, done, outcome)
+    if outcomes:
+        _after_commit(run, segment, outcomes)
     current = claimed
     while current is not None:
         outcome = execute(current, run)
@@ -166,7 +167,7 @@ def process_step(tenant_id: str, step_id: str, *, rng: Any = None, inline_steps:
         if txn is None:
             logger.warning("step result discarded: its claim was lost", extra={"step_id": current.step_id})
             return "stale"
-        _after_step(run, txn, outcome)
+        _after_commit(run, txn, [outcome])
         budget -= 1
         current = _from_inline(run, txn.inline) if txn.inline is not None else None
     return "done"
@@ -178,36 +179,38 @@ def _is_pure(run: RunContext, node_id: str) -> bool:
 
 
 def _pure_segment(uow: UnitOfWork, run: RunContext, claimed: Claimed, budget: int, stop_at: float,
-                  rng: Any) -> tuple[list[tuple[RunTxn, Outcome]], Claimed | None, int]:
+                  rng: Any) -> tuple[RunTxn, list[Outcome], Claimed | None, int]:
     """Execute and complete pure steps in ``uow`` (which claimed ``claimed``), from ``claimed`` on.
 
-    Returns the completed ``(txn, outcome)`` pairs, the step left to run outside the
-    transaction (claimed, not pure) or ``None``, and the inline budget left.
+    Every step is recorded in one deferred ``RunTxn`` (its own attempt, its own events), written by one
+    statement at the end. Returns that transaction, the outcomes in order, the step left to run outside
+    the transaction (claimed, not pure) or ``None``, and the inline budget left.
     """
-    done: list[tuple[RunTxn, Outcome]] = []
+    txn = completion.segment(uow, run, status=claimed.run_status, seq=claimed.event_seq,
+                             now=claimed.started_at)
+    outcomes: list[Outcome] = []
     segment_ends = min(stop_at, time.monotonic() + SEGMENT_SECONDS)
     current: Claimed | None = claimed
-    while current is not None and _is_pure(run, current.node_id) and (not done or time.monotonic() < segment_ends):
+    while current is not None and _is_pure(run, current.node_id) and (
+            not outcomes or time.monotonic() < segment_ends):
         outcome = execute(current, run)
         retry, _ = run.policies(outcome.node_id)
-        keep_going = budget > 0 and time.monotonic() < stop_at
-        txn = completion.begin(uow, run, outcome, claim_next=keep_going)
-        if txn is None:  # cannot happen: this transaction holds the claim it made
-            raise RuntimeError(f"step {current.step_id}: claim lost inside its own transaction")
+        completion.record_in(txn, outcome, claim_next=budget > 0 and time.monotonic() < stop_at)
         completion.record(txn, outcome, retry, rng=rng)
-        txn.settle()
-        done.append((txn, outcome))
+        outcomes.append(outcome)
         budget -= 1
         current = _from_inline(run, txn.inline) if txn.inline is not None else None
-    return done, current, budget
+    if outcomes:
+        txn.settle()
+    return txn, outcomes, current, budget
 
 
-def _after_step(run: RunContext, txn: RunTxn, outcome: Outcome) -> None:
-    """After a step's completion committed: its doorbells, its metric, the run's."""
+def _after_commit(run: RunContext, txn: RunTxn, outcomes: list[Outcome]) -> None:
+    """After a run transaction committed: its doorbells, its steps' metrics, the run's."""
     dispatch.send(txn.doorbells)
-    node = run.graph.node(outcome.node_id)
-    engine_metrics.step_finished(node.type, node.template, "success" if outcome.succeeded else "failed",
-                                 outcome.duration_ms)
+    engine_metrics.steps_finished(
+        (node.type, node.template, "success" if outcome.succeeded else "failed", outcome.duration_ms)
+        for outcome in outcomes for node in (run.graph.node(outcome.node_id),))
     after_commit(txn)
 
 
@@ -222,7 +225,7 @@ def after_commit(txn: RunTxn) -> None:
     if txn.finished and txn.run.started_at is not None:
         engine_metrics.run_finished(txn.finished, (txn.now - txn.run.started_at).total_seconds() * 1000)
     if txn.finished:
-        ports.notify_run_finished(txn.run.tenant_id, txn.run.run_id, txn.finished)
+        ports.notify_run_finished(txn.run.tenant_id, txn.run.run_id, txn.finished, probed=txn.probed)
 
 
 def claim(tenant_id: str, step_id: str) -> Claimed | None:
@@ -236,7 +239,8 @@ def claim(tenant_id: str, step_id: str) -> Claimed | None:
 
 def _claimed(tenant_id: str, step_id: str, token: str, row: Any) -> Claimed:
     return Claimed(step_id=step_id, tenant_id=tenant_id, run_id=row[0], node_id=row[1], instance_key=row[2],
-                   attempt=int(row[3]), input=row[4], started_at=row[5], claim_token=token, run_status=row[6])
+                   attempt=int(row[3]), input=row[4], started_at=row[5], claim_token=token, run_status=row[6],
+                   event_seq=int(row[7]))
 
 
 def _not_claimed(tenant_id: str, step_id: str) -> str:

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import Interval, func, insert, literal, select, text, update
 
 from chalicelib.container import current
+from chalicelib.db.request_transaction import tenant_transaction
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
@@ -35,8 +36,7 @@ from chalicelib.services.workflows.txn import RunTxn
 from chalicelib.tables.workflows import quarantined_steps, runs, step_runs
 
 MODES = ("test", "production")
-# How a run starts besides a trigger of a registered kind: rerun of another run, or the API by a key.
-DIRECT_STARTS = ("rerun", "api")
+RERUN = "rerun"  # the trigger label of a rerun of another run
 
 
 class _NoInput:
@@ -88,7 +88,7 @@ def start_run(
     trigger knows of the start (id, delivery, slot): kept beside the input and
     seen by expressions as ``$trigger``, never mixed into the input.
     """
-    with tenant_uow(tenant_id) as uow:
+    with tenant_transaction(tenant_id) as uow:  # the request's, when the route shares it
         if run_id is not None:
             existing = uow.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
             if existing is not None:
@@ -270,7 +270,7 @@ def rerun(principal: Any, ws: str, run_id: str, *, start_from: str = "start", ve
         current().run_admission().admit(uow, principal.tenant_id)
         new_id_ = new_id()
         txn, _ = _insert_run(uow, flow, source, run_id=new_id_, mode=old["mode"], payload=old["input"],
-                             trigger="rerun", actor=principal, rerun_of=run_id)
+                             trigger=RERUN, actor=principal, rerun_of=run_id)
         if start_from == "failed":
             _resume(txn, run_id)
         elif start_from == "node":

@@ -2013,6 +2013,7 @@ export interface components {
             workflow_id: string;
             /**
              * Kind
+             * @description A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`).
              * @enum {string}
              */
             kind: "manual" | "webhook" | "cron";
@@ -2066,6 +2067,7 @@ export interface components {
             workflow_id: string;
             /**
              * Kind
+             * @description A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`).
              * @enum {string}
              */
             kind: "manual" | "webhook" | "cron";
@@ -3107,6 +3109,7 @@ export interface components {
             status: "running" | "success" | "failed" | "canceled";
             /**
              * Trigger
+             * @description What started the run: a trigger kind of this deployment (or one it no longer has), a rerun, or the API by a key.
              * @enum {string}
              */
             trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
@@ -3192,6 +3195,7 @@ export interface components {
             status: "running" | "success" | "failed" | "canceled";
             /**
              * Trigger
+             * @description What started the run: a trigger kind of this deployment (or one it no longer has), a rerun, or the API by a key.
              * @enum {string}
              */
             trigger: "manual" | "webhook" | "cron" | "rerun" | "api";
@@ -3777,6 +3781,7 @@ export interface components {
             flow_id: string;
             /**
              * Kind
+             * @description A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`).
              * @enum {string}
              */
             kind: "manual" | "webhook" | "cron";
@@ -3784,6 +3789,12 @@ export interface components {
             name: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Available
+             * @description False when this deployment no longer has the trigger's kind: it is shown without its settings, starts nothing and can only be deleted (409 `trigger_kind_unavailable`).
+             * @default true
+             */
+            available: boolean;
             /**
              * Input
              * @description What a run started by this trigger receives (besides the delivery).
@@ -3877,6 +3888,7 @@ export interface components {
             flow_id: string;
             /**
              * Kind
+             * @description A trigger kind of this deployment, or a kind it no longer has (the trigger is then `available: false`).
              * @enum {string}
              */
             kind: "manual" | "webhook" | "cron";
@@ -3884,6 +3896,12 @@ export interface components {
             name: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Available
+             * @description False when this deployment no longer has the trigger's kind: it is shown without its settings, starts nothing and can only be deleted (409 `trigger_kind_unavailable`).
+             * @default true
+             */
+            available: boolean;
             /**
              * Input
              * @description What a run started by this trigger receives (besides the delivery).

@@ -330,9 +330,22 @@ record = {"messageId": "m-1", "receiptHandle": "r-1", "body": sys.argv[1], "attr
 print(json.dumps(app.step({"Records": [record]}, None)))
 """
 
+# The same without app.py: the composition root alone wires the step function; no route module is ever imported.
+STEP_WITHOUT_ROUTES = """
+import json, sys
+from chalicelib import bootstrap
+from chalicelib.services import messages
+bootstrap.boot()
+failed = messages.handle_batch([("m-1", sys.argv[1])])
+routes = sorted(name for name in sys.modules if name == "app" or name.startswith(("chalicelib.api", "chalicelib.http")))
+assert not routes, routes
+print(json.dumps({"batchItemFailures": failed}))
+"""
 
-def test_a_fresh_process_runs_an_action_step_through_the_sqs_handler_after_importing_app_alone(
-    api, tokens, env, slack
+
+@pytest.mark.parametrize("probe", [STEP_IN_A_FRESH_PROCESS, STEP_WITHOUT_ROUTES], ids=["app", "bootstrap"])
+def test_a_fresh_process_runs_an_action_step_through_the_sqs_handler_after_importing_app_or_bootstrap_alone(
+    api, tokens, env, slack, probe
 ):
     from chalicelib import bootstrap
     from chalicelib.adapters.queue import InMemoryStepQueue
@@ -354,7 +367,7 @@ def test_a_fresh_process_runs_an_action_step_through_the_sqs_handler_after_impor
     assert run.status == 202, run.body
     [(first, _delay)] = doorbells.sent
     # WHEN a fresh interpreter imports app.py alone and hands the doorbell to the SQS handler
-    done = subprocess.run([sys.executable, "-c", STEP_IN_A_FRESH_PROCESS, json.dumps(first)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", probe, json.dumps(first)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     # THEN the handler reports no failure and the run went through the action to its end
     assert done.returncode == 0 and json.loads(done.stdout.splitlines()[-1]) == {"batchItemFailures": []}, (

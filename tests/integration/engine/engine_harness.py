@@ -193,6 +193,34 @@ def counted_commits() -> Iterator[list[int]]:
         event.remove(get_db_engine(), "commit", listener)
 
 
+@contextlib.contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """The statements executed on the app's engine inside the block, in order."""
+    from chalicelib.db.database_engine import get_db_engine
+
+    seen: list[str] = []
+    listener = lambda _conn, _cursor, statement, *_args: seen.append(" ".join(statement.split()))  # noqa: E731
+    event.listen(get_db_engine(), "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(get_db_engine(), "before_cursor_execute", listener)
+
+
+@contextlib.contextmanager
+def counted_transactions() -> Iterator[list[int]]:
+    """The transactions begun on the app's engine inside the block (one entry each)."""
+    from chalicelib.db.database_engine import get_db_engine
+
+    begun: list[int] = []
+    listener = lambda _conn: begun.append(1)  # noqa: E731
+    event.listen(get_db_engine(), "begin", listener)
+    try:
+        yield begun
+    finally:
+        event.remove(get_db_engine(), "begin", listener)
+
+
 def run_status(tenant_id: str, run_id: str) -> str:
     with tenant_uow(tenant_id) as uow:
         return uow.execute(text("SELECT status FROM runs WHERE id = CAST(:r AS uuid)"), {"r": run_id}).scalar()

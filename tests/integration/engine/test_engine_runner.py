@@ -330,3 +330,146 @@ def test_a_segment_interrupted_before_its_commit_leaves_nothing_and_replays_the_
     # THEN the run has exactly the history of a run never interrupted
     assert run_status(tenant, run["id"]) == "success"
     assert _history(tenant, run["id"]) == _history(tenant, clean["id"])
+
+
+def test_a_pure_segment_is_one_claim_and_one_write_and_asks_nothing_after_the_run(acme, make_flow, start):
+    from chalicelib.services.workflows import runner
+    from tests.integration.engine.engine_harness import (
+        counted_statements,
+        counted_transactions,
+        queued_steps,
+        run_status,
+    )
+
+    flow = make_flow(chain_graph(3))
+    run = start(flow["id"], input={"v": 1})
+    tenant = acme["tenant_id"]
+    [(first, _)] = queued_steps(tenant, run["id"])
+    with counted_statements() as seen, counted_transactions() as transactions:
+        # WHEN one doorbell for the start step is handled (five pure steps, the run ends)
+        assert runner.process_step(tenant, first) == "done"
+    # THEN the steps cost two statements: the claim, then every attempt, event and the run's end in one
+    assert run_status(tenant, run["id"]) == "success"
+    work = [s for s in seen if "step_runs" in s or "run_events" in s or "pending_runs" in s]
+    assert len(work) == 2, work
+    assert work[0].startswith("WITH run AS") and "INSERT INTO run_events" in work[1]
+    # AND no transaction of its own asked whether runs of the tenant wait: the write answered it
+    assert len(transactions) == 1, seen
+
+
+def _two_branches(first_branch):
+    """start → first_branch (a leaf), start → b (transform) → end."""
+    return {"nodes": [node("start", "start"), first_branch, node("b", "transform", output={"b": 1}, mode="merge"),
+                      node("end", "end")],
+            "edges": [edge("start", first_branch["id"]), edge("start", "b"), edge("b", "end")]}
+
+
+def _queued_by_node(tenant, run_id):
+    return {n: attempts[-1]["id"] for n, attempts in steps_by_node(tenant, run_id).items()
+            if attempts[-1]["status"] == "queued"}
+
+
+def test_a_segment_that_ends_while_another_branch_runs_leaves_the_run_running(acme, make_flow, start, loopback):
+    from chalicelib.services.workflows import rungraph, runner
+    from tests.integration.engine.engine_harness import run_status
+
+    # GIVEN a run whose HTTP branch is claimed (running elsewhere) when the other branch's segment ends
+    flow = make_flow(_two_branches(node("h", "http_request", method="POST", url=loopback.url + "/echo")))
+    run = start(flow["id"], input={"v": 1})
+    tenant = acme["tenant_id"]
+    [start_step] = _queued_by_node(tenant, run["id"]).values()
+    assert runner.process_step(tenant, start_step, inline_steps=0) == "done"
+    queued = _queued_by_node(tenant, run["id"])
+    claimed = runner.claim(tenant, queued["h"])
+    # WHEN the segment b → end runs: seen alone it would end the run
+    assert runner.process_step(tenant, queued["b"]) == "done"
+    # THEN the run goes on, without a run.finished event
+    assert run_status(tenant, run["id"]) == "running"
+    assert "run.finished" not in [e["type"] for e in events(tenant, run["id"])]
+    # WHEN the HTTP step completes
+    context = rungraph.load(tenant, run["id"])
+    assert runner.complete(context, runner.execute(claimed, context)) is not None
+    # THEN the run ends once, its events numbered without a gap
+    assert run_status(tenant, run["id"]) == "success"
+    seen = events(tenant, run["id"])
+    assert [e["type"] for e in seen].count("run.finished") == 1 and seen[-1]["type"] == "run.finished"
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+
+
+def test_a_segment_ending_after_another_branch_failed_fails_the_run_with_that_error(acme, make_flow, start):
+    from chalicelib.services.workflows import runner
+    from tests.integration.engine.engine_harness import run_status
+
+    # GIVEN a run whose first branch fails for good (its output renders to a number, not an object)
+    flow = make_flow(_two_branches(node("f", "transform", output="{{ v }}")))
+    run = start(flow["id"], input={"v": 1})
+    tenant = acme["tenant_id"]
+    [start_step] = _queued_by_node(tenant, run["id"]).values()
+    assert runner.process_step(tenant, start_step, inline_steps=0) == "done"
+    queued = _queued_by_node(tenant, run["id"])
+    assert runner.process_step(tenant, queued["f"]) == "done"
+    assert run_status(tenant, run["id"]) == "running"  # b is still queued
+    # WHEN the other branch's segment (b → end) ends, every step done
+    assert runner.process_step(tenant, queued["b"]) == "done"
+    # THEN the run failed, with the failed step's error
+    with tenant_uow(tenant) as uow:
+        status, error = uow.execute(text("SELECT status, error FROM runs WHERE id = CAST(:r AS uuid)"),
+                                    {"r": run["id"]}).one()
+    steps = steps_by_node(tenant, run["id"])
+    assert status == "failed" and error["node_id"] == "f" and error["step_id"] == steps["f"][0]["id"]
+    assert error["code"] == steps["f"][0]["error"]["code"]
+    assert steps["b"][0]["status"] == "success" and steps["end"][0]["status"] == "success"
+    seen = events(tenant, run["id"])
+    assert [e["type"] for e in seen].count("run.finished") == 1
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+
+
+def test_a_failing_pure_step_ends_its_segment_and_the_run_with_its_error(acme, make_flow, start):
+    from chalicelib.services.workflows import runner
+    from tests.integration.engine.engine_harness import counted_commits, run_status
+
+    graph = {"nodes": [node("start", "start"), node("t1", "transform", output={"n": 1}, mode="merge"),
+                       node("bad", "transform", output="{{ v }}"), node("end", "end")],
+             "edges": [edge("start", "t1"), edge("t1", "bad"), edge("bad", "end")]}
+    run = start(make_flow(graph)["id"], input={"v": 1})
+    tenant = acme["tenant_id"]
+    [first] = _queued_by_node(tenant, run["id"]).values()
+    with counted_commits() as commits:
+        assert runner.process_step(tenant, first) == "done"
+    assert run_status(tenant, run["id"]) == "failed" and len(commits) == 1
+    steps = steps_by_node(tenant, run["id"])
+    assert steps["bad"][0]["status"] == "failed" and steps["bad"][0]["error"]["code"] == "config_invalid"
+    assert "end" not in steps
+    finished = [e for e in events(tenant, run["id"]) if e["type"] == "run.finished"]
+    assert len(finished) == 1 and finished[0]["data"]["status"] == "failed"
+    assert finished[0]["data"]["error"]["node_id"] == "bad"
+
+
+def test_run_finished_listeners_with_a_probe_are_called_only_when_it_held(acme, make_flow, start):
+    from chalicelib.services.workflows import runner
+    from tests.integration.engine.engine_harness import queued_steps
+
+    called = []
+
+    def listener(name):
+        return lambda tenant_id, run_id, status: called.append((name, tenant_id, run_id, status))
+
+    # GIVEN a listener whose probe holds, one whose probe does not, and one without a probe
+    listeners = (ports.ProbedListener("CAST(:tenant AS uuid) IS NOT NULL", listener("held")),
+                 ports.ProbedListener("false", listener("not held")), listener("plain"))
+    flow = make_flow(chain_graph(1))
+    tenant = acme["tenant_id"]
+    with bootstrap.replaced(run_finished_listeners=listeners):
+        for _ in range(2):  # the first run ends in its segment's write, the second by the general path
+            run = start(flow["id"], input={"v": 1})
+            [(first, _)] = queued_steps(tenant, run["id"])
+            # WHEN the run ends
+            if not called:
+                assert runner.process_step(tenant, first) == "done"
+            else:
+                assert runner.process_step(tenant, first, inline_steps=0) == "done"
+                while queued := queued_steps(tenant, run["id"]):
+                    assert runner.process_step(tenant, queued[0][0], inline_steps=0) == "done"
+            # THEN the listeners whose probe held, or that have none, were told, once each
+            assert sorted(c[0] for c in called if c[2] == run["id"]) == ["held", "plain"]
+            assert all(c[1:] == (tenant, run["id"], "success") for c in called if c[2] == run["id"])

@@ -1,4 +1,5 @@
-"""The access check of a request: one transaction, and no cache that outlives a revocation.
+"""The access check of a request: one transaction (which reads and writes of flows go on in), and no cache that
+outlives a revocation.
 
 A verified access token is not verified again for a few seconds and an API token's tenant is
 remembered, but the principal's state is read on every request: a session revoked, a token
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, text
 
 from chalicelib.db.database_engine import get_db_engine
+from chalicelib.services import tenant_limits
 
 SYSTEM_SCOPE = text("SELECT set_config('app.scope', 'system', true)")  # row-level security is forced
 
@@ -79,20 +82,94 @@ def test_a_demotion_elsewhere_counts_on_the_next_request(api, tokens, owner_engi
             conn.execute(text(demote), {"role": "builder", "email": "builder@acme.test"})
 
 
-def test_authentication_ids_and_rate_limit_are_one_transaction_before_the_routes_own(api, tokens, seeded):
-    # GIVEN a workflow of the caller's workspace
+@contextmanager
+def statements():
+    """The statements sent on the app's engine inside the block (each as sent, parameters apart)."""
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(get_db_engine(), "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(get_db_engine(), "before_cursor_execute", listener)
+
+
+def _a_flow(api, tokens):
     ws = tokens.ids("acme")["workspaces"]["Operations"]
     owner = tokens[("acme", "owner")]
-    flows = api.get(f"/api/workspaces/{ws}/flows", token=owner)
-    flow_id = flows.body["items"][0]["id"]
-    # WHEN its detail is read
-    with transactions() as seen:
-        reply = api.get(f"/api/workspaces/{ws}/flows/{flow_id}", token=owner)
+    return ws, owner, api.get(f"/api/workspaces/{ws}/flows", token=owner).body["items"][0]["id"]
+
+
+def _remaining(reply) -> int:
+    return int(reply.headers["RateLimit"].split("r=")[1].split(";")[0])
+
+
+def _fresh_token(api, tokens, role: str) -> str:
+    """An API token of its own (so a fresh rate-limit bucket), scoped to the Operations workspace."""
+    reply = api.post("/api/api-tokens", {"name": f"access transaction {role}", "role": role,
+                                         "workspace_ids": [tokens.ids("acme")["workspaces"]["Operations"]]},
+                     token=tokens[("acme", "owner")])
+    assert reply.status == 201, reply.body
+    return reply.body["token"]
+
+
+@pytest.fixture
+def limits():
+    yield tenant_limits
+    tenant_limits.reset()
+
+
+@pytest.mark.parametrize("read", ["list", "detail"])
+def test_a_workflow_read_is_one_transaction_of_four_statements(api, tokens, seeded, read):
+    # GIVEN a workflow of the caller's workspace
+    ws, owner, flow_id = _a_flow(api, tokens)
+    path = f"/api/workspaces/{ws}/flows" + (f"/{flow_id}" if read == "detail" else "")
+    # WHEN it is read (listed, or its detail)
+    with transactions() as seen, statements() as sent:
+        reply = api.get(path, token=owner)
     assert reply.status == 200, reply.body
-    # THEN the access check (token state, workspace and flow ids, the rate limit's spend) is one committed
-    # transaction, and the route reads in one more
-    assert seen == ["begin", "commit", "begin", "rollback"], seen
+    # THEN the access check (token state and path ids in one statement), the route's query and the rate
+    # limit's spend are one committed transaction: set_config, the access statement, the query, the spend
+    assert seen == ["begin", "commit"], seen
+    assert len(sent) == 4, sent
+    assert sent[0].startswith("SELECT set_config") and "users" in sent[1] and "EXISTS" in sent[1], sent
+    assert sent[2].startswith("SELECT workflows.") and sent[3].startswith("INSERT INTO api_rate_buckets"), sent
     assert reply.headers["RateLimit"].startswith('"api";')
+
+
+def test_a_route_failing_in_the_request_transaction_still_spends_once(api, tokens, seeded, limits):
+    # GIVEN a bucket that does not refill during the test, and a list that passes the access check but fails
+    # in the route (a cursor that is no cursor)
+    ws, owner, _ = _a_flow(api, tokens)
+    viewer = _fresh_token(api, tokens, "viewer")
+    limits.configure(api_burst=10, api_per_second=0.0001)
+    first = api.get(f"/api/workspaces/{ws}/flows", token=viewer)
+    # WHEN it is sent
+    with transactions() as seen:
+        reply = api.get(f"/api/workspaces/{ws}/flows?cursor=bm90LWEtY3Vyc29y", token=viewer)
+    # THEN 400, the request's transaction rolled back, and one token spent in a transaction of its own
+    assert reply.status == 400 and reply.error_code == "invalid_cursor", reply.body
+    assert seen == ["begin", "rollback", "begin", "commit"], seen
+    assert (_remaining(first), _remaining(reply)) == (9, 8)
+    # AND the next request spends one more
+    assert _remaining(api.get(f"/api/workspaces/{ws}/flows", token=viewer)) == 7
+
+
+def test_a_refused_spend_in_the_request_transaction_answers_429(api, tokens, seeded, limits):
+    # GIVEN an API token whose bucket holds two requests, refilled slowly
+    ws, owner, flow_id = _a_flow(api, tokens)
+    builder = _fresh_token(api, tokens, "viewer")
+    limits.configure(api_burst=2, api_per_second=0.01)
+    path = f"/api/workspaces/{ws}/flows/{flow_id}"
+    # WHEN it reads a workflow three times
+    replies = [api.get(path, token=builder) for _ in range(3)]
+    # THEN the third is refused after the route's read, which rolls back: 429 in the error shape
+    assert [r.status for r in replies] == [200, 200, 429], replies[-1].body
+    assert replies[-1].error_code == "rate_limited" and replies[-1].headers["Retry-After"]
+    assert "title" not in replies[-1].body
 
 
 def test_a_refused_access_check_spends_nothing(api, tokens, seeded):
@@ -103,3 +180,53 @@ def test_a_refused_access_check_spends_nothing(api, tokens, seeded):
                         token=tokens[("acme", "owner")])
     assert reply.status == 404 and reply.error_code == "not_found"
     assert seen == ["begin", "rollback"], seen
+
+
+def test_creating_a_workflow_is_one_transaction(api, tokens, seeded):
+    # GIVEN a builder of a workspace
+    ws = tokens.ids("acme")["workspaces"]["Operations"]
+    builder = tokens[("acme", "builder")]
+    # WHEN it creates a workflow
+    with transactions() as seen, statements() as sent:
+        reply = api.post(f"/api/workspaces/{ws}/flows", {"title": "one transaction"}, token=builder)
+    # THEN the access check, the quota, the insert (returning the row), its audit entry and the spend are
+    # one committed transaction
+    assert reply.status == 201, reply.body
+    assert seen == ["begin", "commit"], (seen, sent)
+    assert [s.split()[0] for s in sent] == ["SELECT"] * 4 + ["INSERT"] * 3, sent
+    assert "RETURNING" in sent[4] and sent[5].startswith("INSERT INTO audit_events"), sent
+    assert reply.body["title"] == "one transaction" and reply.headers["Location"].endswith(reply.body["id"])
+
+
+def test_a_workflow_refused_by_the_rate_limit_is_not_created(api, tokens, seeded, limits):
+    # GIVEN a builder API token with one request left
+    ws = tokens.ids("acme")["workspaces"]["Operations"]
+    builder = _fresh_token(api, tokens, "builder")
+    limits.configure(api_burst=1, api_per_second=0.001)
+    assert api.get(f"/api/workspaces/{ws}/flows", token=builder).status == 200
+    # WHEN it creates a workflow THEN 429, and no workflow of that title exists
+    reply = api.post(f"/api/workspaces/{ws}/flows", {"title": "refused by the rate limit"}, token=builder)
+    assert reply.status == 429 and reply.error_code == "rate_limited", reply.body
+    limits.reset()
+    titles = {f["title"] for f in api.get(f"/api/workspaces/{ws}/flows?q=refused",
+                                           token=tokens[("acme", "owner")]).body["items"]}
+    assert "refused by the rate limit" not in titles
+
+
+def test_starting_a_run_is_one_transaction(api, tokens, seeded):
+    # GIVEN a workflow with a graph
+    ws = tokens.ids("acme")["workspaces"]["Operations"]
+    builder = tokens[("acme", "builder")]
+    graph = {"nodes": [{"id": "start", "name": "start", "type": "start"}, {"id": "end", "name": "end", "type": "end"}],
+             "edges": [{"from": "start", "to": "end"}]}
+    flow = api.post(f"/api/workspaces/{ws}/flows", {"title": "started in one transaction", "graph": graph},
+                    token=builder).body
+    # WHEN a test run is started
+    with transactions() as seen, statements() as sent:
+        reply = api.post(f"/api/workspaces/{ws}/flows/{flow['id']}/runs", {"mode": "test"}, token=builder)
+    # THEN the access check, the admission, the run and its first step, the audit entry and the spend are one
+    # committed transaction
+    assert reply.status == 202, reply.body
+    assert seen == ["begin", "commit"], (seen, sent)
+    assert sum(1 for s in sent if s.startswith("INSERT INTO api_rate_buckets")) == 1, sent
+    assert reply.body["status"] == "running"

@@ -88,3 +88,24 @@ def test_names_and_values_follow_one_rule_set_in_traces_and_records():
     body = SecretMasker().body({"clientSecret": "x" * 20, "token_type": "Bearer", "apiKey": "k" * 8})
     assert body == {"clientSecret": MASK, "token_type": "Bearer", "apiKey": MASK}
     assert "k" * 8 not in SecretMasker().url("https://api.example.test/x?apiKey=" + "k" * 8)
+
+
+# Upper case and digits only, so a tail can never match the fixed text around it ("Bearer", key names, URLs).
+@given(secret=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=12, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_a_masker_without_hints_leaves_no_tail_of_a_secret_in_any_of_its_outputs(secret: str) -> None:
+    """``show_hint=False`` (run records) holds for every method: headers by name, headers by value, bodies,
+    documents, forms, urls and text keep not even the last characters of a credential."""
+    masker = SecretMasker([secret], header_names=["X-Vendor-Key"], query_names=["key"], show_hint=False)
+    tail = secret[-4:]
+    outputs = [
+        *masker.headers({"Authorization": f"Bearer {secret}", "X-Vendor-Key": secret, "X-Echo": secret}).values(),
+        *masker.request_headers({"Authorization": f"Bearer {secret}", "X-Vendor-Key": secret}).values(),
+        masker.text(f"token {secret} end"),
+        str(masker.body({"password": secret, "note": secret})),
+        str(masker.document({"api_key": secret, "list": [secret]})),
+        masker.form(f"token={secret}&x=1"),
+        masker.url(f"https://api.example.com/x?key={secret}&q={secret}"),
+    ]
+    for output in outputs:
+        assert tail not in output.replace(MASK, "|"), output

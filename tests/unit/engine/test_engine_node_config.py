@@ -82,3 +82,64 @@ def test_step_policies_layer_node_over_action_over_platform():
     retry, timeouts = step_policies({}, {"timeout_seconds": 45})
     assert retry == RetryPolicy()
     assert timeouts.step_seconds == 45
+
+
+class _CountedChecks:
+    def __init__(self, monkeypatch):
+        from chalicelib.engine import config_schema
+
+        self.configs: list = []
+        original = config_schema.config_issues
+        monkeypatch.setattr(config_schema, "config_issues",
+                            lambda schema, config, **kw: self.configs.append(config) or original(schema, config, **kw))
+
+
+def test_every_step_type_checks_a_rendered_config_once_per_distinct_config(monkeypatch):
+    # GIVEN a counter of schema checks, and a schema of its own (nothing remembered yet)
+    checks = _CountedChecks(monkeypatch)
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}, "tags": {"type": "array",
+              "items": {"type": "string"}}, "mode": {"enum": ["a", "b"]}}, "additionalProperties": False}
+    config = {"n": 1, "tags": ["x", "y"], "mode": "a"}
+    # WHEN the same config (an equal one, not the same object) is required several times
+    for _ in range(3):
+        assert require_config(schema, {**config, "tags": list(config["tags"])}) is not None
+    # THEN it was checked once
+    assert len(checks.configs) == 1
+    # AND a config differing only in a value's type, or deep inside, is checked on its own
+    for other in ({**config, "n": 1.0}, {**config, "n": True}, {**config, "tags": ["x", 1]}, {**config, "mode": "b"}):
+        try:
+            require_config(schema, other)
+        except ConfigInvalid:
+            pass
+    assert len(checks.configs) == 5
+    # AND an invalid config is refused every time, with every problem named
+    for _ in range(2):
+        with pytest.raises(ConfigInvalid) as err:
+            require_config(schema, {"n": -1, "tags": [1]})
+        assert sorted(d["path"] for d in err.value.details) == ["/config/n", "/config/tags/0"]
+    assert len(checks.configs) == 7
+    # AND the same config under another schema is checked under that one
+    with pytest.raises(ConfigInvalid):
+        require_config({"type": "object", "properties": {"n": {"maximum": 0}}}, config)
+    # AND a config too large to remember is checked every time
+    big = {"n": 1, "tags": ["x" * 60_000, "y" * 60_000], "mode": "a"}
+    require_config(schema, big)
+    require_config(schema, big)
+    assert len(checks.configs) == 10
+
+
+def test_a_transforms_rendered_output_is_checked_by_its_type_whatever_the_payload(monkeypatch):
+    # GIVEN a counter of schema checks
+    checks = _CountedChecks(monkeypatch)
+    # WHEN transforms with outputs rendered from different payloads run
+    for n in range(5):
+        transform.handle({"payload": {}}, {"output": {"n": n, "seen": [n] * n}, "mode": "merge"}, None, None)
+    # THEN the config was checked once: only the output's type decides (an object)
+    assert len(checks.configs) <= 1
+    # AND an output that is not an object is refused every time
+    for _ in range(2):
+        with pytest.raises(ConfigInvalid):
+            transform.handle({"payload": {}}, {"output": 5, "mode": "merge"}, None, None)
+    # AND a value the type alone does not decide (mode's enum) is still checked
+    with pytest.raises(ConfigInvalid):
+        transform.handle({"payload": {}}, {"output": {"n": 1}, "mode": "sideways"}, None, None)

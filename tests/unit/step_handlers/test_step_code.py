@@ -124,14 +124,15 @@ def test_a_code_step_runs_inside_its_runs_transaction_only_with_a_short_time_lim
 
 
 def test_a_config_found_valid_is_not_checked_again_but_an_invalid_one_always_is(make_ctx, monkeypatch):
+    from chalicelib.engine import config_schema
+
     # GIVEN a counter of schema checks
     checks: list[dict] = []
-    original = code.require_config
-    monkeypatch.setattr(code, "require_config",
-                        lambda schema, config: checks.append(config) or original(schema, config))
-    code._valid_config.cache_clear()
+    original = config_schema.config_issues
+    monkeypatch.setattr(config_schema, "config_issues",
+                        lambda schema, config, **kw: checks.append(config) or original(schema, config, **kw))
     runner = RecordingRunner(CodeResult(output={}))
-    source = SOURCE + "\n// memo"
+    source = SOURCE + "\n// memo " + str(id(checks))
     # WHEN the same node runs several times
     for _ in range(3):
         code.handle({"payload": {}}, {"code": source, "timeout_ms": 500}, make_ctx(code_runner=runner), None)
@@ -145,7 +146,6 @@ def test_a_config_found_valid_is_not_checked_again_but_an_invalid_one_always_is(
             code.handle({"payload": {}}, {"code": source, "timeout_ms": 500, "extra": 1}, make_ctx(code_runner=runner),
                         None)
     assert len(checks) == 5
-    # AND a nested value (no key) is checked every time
     with pytest.raises(ConfigInvalid):
         code.handle({"payload": {}}, {"code": source, "timeout_ms": [1]}, make_ctx(code_runner=runner), None)
     assert len(runner.requests) == 3

@@ -3,21 +3,25 @@
 The composition root lists the kinds (``bootstrap.TRIGGER_KINDS``) in the
 container; everything else reads them from there: the names the API accepts
 (``models.Kind``), creating, changing, (de)activating, showing a trigger and
-rotating its secret (``manage``, ``views``), and the tick (``jobs``). A new kind
-is one module here, its line in ``bootstrap.py`` and its tests; a kind with
-settings of its own also names its section of the request and answer bodies
-(``models``, ``api/trigger_models``).
+rotating its secret (``manage``, ``views``), the tick (``jobs``), and the settings
+sections of the request and answer bodies with their JSON schema (``models.KindSections``).
+A new kind, with or without settings of its own, is one module here, its line in
+``bootstrap.py`` and its tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.container import current
-from chalicelib.services.triggers.kinds.base import TriggerKind, invalid
+from chalicelib.services.triggers.kinds.base import KindUnavailable, SectionRole, TriggerKind, invalid
 
-__all__ = ["TriggerKind", "check_sections", "kind_names", "kind_of", "registered"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["TriggerKind", "check_sections", "kind_names", "kind_of", "kind_of_trigger", "registered",
+           "section_models"]
 
 
 def registered() -> Mapping[str, TriggerKind]:
@@ -37,9 +41,27 @@ def kind_of(name: str) -> TriggerKind:
     return kinds[name]
 
 
-def check_sections(name: str, sections: dict[str, Any]) -> None:
+def kind_of_trigger(row: Mapping[str, Any]) -> TriggerKind:
+    """The kind of a stored trigger (409 ``trigger_kind_unavailable`` when the process no longer has it)."""
+    kind = registered().get(row["kind"])
+    if kind is None:
+        raise KindUnavailable(row["kind"])
+    return kind
+
+
+def check_sections(name: str, sections: Mapping[str, Any]) -> None:
     """Refuse the settings section of another kind (``sections``: section name → the body's value)."""
     for other in registered().values():
         if other.section and other.name != name and sections.get(other.section) is not None:
             raise invalid(f"/{other.section}",
                           f"only {other.name} triggers have {other.section_title} (this one is {name})")
+
+
+def section_models(role: SectionRole) -> dict[str, tuple[type[BaseModel], TriggerKind]]:
+    """Section name → (the model of its ``role``, the kind owning it), for each registered kind that has one."""
+    found: dict[str, tuple[type[BaseModel], TriggerKind]] = {}
+    for kind in registered().values():
+        model = getattr(kind, role, None) if kind.section else None
+        if kind.section and model is not None:
+            found[kind.section] = (model, kind)
+    return found

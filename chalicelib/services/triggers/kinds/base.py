@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from chalicelib.errors import Conflict, SteplineError, ValidationFailed
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# Which of a kind's section models: a new trigger's (``settings``), a change's (``changes``), the answer's (``view``).
+SectionRole = Literal["settings", "changes", "view"]
 
 
 class TriggerKind(Protocol):
@@ -17,6 +23,13 @@ class TriggerKind(Protocol):
     # and how errors name it ("webhook settings", "a schedule").
     section: str | None
     section_title: str
+    # The section's models (None: the kind has no settings of its own). ``settings`` validates the section
+    # of a new trigger and ``changes`` that of a change (every field optional: what is not sent is kept);
+    # ``view`` is what the API shows, secrets masked. The request and answer bodies, and the OpenAPI
+    # document, take them from the registered kinds (``services/triggers/models.KindSections``).
+    settings: type[BaseModel] | None
+    changes: type[BaseModel] | None
+    view: type[BaseModel] | None
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:
@@ -47,6 +60,19 @@ class TriggerKind(Protocol):
     def tick(self, now: dt.datetime) -> int:
         """The kind's share of the housekeeping tick; how many triggers fired."""
         ...
+
+
+class KindUnavailable(Conflict):
+    """The trigger's kind is not one of the process's kinds (a deployment that no longer has it).
+
+    Such a trigger is listed and shown (``available: false``) and can be deleted; it is never fired or changed.
+    """
+
+    code = "trigger_kind_unavailable"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"This trigger's kind ({kind}) is not available in this deployment; it cannot be "
+                         "fired or changed, only deleted.")
 
 
 class NoSecretToRotate(Conflict):

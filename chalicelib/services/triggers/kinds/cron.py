@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 
 from chalicelib.container import current
@@ -26,12 +27,37 @@ from chalicelib.db.uow import system_uow, tenant_uow
 from chalicelib.observability import logger
 from chalicelib.services.triggers.firing import FireResult, Firing, fire
 from chalicelib.services.triggers.kinds.base import NoSecretToRotate, invalid
+from chalicelib.services.triggers.models import SectionView, SettingsModel
 from chalicelib.services.triggers.settings import now as clock_now
 from chalicelib.tables.triggers import triggers
 from chalicelib.triggers.cron import due_slots, next_fire_at, parse_schedule, upcoming_slots
 
 NAME = "cron"  # the kind's name; the due-slot index of the table names it too (``kind = 'cron'``)
 SCAN_BATCH = 500
+
+
+MissedSlots = Literal["fire_once", "skip"]
+
+
+class ScheduleSettings(SettingsModel):
+    cron: str = Field(min_length=1, max_length=200)
+    timezone: str = Field("UTC", min_length=1, max_length=64)
+    missed_slot_policy: MissedSlots = "fire_once"
+
+
+class ScheduleChanges(SettingsModel):
+    cron: str | None = Field(None, min_length=1, max_length=200)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    missed_slot_policy: MissedSlots | None = None
+
+
+class ScheduleView(SectionView):
+    cron: str
+    timezone: str
+    missed_slot_policy: MissedSlots
+    next_fire_at: dt.datetime | None
+    last_slot: dt.datetime | None
+    upcoming: list[dt.datetime] | None = Field(None, description="The next fire times (one trigger read by id).")
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,9 @@ class CronKind:
     name: str = NAME
     section: str | None = "schedule"
     section_title: str = "a schedule"
+    settings: type[BaseModel] | None = ScheduleSettings
+    changes: type[BaseModel] | None = ScheduleChanges
+    view: type[BaseModel] | None = ScheduleView
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:

@@ -1,10 +1,16 @@
-"""``manual``: started by hand (``POST …/fire``); no settings of its own, nothing in the tick."""
+"""``manual``: started by hand (``POST …/fire``); no settings of its own, nothing in the tick.
+
+Runs started directly (``POST …/flows/{id}/runs``, no trigger row) are labelled here too:
+:func:`direct_start` says ``manual`` for a person and ``api`` for an API token.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from chalicelib.services.triggers.kinds.base import NoSecretToRotate
 
@@ -13,6 +19,9 @@ class ManualKind:
     name: str = "manual"
     section: str | None = None
     section_title: str = ""
+    settings: type[BaseModel] | None = None
+    changes: type[BaseModel] | None = None
+    view: type[BaseModel] | None = None
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:
@@ -38,3 +47,10 @@ class ManualKind:
 
 
 KIND = ManualKind()
+
+API_START = "api"  # a run started directly with an API token
+
+
+def direct_start(principal: Any) -> str:
+    """The trigger label of a run ``principal`` starts directly: ``api`` for an API token, else ``manual``."""
+    return API_START if principal.kind == "api" else KIND.name

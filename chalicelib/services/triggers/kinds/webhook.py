@@ -6,17 +6,56 @@ from __future__ import annotations
 import datetime as dt
 import secrets as _random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from chalicelib.config import get_settings
 from chalicelib.errors import SteplineError
 from chalicelib.services.triggers import secrets
 from chalicelib.services.triggers.kinds.base import invalid, prefixed
+from chalicelib.services.triggers.models import SectionView, SettingsModel
 from chalicelib.triggers.dedupe import validate_correlation_expression
 from chalicelib.triggers.signatures import SignatureScheme, generate_secret, validate_secret
 
 # Where the sender puts its event id when it sends no delivery-id header.
 DEFAULT_CORRELATION = {SignatureScheme.STRIPE: "body.id", SignatureScheme.SLACK: "body.event_id"}
+
+
+Scheme = Literal["standard_webhooks", "github", "stripe", "shopify", "slack"]
+PayloadShape = Literal["envelope", "body"]
+WEBHOOK_PATH = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+class WebhookSettings(SettingsModel):
+    """``path`` defaults to a random one; ``secret`` is generated for Standard Webhooks and GitHub."""
+
+    path: str | None = Field(None, pattern=WEBHOOK_PATH)
+    signature_scheme: Scheme = "standard_webhooks"
+    secret: str | None = Field(None, min_length=1, max_length=1024)
+    correlation_key: str | None = Field(None, max_length=500)
+    payload: PayloadShape = "envelope"
+
+
+class WebhookChanges(SettingsModel):
+    path: str | None = Field(None, pattern=WEBHOOK_PATH)
+    signature_scheme: Scheme | None = None
+    secret: str | None = Field(None, min_length=1, max_length=1024)
+    correlation_key: str | None = Field(None, max_length=500)
+    payload: PayloadShape | None = None
+
+
+class WebhookView(SectionView):
+    path: str
+    url: str = Field(description="Where the sender posts production deliveries.")
+    test_url: str = Field(description="Deliveries here start test runs of the draft.")
+    signature_scheme: Scheme
+    secret: str = Field(description="Masked.")
+    previous_secret_expires_at: dt.datetime | None = Field(
+        description="Until then the previous secret still verifies.")
+    correlation_key: str | None
+    payload: PayloadShape
+    new_secret: str | None = Field(None, description="A generated secret, shown this once.")
 
 
 def webhook_url(workspace_id: str, path: str, *, test: bool = False) -> str:
@@ -60,6 +99,9 @@ class WebhookKind:
     name: str = "webhook"
     section: str | None = "webhook"
     section_title: str = "webhook settings"
+    settings: type[BaseModel] | None = WebhookSettings
+    changes: type[BaseModel] | None = WebhookChanges
+    view: type[BaseModel] | None = WebhookView
 
     def create(self, tenant_id: str, trigger_id: str, settings: Any, *, enabled: bool,
                now: dt.datetime) -> tuple[dict[str, Any], str | None]:

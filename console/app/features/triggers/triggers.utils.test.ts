@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { InputError, blankForm, changesBody, createBody, describeCron, formOf, outcomeColor, summary, type Trigger } from './triggers.utils'
 
 const base = {
-  id: 't1', workspace_id: 'w', flow_id: 'f', name: 'Orders', enabled: true, input: null, created_by: null,
+  id: 't1', workspace_id: 'w', flow_id: 'f', name: 'Orders', enabled: true, available: true, input: null, created_by: null,
   created_at: '2026-11-27T10:00:00Z', updated_at: '2026-11-27T10:00:00Z',
 }
 const hook: Trigger = {
