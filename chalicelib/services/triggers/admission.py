@@ -1,9 +1,13 @@
 """Per-tenant admission in the database: the token bucket, the hourly quota and the concurrency count.
 
-Everything here runs inside the caller's tenant transaction, after
-:func:`lock_tenant` took the tenant's bucket row ``FOR UPDATE``: admissions of
-one tenant are serialised, so the counts read and the decision taken agree
-(two deliveries cannot both see "one slot left"). Other tenants never wait.
+Everything here runs inside the caller's tenant transaction. Whatever may
+start a run (an admission, the release of waiting runs) first takes the
+tenant's slots lock (:func:`lock_slots`, an advisory lock held until the
+transaction ends) and reads the counts after it, in a fresh snapshot: starts
+of one tenant are serialised, so the counts read and the decision taken agree
+(two deliveries cannot both see "one slot left"). A delivery admitted to wait
+needs no lock (waiting never breaks the limit). Other tenants never wait.
+The counts a decision reads stop at the concurrency limit (``bound``).
 
 - Token bucket (webhooks): ``RateLimitPolicy.take`` on the stored state.
 - Hourly quota: ``run_admission_counts`` holds runs admitted per minute; the

@@ -9,15 +9,23 @@ also creates the run: one commit per accepted delivery):
    route (``disabled``: its test URL and test-mode starts are refused as its
    production URL is); production mode also needs the workflow enabled and in
    production (``not_production``); recorded, no run;
-3. **rate limit** (webhooks) — the tenant's token bucket, under its row lock
+3. **rate limit** (webhooks) — the tenant's token bucket, spent on its row
    (``rate_limited``, 429 with ``Retry-After`` and RateLimit headers);
 4. **admission** — hourly quota (``rate_limited``, 429) or concurrency (the run
-   waits, ``queued``);
-5. **claim** — the accepted delivery is inserted; its unique dedupe key (or
-   cron slot) makes a concurrent copy lose here, which then counts as a
-   duplicate (or, for a slot, does nothing). A ``pending_runs`` row is written
-   with it: the outbox that guarantees the run starts even if this process
-   dies before it does.
+   waits, ``queued``), decided under the tenant's slots lock when the run may
+   start (:mod:`admission`);
+5. **claim** — the accepted delivery is inserted (one statement with the
+   bucket, the minute's count and, for a run that waits or starts after
+   commit, its ``pending_runs`` outbox row); its unique dedupe key (or cron
+   slot) makes a concurrent copy lose here, which then counts as a duplicate
+   (or, for a slot, does nothing).
+
+A webhook of a tenant whose previous webhook waited takes the waiting path
+first (:func:`_admit_waiting`): the counts and the dedupe lookup unlocked
+(waiting never breaks the concurrency limit), then one statement spends the
+bucket, records the delivery waiting and rechecks the hourly quota on its
+answer, right before the commit; if a slot turns out free it falls back to
+the locked path above.
 
 When the engine could not start the run inside that transaction, it is
 started after commit (:mod:`starting`, shared with the release of waiting
