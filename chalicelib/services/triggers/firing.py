@@ -87,6 +87,7 @@ _ACCEPT = text(
         INSERT INTO run_admission_counts (tenant_id, minute, count)
         SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
         ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
+        RETURNING count
     ), pending AS (
         INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
                                   waiting, attempted_at)
@@ -94,9 +95,18 @@ _ACCEPT = text(
                d.mode, CAST(:input AS jsonb), :waiting, :attempted_at
         FROM d WHERE CAST(:outbox AS boolean)
     )
-    SELECT created_at FROM d
+    SELECT created_at,
+           (SELECT count FROM counted)
+           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
+              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)
+    FROM d
     """
 ).columns(trigger_deliveries.c.created_at)
+
+
+class _OverQuota(Exception):
+    """The hour's count returned with the admission is past the quota: admissions that hold no slots lock
+    (deliveries admitted to wait) filled it meanwhile; the caller rolls back and refuses."""
 
 
 # A delivery admitted to wait, in one statement: the tenant's bucket refilled and spent (the arithmetic of
@@ -220,9 +230,14 @@ def _accept(uow: UnitOfWork, firing: Firing, outcome: str, now: dt.datetime, *, 
         "bucket_at": bucket.updated_at if bucket else now, "minute": now.replace(second=0, microsecond=0),
         "outbox": outbox, "pending_id": new_id(), "waiting": waiting, "attempted_at": None if waiting else now,
         "input": None if firing.input is None else json.dumps(firing.input),
+        "since": now - dt.timedelta(seconds=HOUR_SECONDS),
     }
     row = uow.execute(_ACCEPT, params).first()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    if row[1] > trigger_settings().backpressure.max_runs_per_hour:
+        raise _OverQuota()
+    return row[0]
 
 
 def _json_default(value: Any) -> str:
@@ -377,11 +392,17 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     queued = decision.decision is AdmissionDecision.QUEUE
     if firing.rate_limited:
         _WAITING.put(firing.tenant_id, queued)
-    if transactional is not None and prepared is not None and not queued:
-        return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
-    delivery_id = new_id()
-    recorded = _accept(uow, firing, "queued" if queued else "started", now, delivery_id=delivery_id, bucket=spent,
-                       waiting=queued, reason="Waiting for a free run slot." if queued else None)
+    try:
+        if transactional is not None and prepared is not None and not queued:
+            return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
+        delivery_id = new_id()
+        recorded = _accept(uow, firing, "queued" if queued else "started", now, delivery_id=delivery_id,
+                           bucket=spent, waiting=queued, reason="Waiting for a free run slot." if queued else None)
+    except _OverQuota:
+        uow.rollback()
+        over = admission.Counts(counts.running, counts.starting, counts.waiting, policy.max_runs_per_hour,
+                                counts.oldest_age_seconds)
+        return _refused_quota(None, firing, now, over, admission.decide(over, policy), headers)
     if recorded is None:  # a concurrent copy claimed the key or slot: undo this transaction
         uow.rollback()
         return Admitted(firing, now, lost_claim=True)
@@ -416,7 +437,7 @@ def _admit_waiting(uow: UnitOfWork, firing: Firing, now: dt.datetime,
         return None
     bucket = policy.webhook_rate_limit
     if decision.decision is AdmissionDecision.REJECT:
-        return _refused_waiting(uow, firing, now, counts, decision, None)
+        return _refused_quota(uow, firing, now, counts, decision, None)
     delivery_id = new_id()
     values = _delivery_values(firing, "queued", reason="Waiting for a free run slot.", status_code=202,
                               accepted=True, duplicate_of=None, run_id=None, delivery_id=delivery_id)
@@ -443,14 +464,14 @@ def _admit_waiting(uow: UnitOfWork, firing: Firing, now: dt.datetime,
         uow.rollback()
         over = admission.Counts(counts.running, counts.starting, counts.waiting, policy.max_runs_per_hour,
                                 counts.oldest_age_seconds)
-        return _refused_waiting(None, firing, now, over, admission.decide(over, policy), bucket.headers(state, now))
+        return _refused_quota(None, firing, now, over, admission.decide(over, policy), bucket.headers(state, now))
     uow.commit()
     slot_free = admission.free_slots(counts, policy) > 0
     return Admitted(firing, now, delivery_id=delivery_id, queued=True, headers=bucket.headers(state, now),
                     waiting_first=decision.reason == "runs_waiting" and slot_free)
 
 
-def _refused_waiting(uow: UnitOfWork | None, firing: Firing, now: dt.datetime, counts: admission.Counts,
+def _refused_quota(uow: UnitOfWork | None, firing: Firing, now: dt.datetime, counts: admission.Counts,
                      decision: Any, headers: dict[str, str] | None) -> Admitted:
     """The hourly quota's 429, recorded in ``uow`` (or a new transaction when ``None``)."""
     policy = trigger_settings().backpressure
