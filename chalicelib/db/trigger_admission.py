@@ -2,7 +2,8 @@
 ``services.unit_of_work.TriggerAdmissionRepository``).
 
 What per-tenant admission reads and writes: the tenant's token-bucket row
-(locked ``FOR UPDATE``, which serialises the tenant's admissions), the
+(locked by the statement that spends it), the tenant's slots lock (an advisory
+lock serialising whatever may start a run: admission and release), the
 runs waiting or being started (``pending_runs``) and the per-minute counters
 of runs admitted (``run_admission_counts``). The decisions are made in
 ``services/triggers/admission.py`` and ``triggers/backpressure.py``.
@@ -42,11 +43,18 @@ _LOCK_BUCKET_SQL = """
     RETURNING b.tokens, b.updated_at
 """
 _LOCK_BUCKET = text(_LOCK_BUCKET_SQL).columns(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at)
-# The same, with the accepted delivery of a dedupe key when there is one (its original, for a duplicate).
+# The lock on a tenant's runs starting (admission that may start a run, the release of waiting runs): a
+# transaction-level advisory lock, not the bucket row, so a delivery admitted to wait (which starts nothing)
+# spends its token without queueing behind a release. Order: the bucket row first, then this; nothing takes
+# them the other way round.
+_SLOTS_LOCK = "pg_advisory_xact_lock(1163150675, hashtext(CAST(:t AS text)))"
+_LOCK_SLOTS = text(f"SELECT {_SLOTS_LOCK}")
+# The bucket and the slots lock, with the accepted delivery of a dedupe key when there is one (its original,
+# for a duplicate).
 _LOCK_BUCKET_FINDING = text(
     f"""
     WITH b AS ({_LOCK_BUCKET_SQL})
-    SELECT b.tokens, b.updated_at, o.id, o.run_id FROM b
+    SELECT b.tokens, b.updated_at, o.id, o.run_id, {_SLOTS_LOCK} IS NULL FROM b
     LEFT JOIN LATERAL (SELECT id::text, run_id::text FROM trigger_deliveries
                        WHERE trigger_id = CAST(:trigger AS uuid) AND mode = :mode AND dedupe_key = :key AND accepted
                        LIMIT 1) o ON true
@@ -77,6 +85,9 @@ class SqlTriggerAdmission:
     def lock_bucket(self, tenant_id: str, capacity: float, now: dt.datetime) -> BucketState:
         row = self._connection.execute(_LOCK_BUCKET, {"t": tenant_id, "capacity": float(capacity), "now": now}).one()
         return BucketState(float(row[0]), row[1])
+
+    def lock_slots(self, tenant_id: str) -> None:
+        self._connection.execute(_LOCK_SLOTS, {"t": tenant_id})
 
     def lock_bucket_finding(self, tenant_id: str, capacity: float, now: dt.datetime,
                             dedupe: tuple[str, str, str] | None) -> tuple[BucketState, tuple[str, str | None] | None]:

@@ -90,10 +90,14 @@ class TriggerAdmissionRepository(Protocol):
         are serialised."""
         ...
 
+    def lock_slots(self, tenant_id: str) -> None:
+        """Serialise, until the transaction ends, whatever may start a run of the tenant (admission, release)."""
+        ...
+
     def lock_bucket_finding(self, tenant_id: str, capacity: float, now: dt.datetime,
                             dedupe: tuple[str, str, str] | None) -> tuple[BucketState, tuple[str, str | None] | None]:
-        """:meth:`lock_bucket`, and the accepted delivery (id, run id) of ``dedupe`` = (trigger id, mode,
-        key) when one exists (one round trip)."""
+        """:meth:`lock_bucket` and :meth:`lock_slots`, and the accepted delivery (id, run id) of ``dedupe`` =
+        (trigger id, mode, key) when one exists (one round trip)."""
         ...
 
     def store_bucket(self, tenant_id: str, state: BucketState) -> None: ...

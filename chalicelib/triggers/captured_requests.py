@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.cache import BoundedCache
 from chalicelib.errors import BadRequest
 from chalicelib.json_codec import decode_json
 from chalicelib.masking import SecretMasker, mask_secret_pairs
@@ -66,8 +67,25 @@ class CapturedRequest:
                 "request_body_encoding": self.body_encoding, "request_truncated": self.truncated}
 
 
+# Maskers by the secrets they mask, as long as ``services/triggers/secrets`` keeps an opened secret.
+_MASKERS: BoundedCache[tuple[str | None, ...], SecretMasker] = BoundedCache(256, ttl_seconds=300.0)
+
+
 def secret_masker(secrets: Iterable[str | None]) -> SecretMasker:
-    """A masker for one trigger's deliveries: its signing secrets by value, signature headers by name."""
+    """A masker for one trigger's deliveries: its signing secrets by value, signature headers by name.
+
+    Built once per set of secrets (every encoding of each is a needle: the costly part of a capture) and
+    kept as briefly as the opened secrets themselves (``services/triggers/secrets``); a masker is only
+    read once built."""
+    key = tuple(secrets)
+    found = _MASKERS.get(key)
+    if found is None:
+        found = _masker(key)
+        _MASKERS.put(key, found)
+    return found
+
+
+def _masker(secrets: tuple[str | None, ...]) -> SecretMasker:
     needles: list[str] = []
     for secret in secrets:
         if secret:

@@ -172,6 +172,9 @@ class FakeTriggerAdmission:
         self._uow.check_scope(tenant_id)
         return self._records.rate_buckets.setdefault(tenant_id, BucketState(float(capacity), now))
 
+    def lock_slots(self, tenant_id: str) -> None:
+        self._uow.check_scope(tenant_id)  # one thread at a time touches the fake: nothing to wait for
+
     def lock_bucket_finding(self, tenant_id: str, capacity: float, now: dt.datetime,
                             dedupe: tuple[str, str, str] | None) -> tuple[BucketState, tuple[str, str | None] | None]:
         return self.lock_bucket(tenant_id, capacity, now), None  # the fake keeps no deliveries

@@ -1,9 +1,13 @@
 """Per-tenant admission in the database: the token bucket, the hourly quota and the concurrency count.
 
-Everything here runs inside the caller's tenant transaction, after
-:func:`lock_tenant` took the tenant's bucket row ``FOR UPDATE``: admissions of
-one tenant are serialised, so the counts read and the decision taken agree
-(two deliveries cannot both see "one slot left"). Other tenants never wait.
+Everything here runs inside the caller's tenant transaction. Whatever may
+start a run (an admission, the release of waiting runs) first takes the
+tenant's slots lock (:func:`lock_slots`, an advisory lock held until the
+transaction ends) and reads the counts after it, in a fresh snapshot: starts
+of one tenant are serialised, so the counts read and the decision taken agree
+(two deliveries cannot both see "one slot left"). A delivery admitted to wait
+needs no lock (waiting never breaks the limit). Other tenants never wait.
+The counts a decision reads stop at the concurrency limit (``bound``).
 
 - Token bucket (webhooks): ``RateLimitPolicy.take`` on the stored state.
 - Hourly quota: ``run_admission_counts`` holds runs admitted per minute; the
@@ -65,6 +69,12 @@ def lock_tenant(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, now: d
     return uow.trigger_admission.lock_bucket(tenant_id, float(policy.capacity), now)
 
 
+def lock_slots(uow: UnitOfWork, tenant_id: str) -> None:
+    """Serialise what may start the tenant's runs (admission that may start one, the release of waiting runs)
+    until the transaction ends, so the counts read after it and the starts decided on them agree."""
+    uow.trigger_admission.lock_slots(tenant_id)
+
+
 def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: BucketState,
                now: dt.datetime) -> TakeResult:
     """Spend one token (stored either way: a refusal stores the refill, which is harmless)."""
@@ -124,8 +134,8 @@ class DirectRunAdmission:
     def admit(self, uow: UnitOfWork, tenant_id: str) -> None:
         now = clock_now()
         policy = trigger_settings().backpressure
-        lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
-        counts = read_counts(uow, tenant_id, now)
+        lock_slots(uow, tenant_id)
+        counts = read_counts(uow, tenant_id, now, bound=policy.max_concurrent_runs)
         decision = decide(counts, policy)
         if decision.decision is AdmissionDecision.REJECT:
             raise quota_rejection(counts, decision, policy)

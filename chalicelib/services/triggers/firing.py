@@ -9,15 +9,23 @@ also creates the run: one commit per accepted delivery):
    route (``disabled``: its test URL and test-mode starts are refused as its
    production URL is); production mode also needs the workflow enabled and in
    production (``not_production``); recorded, no run;
-3. **rate limit** (webhooks) — the tenant's token bucket, under its row lock
+3. **rate limit** (webhooks) — the tenant's token bucket, spent on its row
    (``rate_limited``, 429 with ``Retry-After`` and RateLimit headers);
 4. **admission** — hourly quota (``rate_limited``, 429) or concurrency (the run
-   waits, ``queued``);
-5. **claim** — the accepted delivery is inserted; its unique dedupe key (or
-   cron slot) makes a concurrent copy lose here, which then counts as a
-   duplicate (or, for a slot, does nothing). A ``pending_runs`` row is written
-   with it: the outbox that guarantees the run starts even if this process
-   dies before it does.
+   waits, ``queued``), decided under the tenant's slots lock when the run may
+   start (:mod:`admission`);
+5. **claim** — the accepted delivery is inserted (one statement with the
+   bucket, the minute's count and, for a run that waits or starts after
+   commit, its ``pending_runs`` outbox row); its unique dedupe key (or cron
+   slot) makes a concurrent copy lose here, which then counts as a duplicate
+   (or, for a slot, does nothing).
+
+A webhook of a tenant whose previous webhook waited takes the waiting path
+first (:func:`_admit_waiting`): the counts and the dedupe lookup unlocked
+(waiting never breaks the concurrency limit), then one statement spends the
+bucket, records the delivery waiting and rechecks the hourly quota on its
+answer, right before the commit; if a slot turns out free it falls back to
+the locked path above.
 
 When the engine could not start the run inside that transaction, it is
 started after commit (:mod:`starting`, shared with the release of waiting
@@ -79,6 +87,7 @@ _ACCEPT = text(
         INSERT INTO run_admission_counts (tenant_id, minute, count)
         SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
         ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
+        RETURNING count
     ), pending AS (
         INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
                                   waiting, attempted_at)
@@ -86,9 +95,18 @@ _ACCEPT = text(
                d.mode, CAST(:input AS jsonb), :waiting, :attempted_at
         FROM d WHERE CAST(:outbox AS boolean)
     )
-    SELECT created_at FROM d
+    SELECT created_at,
+           (SELECT count FROM counted)
+           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
+              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)
+    FROM d
     """
 ).columns(trigger_deliveries.c.created_at)
+
+
+class _OverQuota(Exception):
+    """The hour's count returned with the admission is past the quota: admissions that hold no slots lock
+    (deliveries admitted to wait) filled it meanwhile; the caller rolls back and refuses."""
 
 
 # A delivery admitted to wait, in one statement: the tenant's bucket refilled and spent (the arithmetic of
@@ -212,9 +230,14 @@ def _accept(uow: UnitOfWork, firing: Firing, outcome: str, now: dt.datetime, *, 
         "bucket_at": bucket.updated_at if bucket else now, "minute": now.replace(second=0, microsecond=0),
         "outbox": outbox, "pending_id": new_id(), "waiting": waiting, "attempted_at": None if waiting else now,
         "input": None if firing.input is None else json.dumps(firing.input),
+        "since": now - dt.timedelta(seconds=HOUR_SECONDS),
     }
     row = uow.execute(_ACCEPT, params).first()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    if row[1] > trigger_settings().backpressure.max_runs_per_hour:
+        raise _OverQuota()
+    return row[0]
 
 
 def _json_default(value: Any) -> str:
@@ -369,11 +392,17 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     queued = decision.decision is AdmissionDecision.QUEUE
     if firing.rate_limited:
         _WAITING.put(firing.tenant_id, queued)
-    if transactional is not None and prepared is not None and not queued:
-        return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
-    delivery_id = new_id()
-    recorded = _accept(uow, firing, "queued" if queued else "started", now, delivery_id=delivery_id, bucket=spent,
-                       waiting=queued, reason="Waiting for a free run slot." if queued else None)
+    try:
+        if transactional is not None and prepared is not None and not queued:
+            return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
+        delivery_id = new_id()
+        recorded = _accept(uow, firing, "queued" if queued else "started", now, delivery_id=delivery_id,
+                           bucket=spent, waiting=queued, reason="Waiting for a free run slot." if queued else None)
+    except _OverQuota:
+        uow.rollback()
+        over = admission.Counts(counts.running, counts.starting, counts.waiting, policy.max_runs_per_hour,
+                                counts.oldest_age_seconds)
+        return _refused_quota(None, firing, now, over, admission.decide(over, policy), headers)
     if recorded is None:  # a concurrent copy claimed the key or slot: undo this transaction
         uow.rollback()
         return Admitted(firing, now, lost_claim=True)
@@ -408,7 +437,7 @@ def _admit_waiting(uow: UnitOfWork, firing: Firing, now: dt.datetime,
         return None
     bucket = policy.webhook_rate_limit
     if decision.decision is AdmissionDecision.REJECT:
-        return _refused_waiting(uow, firing, now, counts, decision, None)
+        return _refused_quota(uow, firing, now, counts, decision, None)
     delivery_id = new_id()
     values = _delivery_values(firing, "queued", reason="Waiting for a free run slot.", status_code=202,
                               accepted=True, duplicate_of=None, run_id=None, delivery_id=delivery_id)
@@ -435,14 +464,14 @@ def _admit_waiting(uow: UnitOfWork, firing: Firing, now: dt.datetime,
         uow.rollback()
         over = admission.Counts(counts.running, counts.starting, counts.waiting, policy.max_runs_per_hour,
                                 counts.oldest_age_seconds)
-        return _refused_waiting(None, firing, now, over, admission.decide(over, policy), bucket.headers(state, now))
+        return _refused_quota(None, firing, now, over, admission.decide(over, policy), bucket.headers(state, now))
     uow.commit()
     slot_free = admission.free_slots(counts, policy) > 0
     return Admitted(firing, now, delivery_id=delivery_id, queued=True, headers=bucket.headers(state, now),
                     waiting_first=decision.reason == "runs_waiting" and slot_free)
 
 
-def _refused_waiting(uow: UnitOfWork | None, firing: Firing, now: dt.datetime, counts: admission.Counts,
+def _refused_quota(uow: UnitOfWork | None, firing: Firing, now: dt.datetime, counts: admission.Counts,
                      decision: Any, headers: dict[str, str] | None) -> Admitted:
     """The hourly quota's 429, recorded in ``uow`` (or a new transaction when ``None``)."""
     policy = trigger_settings().backpressure

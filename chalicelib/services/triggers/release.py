@@ -60,7 +60,7 @@ def release(tenant_id: str, now: dt.datetime | None = None) -> int:
     rings: list[Callable[[], None]] = []
     started = 0
     with tenant_uow(tenant_id) as uow:
-        admission.lock_tenant(uow, tenant_id, policy.webhook_rate_limit, now)
+        admission.lock_slots(uow, tenant_id)
         counts = admission.read_counts(uow, tenant_id, now, bound=policy.max_concurrent_runs)
         stalled = _claimable(uow, (~pending_runs.c.waiting) & (pending_runs.c.attempted_at < stale_before),
                              settings.release_batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -95,3 +97,57 @@ def test_concurrent_deliveries_never_exceed_the_limit_and_lose_nothing(acme, clo
                                 .where(runs.c.workflow_id == flow["id"])).scalar()
     assert all(r.run_id is not None for r in rows) and left == 0
     assert run_count == len(ids) == len({r.run_id for r in rows})
+
+
+def test_deliveries_racing_releases_never_exceed_the_limit(acme, clock, doorbells, trigger_limits):
+    # GIVEN the limit, and runs finishing and being released while deliveries arrive
+    limit = _running(acme.tenant_id) + SLOTS
+    trigger_limits.configure(backpressure={**GENEROUS, "max_concurrent_runs": limit})
+    flow = acme.make_flow()
+    trigger = acme.make_trigger(flow["id"])
+    secret = trigger["webhook"]["new_secret"]
+    ids = [f"msg_{uuid.uuid4().hex}" for _ in range(30)]
+    done = threading.Event()
+    seen: list[int] = []
+
+    def finish_and_release() -> None:  # the engine finishing one run at a time, then its release
+        while not done.is_set():
+            with tenant_uow(acme.tenant_id) as uow:
+                one = uow.execute(select(runs.c.id).where(runs.c.workflow_id == flow["id"],
+                                                          runs.c.status == "running").limit(1)).first()
+                if one is not None:
+                    uow.execute(update(runs).where(runs.c.id == one[0]).values(status="success"))
+                uow.commit()
+            release.release(acme.tenant_id, T0)
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(_running(acme.tenant_id, flow["id"]))
+
+    helpers = [threading.Thread(target=finish_and_release) for _ in range(2)] + [threading.Thread(target=watch)]
+    for helper in helpers:
+        helper.start()
+    try:
+        with ThreadPoolExecutor(SENDERS) as pool:
+            answers = list(pool.map(lambda s: _answer(_call(trigger, secret, *s)), [(m, n) for n, m in enumerate(ids)]))
+        for _ in range(200):  # until the backlog is gone
+            if not _waiting(acme.tenant_id, trigger["id"]) and not _running(acme.tenant_id, flow["id"]):
+                break
+            time.sleep(0.05)
+    finally:
+        done.set()
+        for helper in helpers:
+            helper.join()
+    # THEN every delivery was accepted, never more than the limit ran at once, and each got exactly one run
+    assert all(status == 202 for status, _ in answers), answers
+    assert seen and max(seen) <= SLOTS, max(seen)
+    with tenant_uow(acme.tenant_id) as uow:
+        rows = uow.execute(select(trigger_deliveries.c.run_id).where(trigger_deliveries.c.trigger_id == trigger["id"],
+                                                                     trigger_deliveries.c.accepted)).all()
+    assert len(rows) == len(ids) and all(r.run_id for r in rows) and len({r.run_id for r in rows}) == len(ids)
+
+
+def _waiting(tenant_id: str, trigger_id: str) -> int:
+    with tenant_uow(tenant_id) as uow:
+        return int(uow.execute(select(func.count()).select_from(pending_runs)
+                               .where(pending_runs.c.trigger_id == trigger_id)).scalar())

@@ -121,3 +121,27 @@ def test_the_quota_rechecked_on_the_statement_refuses_what_concurrent_admissions
     assert _waiting_rows(acme.tenant_id) == 2
     outcomes = sorted(r["outcome"] for r in delivery_rows(acme.tenant_id, trigger["id"]))
     assert outcomes == ["queued", "queued", "rate_limited"]
+
+
+def test_the_quota_is_rechecked_on_the_locked_path_too(acme, clock, doorbells, trigger_limits, monkeypatch):
+    # GIVEN a quota of 2 filled by two started runs, and counts read as if the hour were empty (what a start
+    # sees when deliveries admitted to wait, which take no slots lock, filled it meanwhile)
+    firing._WAITING.clear()
+    trigger_limits.configure(backpressure={**GENEROUS, "max_runs_per_hour": 2})
+    trigger, secret = _webhook(acme)
+    assert [deliver(acme.api, trigger, {"n": i}, secret).body["status"] for i in range(2)] == ["started"] * 2
+    from chalicelib.services.triggers import admission
+
+    real = admission.read_counts
+
+    def stale(*args, **kwargs):
+        counts = real(*args, **kwargs)
+        return admission.Counts(counts.running, counts.starting, counts.waiting, 0, None, counts.original)
+
+    monkeypatch.setattr(admission, "read_counts", stale)
+    # WHEN a third arrives THEN the hour's count returned with its admission refuses it, and no run starts
+    over = deliver(acme.api, trigger, {"n": 2}, secret)
+    assert over.status == 429 and over.error_code == "run_quota_exceeded", over.body
+    assert acme.run_count(trigger["flow_id"]) == 2
+    outcomes = sorted(r["outcome"] for r in delivery_rows(acme.tenant_id, trigger["id"]))
+    assert outcomes == ["rate_limited", "started", "started"]
