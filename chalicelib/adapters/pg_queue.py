@@ -106,12 +106,17 @@ class PostgresStepQueue(StepQueue):
         self.name = queue_name
         self.dead_letter_queue = dead_letter_queue
         self._uow = unit_of_work
-        # Set after a commit that may have sent: receivers of this process (the local runtime without
-        # step-worker processes) stop their idle pause. Receivers in other processes poll.
+        # Set after a commit that sent: receivers of this process (the local runtime without step-worker
+        # processes) stop their idle pause. Receivers in other processes poll.
         self.sent = threading.Event()
+        self._sending = threading.local()  # whether this thread's open transaction inserted messages
 
     def committed(self) -> None:
-        self.sent.set()
+        """This thread's transaction committed: wake the receivers if it inserted messages (a commit that
+        sent nothing would only make an idle receiver ask the table for nothing)."""
+        if getattr(self._sending, "sent", False):
+            self._sending.sent = False
+            self.sent.set()
 
     def send_in(self, uow: UnitOfWork, bodies: Iterable[dict[str, Any]], *, delay_seconds: float = 0) -> int:
         """Insert the messages in ``uow``'s open transaction: they exist once (and only if) it commits."""
@@ -119,6 +124,7 @@ class PostgresStepQueue(StepQueue):
         if rows:
             uow.execute(_SEND, {"queue": self.name, "delay": clamp_delay(delay_seconds),
                                 "bodies": json.dumps(rows, separators=(",", ":"))})
+            self._sending.sent = True
         return len(rows)
 
     def expire_messages(self) -> int:
@@ -157,7 +163,13 @@ class PostgresQueueReceiver:
     keeps one connection in autocommit, so a receive is one round trip. Long polling
     (``WaitTimeSeconds``) asks the table again after a short pause that grows while it stays
     empty; the pause is shared by every thread of this receiver, so idle pollers cost a few
-    statements a second, not a few per thread.
+    statements a second, not a few per thread. A receive that got a full batch lets every
+    thread ask again at once (a backlog drains in parallel); one that got fewer found the
+    queue drained, so the threads go back to taking turns. A commit of this process that sent
+    messages (``woken_by``) ends the pause at once; messages found that way do not shorten the
+    pause, since such wakes keep coming while this process sends — messages found by the
+    pause itself (sent by another process, or a delay that ended) bring it back to
+    ``MIN_PAUSE``.
 
     A delete is carried out by the receiver's next receive (of any of its threads: at most
     ``MAX_PAUSE`` later while idle) or :meth:`close`. A delete lost with the process is a
@@ -181,7 +193,6 @@ class PostgresQueueReceiver:
         self._lock = threading.Lock()
         self._idle_turn = threading.Lock()
         self._woken_by = woken_by or threading.Event()
-        self._pause_ended_at = 0.0
         self._pause = self.MIN_PAUSE
         self._next_poll = 0.0
         self._done: list[str] = []
@@ -208,12 +219,12 @@ class PostgresQueueReceiver:
                 idle = self._next_poll > 0
             if idle:
                 with self._idle_turn:
-                    self._wait_turn(give_up)
+                    woken = self._wait_turn(give_up)
                     messages = self.receive(MaxNumberOfMessages)
-                    self._after_poll(bool(messages))
+                    self._after_poll(messages, MaxNumberOfMessages, woken=woken)
             else:
                 messages = self.receive(MaxNumberOfMessages)
-                self._after_poll(bool(messages))
+                self._after_poll(messages, MaxNumberOfMessages, woken=False)
             if messages or time.monotonic() >= give_up:
                 return {"Messages": messages} if messages else {}
 
@@ -282,30 +293,35 @@ class PostgresQueueReceiver:
                 conn.invalidate()
                 conn.close()
 
-    def _wait_turn(self, give_up: float) -> None:
+    def _wait_turn(self, give_up: float) -> bool:
         """Wait until this thread may ask the table: one poller per pause, whichever thread comes first.
 
         The thread that finds the pause over takes the turn at once (it moves the next poll on), so
-        pollers that wake together do not all ask; a commit in this process ends the pause for all.
+        pollers that wake together do not all ask; a commit in this process ends the pause (one poll).
+        Returns whether a commit ended it.
         """
+        woken = False
         while True:
             with self._lock:
                 now = time.monotonic()
                 wait = self._next_poll - now
                 if wait <= 0 or now >= give_up:
                     self._next_poll = now + self._pause
-                    return
+                    return woken
             if self._woken_by.wait(min(wait, give_up - now)):
                 self._woken_by.clear()
+                woken = True
                 with self._lock:
-                    if self._pause_ended_at < now:  # the first thread woken ends the pause; the others follow it
-                        self._pause_ended_at = time.monotonic()
-                        self._pause, self._next_poll = self.MIN_PAUSE, 0.0
+                    self._next_poll = 0.0
 
-    def _after_poll(self, found: bool) -> None:
+    def _after_poll(self, messages: list[dict[str, Any]], asked: int, *, woken: bool) -> None:
         with self._lock:
-            if found:
-                self._pause, self._next_poll = self.MIN_PAUSE, 0.0
+            if messages and len(messages) >= min(asked, 10):
+                self._pause, self._next_poll = self.MIN_PAUSE, 0.0  # maybe more waiting: every thread asks
+            elif messages:
+                if not woken:
+                    self._pause = self.MIN_PAUSE  # found by the pause: senders this process does not hear
+                self._next_poll = time.monotonic() + self._pause
             else:
                 self._next_poll = time.monotonic() + self._pause
                 self._pause = min(self.MAX_PAUSE, self._pause * 2)

@@ -27,7 +27,9 @@ _PENDING = (
                                   LIMIT :bound) w),
            (SELECT count(*) FROM (SELECT 1 FROM pending_runs WHERE tenant_id = CAST(:t AS uuid) AND NOT waiting
                                   LIMIT :bound) s),
-           coalesce(sum(c.count), 0), min(c.minute){running}
+           coalesce(sum(c.count), 0), min(c.minute){running},
+           (SELECT array[id::text, run_id::text] FROM trigger_deliveries
+            WHERE trigger_id = CAST(:trigger AS uuid) AND mode = :mode AND dedupe_key = :key AND accepted LIMIT 1)
     FROM run_admission_counts c WHERE c.tenant_id = CAST(:t AS uuid) AND c.minute > :since
     """
 )
@@ -63,6 +65,7 @@ class PendingCounts:
     admitted: int
     oldest_minute: dt.datetime | None
     running: int | None = None  # the ledger's count, when it was read in the same statement
+    original: tuple[str, str | None] | None = None  # the accepted delivery (id, run id) of a dedupe key asked
 
 
 class SqlTriggerAdmission:
@@ -89,16 +92,21 @@ class SqlTriggerAdmission:
             trigger_rate_buckets.c.tenant_id == tenant_id).values(tokens=state.tokens, updated_at=state.updated_at))
 
     def pending(self, tenant_id: str, since: dt.datetime, *, bound: int | None = None,
-                running: str | None = None) -> PendingCounts:
+                running: str | None = None, dedupe: tuple[str, str, str] | None = None) -> PendingCounts:
         """``bound``: stop counting there; ``running``: the ledger's SQL count of running runs (``:t`` its
-        tenant, ``:bound`` its bound), read in the same statement."""
+        tenant, ``:bound`` its bound), read in the same statement; ``dedupe`` (trigger, mode, key): also the
+        accepted delivery of that key (``PendingCounts.original``)."""
         query = _PENDING_QUERIES.get(running)
         if query is None:  # a ledger has one clause: built once
             query = _PENDING_QUERIES.setdefault(running, text(_PENDING.replace("{running}", f", ({running})")))
+        trigger, mode, key = dedupe or (None, None, None)
         row = self._connection.execute(query, {"t": tenant_id, "since": since,
-                                               "bound": NO_BOUND if bound is None else bound}).one()
+                                               "bound": NO_BOUND if bound is None else bound,
+                                               "trigger": trigger, "mode": mode, "key": key}).one()
+        original = row[-1]
         return PendingCounts(int(row[0]), int(row[1]), int(row[2]), row[3],
-                             None if running is None else int(row[4]))
+                             None if running is None else int(row[4]),
+                             None if original is None else (original[0], original[1]))
 
     def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:
         stmt = pg_insert(run_admission_counts).values(tenant_id=tenant_id, minute=minute, count=1)

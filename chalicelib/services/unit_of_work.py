@@ -99,10 +99,11 @@ class TriggerAdmissionRepository(Protocol):
     def store_bucket(self, tenant_id: str, state: BucketState) -> None: ...
 
     def pending(self, tenant_id: str, since: dt.datetime, *, bound: int | None = None,
-                running: str | None = None) -> PendingCounts:
+                running: str | None = None, dedupe: tuple[str, str, str] | None = None) -> PendingCounts:
         """Runs waiting, runs being started (each counted up to ``bound``), and runs admitted in the minutes
         after ``since``; with ``running`` (a run ledger's SQL count) also the running runs, when the
-        repository can read them in the same statement (else ``PendingCounts.running`` is ``None``)."""
+        repository can read them in the same statement (else ``PendingCounts.running`` is ``None``); with
+        ``dedupe`` (trigger id, mode, key) the accepted delivery of that key, when the repository keeps them."""
         ...
 
     def count_admitted(self, tenant_id: str, minute: dt.datetime) -> None:

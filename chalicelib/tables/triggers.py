@@ -121,6 +121,7 @@ trigger_rate_buckets = Table(
     Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     Column("tokens", Float, nullable=False),
     _ts("updated_at", nullable=False),
+    Column("allowed", Boolean, nullable=False, server_default=text("true")),  # the last spend's answer
     prefixes=["UNLOGGED"],
 )
 

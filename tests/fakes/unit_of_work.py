@@ -181,7 +181,7 @@ class FakeTriggerAdmission:
         self._records.rate_buckets[tenant_id] = state
 
     def pending(self, tenant_id: str, since: dt.datetime, *, bound: int | None = None,
-                running: str | None = None) -> PendingCounts:
+                running: str | None = None, dedupe: tuple[str, str, str] | None = None) -> PendingCounts:
         self._uow.check_scope(tenant_id)
         runs = [run for run in self._records.pending_runs if run.tenant_id == tenant_id]
         minutes = {minute: n for (tenant, minute), n in self._records.admitted.items()

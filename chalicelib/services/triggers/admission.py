@@ -57,6 +57,7 @@ class Counts:
     waiting: int
     last_hour: int
     oldest_age_seconds: float | None
+    original: tuple[str, str | None] | None = None  # a dedupe key's accepted delivery (id, run id), when asked
 
 
 def lock_tenant(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, now: dt.datetime) -> BucketState:
@@ -72,17 +73,18 @@ def take_token(uow: UnitOfWork, tenant_id: str, policy: RateLimitPolicy, state: 
     return result
 
 
-def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime, bound: int | None = None) -> Counts:
+def read_counts(uow: UnitOfWork, tenant_id: str, now: dt.datetime, bound: int | None = None,
+                dedupe: tuple[str, str, str] | None = None) -> Counts:
     """The tenant's counts; with ``bound`` (a decision's: the concurrency limit) the running, starting and
     waiting runs are counted only up to it, so nothing here grows with a backlog. A ledger that offers its
     count as SQL (``running_sql``) is read in the same statement."""
     ledger = current().run_ledger()
     pending = uow.trigger_admission.pending(tenant_id, now - dt.timedelta(seconds=HOUR_SECONDS), bound=bound,
-                                            running=getattr(ledger, "running_sql", None))
+                                            running=getattr(ledger, "running_sql", None), dedupe=dedupe)
     oldest = pending.oldest_minute
     age = (now - oldest).total_seconds() if oldest is not None else None
     running = pending.running if pending.running is not None else ledger.running(uow, tenant_id)
-    return Counts(int(running), pending.starting, pending.waiting, pending.admitted, age)
+    return Counts(int(running), pending.starting, pending.waiting, pending.admitted, age, pending.original)
 
 
 def decide(counts: Counts, policy: BackpressurePolicy) -> Admission:

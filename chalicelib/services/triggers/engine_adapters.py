@@ -79,6 +79,27 @@ def load_trigger_target(uow: UnitOfWork, trigger_id: str, *, draft: bool) -> tup
     return trigger, StartTarget(flow, _published(uow, row["v_id"]))
 
 
+_START_TARGET = text(
+    f"""
+    SELECT {", ".join(f"w.{c} AS w_{c}" for c in _FLOW_COLUMNS)},
+           CASE WHEN CAST(:draft AS boolean) THEN w.graph END AS w_graph,
+           (SELECT id FROM workflow_versions WHERE workflow_id = w.id ORDER BY number DESC LIMIT 1) AS v_id
+    FROM workflows w WHERE w.id = CAST(:id AS uuid)
+    """
+).columns(*(column(f"w_{c}", workflows.c[c].type) for c in (*_FLOW_COLUMNS, "graph")),
+          column("v_id", workflow_versions.c.id.type))
+
+
+def load_start_target(uow: UnitOfWork, workflow_id: str, *, draft: bool) -> StartTarget:
+    """A workflow's start target in one statement (``flow`` ``None``: the workflow is gone)."""
+    row = uow.execute(_START_TARGET, {"id": workflow_id, "draft": draft}).mappings().first()
+    if row is None:
+        return StartTarget(None, None)
+    flow = {c: row[f"w_{c}"] for c in _FLOW_COLUMNS}
+    flow["graph"] = row["w_graph"]
+    return StartTarget(flow, _published(uow, row["v_id"]))
+
+
 def _published(uow: UnitOfWork, version_id: Any) -> dict[str, Any] | None:
     if version_id is None:
         return None

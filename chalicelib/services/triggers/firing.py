@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from chalicelib.cache import BoundedCache
 from chalicelib.container import current
 from chalicelib.db.uow import tenant_uow
 from chalicelib.errors import Conflict, DependencyUnavailable, NotFound, SteplineError
@@ -55,8 +56,8 @@ from chalicelib.services.triggers.starting import (
     start,
 )
 from chalicelib.services.unit_of_work import UnitOfWork
-from chalicelib.tables.triggers import trigger_deliveries
-from chalicelib.triggers.backpressure import AdmissionDecision
+from chalicelib.tables.triggers import trigger_deliveries, trigger_rate_buckets
+from chalicelib.triggers.backpressure import HOUR_SECONDS, AdmissionDecision
 from chalicelib.triggers.captured_requests import CapturedRequest
 from chalicelib.triggers.dedupe import DedupeKey
 from chalicelib.triggers.ratelimit import BucketState
@@ -88,6 +89,51 @@ _ACCEPT = text(
     SELECT created_at FROM d
     """
 ).columns(trigger_deliveries.c.created_at)
+
+
+# A delivery admitted to wait, in one statement: the tenant's bucket refilled and spent (the arithmetic of
+# ``RateLimitPolicy.take``; ``allowed`` its answer), and only when allowed the delivery, the minute's
+# admission count (returned: the latest, under its row lock) and the waiting ``pending_runs`` row.
+_REFILLED = ("least(CAST(:capacity AS float8), greatest(0, b.tokens)"
+             " + greatest(0, extract(epoch FROM CAST(:now AS timestamptz) - b.updated_at)) * :rate)")
+_ACCEPT_WAITING = text(
+    f"""
+    WITH b AS (
+        INSERT INTO trigger_rate_buckets AS b (tenant_id, tokens, updated_at, allowed)
+        VALUES (CAST(:tenant AS uuid), CAST(:capacity AS float8) - 1, :now, true)
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            tokens = CASE WHEN {_REFILLED} + 1e-9 >= 1 THEN greatest(0, {_REFILLED} - 1) ELSE {_REFILLED} END,
+            updated_at = greatest(CAST(:now AS timestamptz), b.updated_at),
+            allowed = {_REFILLED} + 1e-9 >= 1
+        RETURNING b.tokens, b.updated_at, b.allowed
+    ), d AS (
+        INSERT INTO trigger_deliveries ({", ".join(_DELIVERY_COLUMNS)})
+        SELECT {", ".join("r." + c for c in _DELIVERY_COLUMNS)}
+        FROM jsonb_populate_record(NULL::trigger_deliveries, CAST(:row AS jsonb)) r, b WHERE b.allowed
+        ON CONFLICT DO NOTHING
+        RETURNING id, created_at, workspace_id, workflow_id, trigger_id, mode
+    ), counted AS (
+        INSERT INTO run_admission_counts (tenant_id, minute, count)
+        SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
+        ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
+        RETURNING count
+    ), pending AS (
+        INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
+                                  waiting)
+        SELECT CAST(:pending_id AS uuid), CAST(:tenant AS uuid), d.workspace_id, d.workflow_id, d.trigger_id, d.id,
+               d.mode, CAST(:input AS jsonb), true
+        FROM d
+    )
+    SELECT b.tokens, b.updated_at, b.allowed, (SELECT created_at FROM d),
+           (SELECT count FROM counted)
+           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
+              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)
+    FROM b
+    """
+).columns(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at, trigger_rate_buckets.c.allowed,
+          trigger_deliveries.c.created_at)
+# Tenants whose last webhook was admitted to wait: their next one tries the waiting path first.
+_WAITING: BoundedCache[str, bool] = BoundedCache(4096, ttl_seconds=5.0)
 
 
 class TriggerDisabled(Conflict):
@@ -285,9 +331,13 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
             delivery_id = record(uow, firing, outcome, reason=message, status_code=error.status)
             uow.commit()
             return Admitted(firing, now, FireResult(outcome, delivery_id, reason=message, error=error))
+    dedupe = (str(firing.trigger["id"]), firing.mode, firing.dedupe.value) if firing.dedupe else None
+    if firing.rate_limited and _WAITING.get(firing.tenant_id):
+        waiting = _admit_waiting(uow, firing, now, dedupe)
+        if waiting is not None:
+            return waiting
     # From here to the commit the tenant's bucket row is locked: one statement locks it, one reads the
     # counts (a fresh snapshot, so a concurrent admission that committed meanwhile is counted), one writes.
-    dedupe = (str(firing.trigger["id"]), firing.mode, firing.dedupe.value) if firing.dedupe else None
     state, original = uow.trigger_admission.lock_bucket_finding(
         firing.tenant_id, float(policy.webhook_rate_limit.capacity), now, dedupe)
     if original is not None:
@@ -317,6 +367,8 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
         limited = FireResult("rate_limited", delivery_id, error=error, headers=error.headers)
         return Admitted(firing, now, limited)
     queued = decision.decision is AdmissionDecision.QUEUE
+    if firing.rate_limited:
+        _WAITING.put(firing.tenant_id, queued)
     if transactional is not None and prepared is not None and not queued:
         return _admit_and_start(uow, firing, now, transactional, prepared, headers, spent)
     delivery_id = new_id()
@@ -331,6 +383,79 @@ def admit(uow: UnitOfWork, firing: Firing, now: dt.datetime) -> Admitted:
     slot_free = admission.free_slots(counts, policy) > 0
     return Admitted(firing, now, delivery_id=delivery_id, queued=queued, headers=headers,
                     waiting_first=decision.reason == "runs_waiting" and slot_free)
+
+
+def _admit_waiting(uow: UnitOfWork, firing: Firing, now: dt.datetime,
+                   dedupe: tuple[str, str, str] | None) -> Admitted | None:
+    """A webhook delivery admitted to wait without holding the tenant's row across round trips.
+
+    Waiting never breaks the concurrency limit, so the decision needs no lock: the counts (and the dedupe
+    lookup) are read unlocked, and when they say "wait" one statement spends the bucket and records the
+    delivery waiting, right before the commit. The hourly quota is checked again on that statement's
+    answer (the current minute's count is the latest, read under that minute's row lock): over it, nothing
+    is kept and the delivery is refused as it would have been. ``None``: a slot is free, admit it the
+    locked way.
+    """
+    policy = trigger_settings().backpressure
+    counts = admission.read_counts(uow, firing.tenant_id, now, bound=policy.max_concurrent_runs, dedupe=dedupe)
+    if counts.original is not None:
+        result = _duplicate(uow, firing, {"id": counts.original[0], "run_id": counts.original[1]})
+        uow.commit()
+        return Admitted(firing, now, result)
+    decision = admission.decide(counts, policy)
+    if decision.decision is AdmissionDecision.START:
+        _WAITING.put(firing.tenant_id, False)
+        return None
+    bucket = policy.webhook_rate_limit
+    if decision.decision is AdmissionDecision.REJECT:
+        return _refused_waiting(uow, firing, now, counts, decision, None)
+    delivery_id = new_id()
+    values = _delivery_values(firing, "queued", reason="Waiting for a free run slot.", status_code=202,
+                              accepted=True, duplicate_of=None, run_id=None, delivery_id=delivery_id)
+    minute = now.replace(second=0, microsecond=0)
+    row = uow.execute(_ACCEPT_WAITING, {
+        "row": json.dumps(values, default=_json_default), "tenant": firing.tenant_id, "now": now,
+        "capacity": float(bucket.capacity), "rate": float(bucket.refill_per_second), "minute": minute,
+        "since": now - dt.timedelta(seconds=HOUR_SECONDS), "pending_id": new_id(),
+        "input": None if firing.input is None else json.dumps(firing.input),
+    }).one()
+    state = BucketState(float(row[0]), row[1])
+    if not row[2]:  # the bucket is empty: nothing kept, refused as the locked way refuses
+        uow.rollback()
+        error = bucket.rejection(bucket.take(state, now), now)
+        with tenant_uow(firing.tenant_id) as refusal:
+            refused_id = record(refusal, firing, "rate_limited", status_code=429,
+                                reason=f"Tenant webhook rate limit; retry after {error.retry_after} s.")
+            refusal.commit()
+        return Admitted(firing, now, FireResult("rate_limited", refused_id, error=error, headers=error.headers))
+    if row[3] is None:  # a concurrent copy claimed the key: undo this transaction
+        uow.rollback()
+        return Admitted(firing, now, lost_claim=True)
+    if row[4] > policy.max_runs_per_hour:  # concurrent admissions filled the hour meanwhile
+        uow.rollback()
+        over = admission.Counts(counts.running, counts.starting, counts.waiting, policy.max_runs_per_hour,
+                                counts.oldest_age_seconds)
+        return _refused_waiting(None, firing, now, over, admission.decide(over, policy), bucket.headers(state, now))
+    uow.commit()
+    slot_free = admission.free_slots(counts, policy) > 0
+    return Admitted(firing, now, delivery_id=delivery_id, queued=True, headers=bucket.headers(state, now),
+                    waiting_first=decision.reason == "runs_waiting" and slot_free)
+
+
+def _refused_waiting(uow: UnitOfWork | None, firing: Firing, now: dt.datetime, counts: admission.Counts,
+                     decision: Any, headers: dict[str, str] | None) -> Admitted:
+    """The hourly quota's 429, recorded in ``uow`` (or a new transaction when ``None``)."""
+    policy = trigger_settings().backpressure
+    error = admission.quota_rejection(counts, decision, policy, headers)
+    reason = f"Hourly run quota ({policy.max_runs_per_hour}) reached."
+    if uow is None:
+        with tenant_uow(firing.tenant_id) as own:
+            delivery_id = record(own, firing, "rate_limited", status_code=429, reason=reason)
+            own.commit()
+    else:
+        delivery_id = record(uow, firing, "rate_limited", status_code=429, reason=reason)
+        uow.commit()
+    return Admitted(firing, now, FireResult("rate_limited", delivery_id, error=error, headers=error.headers))
 
 
 def _admit_and_start(uow: UnitOfWork, firing: Firing, now: dt.datetime, starter: ports.TransactionalRunStarter,
@@ -377,7 +502,10 @@ def follow_through(admitted: Admitted) -> FireResult:
         return _after_lost_claim(firing)
     if admitted.queued:
         if admitted.waiting_first:
-            release(firing.tenant_id, now)
+            try:  # the delivery is accepted whatever happens here: a failed release is retried by the tick
+                release(firing.tenant_id, now)
+            except Exception:
+                logger.exception("releasing waiting runs failed", extra={"tenant_id": firing.tenant_id})
         return FireResult("queued", admitted.delivery_id, reason="Waiting for a free run slot.",
                           headers=admitted.headers)
     assert admitted.delivery_id is not None  # admitted and not a lost claim: the delivery was recorded

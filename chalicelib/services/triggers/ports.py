@@ -50,7 +50,8 @@ class TransactionalRunStarter(Protocol):
     ``launch`` inserts the run and returns its id and what to do after commit (ring its doorbell).
     """
 
-    def prepare(self, uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any) -> Any: ...
+    def prepare(self, uow: UnitOfWork, workspace_id: str, workflow_id: str, *, mode: str, input: Any,
+                target: Any = None) -> Any: ...
 
     def launch(self, uow: UnitOfWork, prepared: Any, *, run_id: str, kind: str,
                trigger_info: dict[str, Any]) -> Callable[[], None]: ...

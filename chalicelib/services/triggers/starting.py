@@ -28,7 +28,7 @@ from chalicelib.tables.triggers import pending_runs, trigger_deliveries
 
 REASON_LIMIT = 300
 # The delivery gets its run and leaves the outbox, in one statement.
-_SETTLE_STARTED = text(
+SETTLE_STARTED = text(
     "WITH gone AS (DELETE FROM pending_runs WHERE delivery_id = CAST(:d AS uuid)) "
     "UPDATE trigger_deliveries SET outcome = 'started', reason = NULL, run_id = CAST(:run AS uuid), "
     "started_at = :at WHERE id = CAST(:d AS uuid)"
@@ -80,7 +80,7 @@ def start(trigger: Mapping[str, Any], delivery_id: str, mode: str, payload: Any,
     except Exception as exc:  # every failure is settled on the delivery; see refusal_of for which are final
         return _start_failed(tenant_id, delivery_id, exc, recoverable=recoverable, now=now)
     with tenant_uow(tenant_id) as uow:
-        uow.execute(_SETTLE_STARTED, {"d": delivery_id, "run": run_id, "at": now})
+        uow.execute(SETTLE_STARTED, {"d": delivery_id, "run": run_id, "at": now})
         uow.commit()
     return FireResult("started", delivery_id, run_id)
 

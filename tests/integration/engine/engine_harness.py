@@ -207,6 +207,20 @@ def counted_statements() -> Iterator[list[str]]:
         event.remove(get_db_engine(), "before_cursor_execute", listener)
 
 
+@contextlib.contextmanager
+def counted_transactions() -> Iterator[list[int]]:
+    """The transactions begun on the app's engine inside the block (one entry each)."""
+    from chalicelib.db.database_engine import get_db_engine
+
+    begun: list[int] = []
+    listener = lambda _conn: begun.append(1)  # noqa: E731
+    event.listen(get_db_engine(), "begin", listener)
+    try:
+        yield begun
+    finally:
+        event.remove(get_db_engine(), "begin", listener)
+
+
 def run_status(tenant_id: str, run_id: str) -> str:
     with tenant_uow(tenant_id) as uow:
         return uow.execute(text("SELECT status FROM runs WHERE id = CAST(:r AS uuid)"), {"r": run_id}).scalar()

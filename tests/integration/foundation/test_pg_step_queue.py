@@ -193,6 +193,100 @@ def test_a_commit_in_this_process_wakes_an_idle_receiver_before_its_pause_ends(n
     assert _bodies(got[0]["Messages"]) == [5]
 
 
+class _PatientCounting(PostgresQueueReceiver):
+    """Pauses longer than any test waits, so every poll is a wake or a turn the policy gave; polls counted."""
+
+    MIN_PAUSE = MAX_PAUSE = 30.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.polls: list[tuple[float, int]] = []
+
+    def receive(self, n):
+        got = super().receive(n)
+        self.polls.append((time.monotonic(), len(got)))
+        return got
+
+
+def _pollers(receiver, count, seconds, got):
+    threads = [threading.Thread(target=lambda: got.append(receiver.receive_message(
+        MaxNumberOfMessages=10, WaitTimeSeconds=seconds).get("Messages", []))) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_a_commit_that_sent_nothing_does_not_wake_the_receivers(names):
+    queue, _ = names
+    sender = PostgresStepQueue(queue, system_uow)
+    receiver = _PatientCounting(queue, get_db_engine, visibility_timeout=30, max_receive_count=3,
+                                woken_by=sender.sent)
+    _OPEN.append(receiver)
+    # GIVEN an idle receiver
+    assert receiver.receive_message(MaxNumberOfMessages=10, WaitTimeSeconds=0) == {}
+    got: list = []
+    [waiting] = _pollers(receiver, 1, 20, got)
+    time.sleep(0.2)
+    # WHEN a transaction of this process that sent nothing commits
+    with system_uow() as uow:
+        uow.execute(text("SELECT 1"))
+        uow.commit()
+    sender.committed()
+    time.sleep(0.3)
+    # THEN nobody asked the table
+    assert len(receiver.polls) == 1
+    # WHEN one that sent commits, the receiver gets its message at once
+    sender.send({"n": 1})
+    waiting.join(10)
+    assert not waiting.is_alive() and _bodies(got[0]) == [1] and len(receiver.polls) == 2
+
+
+def test_a_batch_smaller_than_asked_sends_the_other_pollers_back_to_taking_turns(names):
+    queue, _ = names
+    sender = PostgresStepQueue(queue, system_uow)
+    receiver = _PatientCounting(queue, get_db_engine, visibility_timeout=30, max_receive_count=3,
+                                woken_by=sender.sent)
+    _OPEN.append(receiver)
+    assert receiver.receive_message(MaxNumberOfMessages=10, WaitTimeSeconds=0) == {}
+    # GIVEN four pollers waiting on an idle queue
+    got: list = []
+    threads = _pollers(receiver, 4, 1.5, got)
+    time.sleep(0.2)
+    # WHEN one message is sent (a wake: one poller asks and gets it, fewer than it asked for)
+    sender.send({"n": 1})
+    time.sleep(0.8)
+    # THEN the others did not ask the table again (they wait their turn; only the end of their wait would)
+    found_at = next(t for t, n in receiver.polls if n)
+    assert [n for t, n in receiver.polls if t > found_at] == []
+    for thread in threads:
+        thread.join(10)
+    assert sorted(_bodies(g) for g in got if g) == [[1]]
+
+
+def test_a_full_batch_lets_every_poller_ask_at_once_so_a_backlog_drains_in_parallel(names):
+    queue, _ = names
+
+    class OneSecondPause(_PatientCounting):
+        MIN_PAUSE = MAX_PAUSE = 1.0
+
+    receiver = OneSecondPause(queue, get_db_engine, visibility_timeout=30, max_receive_count=3)
+    _OPEN.append(receiver)
+    assert receiver.receive_message(MaxNumberOfMessages=10, WaitTimeSeconds=0) == {}
+    # GIVEN a backlog of 25 messages sent by another process (no wake) while three pollers wait their turn
+    with system_uow() as uow:
+        PostgresStepQueue(queue, system_uow).send_in(uow, [{"n": i} for i in range(25)])
+        uow.commit()
+    got: list = []
+    started = time.monotonic()
+    threads = _pollers(receiver, 3, 20, got)
+    for thread in threads:
+        thread.join(10)
+    # WHEN the pause ends, the poller whose turn it is gets a full batch
+    # THEN the others ask at once and take the rest: three batches in about one pause, not three pauses
+    assert sorted(n for g in got for n in _bodies(g)) == list(range(25))
+    assert time.monotonic() - started < 2.5, receiver.polls
+
+
 def test_messages_past_retention_expire_from_the_queue_and_its_dead_letter_queue(names):
     queue, dlq = names
     sender = PostgresStepQueue(queue, system_uow, dead_letter_queue=dlq)

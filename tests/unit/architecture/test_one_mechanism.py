@@ -43,11 +43,21 @@ def _calls(dotted: str):
     return match
 
 
+# Ordered maps that are not a cache of derived values, each with its reason.
+ORDERED_MAPS = {
+    "chalicelib/cache.py": "the one cache type",
+    # Each connection's server-side prepared statements: one thread per connection, and an evicted
+    # statement must be closed on the server in the next round trip (BoundedCache forgets silently).
+    "chalicelib/db/pg8000_tuning.py": "a connection's prepared statements",
+}
+
+
 def test_one_cache_type():
     # A least-recently-used map is chalicelib/cache.BoundedCache (or functools.lru_cache), never hand-rolled.
     places = _where(lambda node, tree: isinstance(node, ast.Name | ast.Attribute)
                     and (node.id if isinstance(node, ast.Name) else node.attr) == "OrderedDict")
-    assert {p.split(":")[0] for p in places} == {"chalicelib/cache.py"}, places
+    assert {p.split(":")[0] for p in places} <= set(ORDERED_MAPS), places
+    assert "chalicelib/cache.py" in {p.split(":")[0] for p in places}
 
 
 def test_one_http_client_factory():
