@@ -192,16 +192,34 @@ def create(principal: Any, ws: str, fields: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _list_query(status: bool, enabled: bool, words: bool) -> Any:
+    """The list's query for one combination of filters, their values bound (built once each)."""
+    query = select(workflows).where(workflows.c.workspace_id == bindparam("ws"))
+    if status:
+        query = query.where(workflows.c.status == bindparam("status"))
+    if enabled:
+        query = query.where(workflows.c.enabled == bindparam("enabled"))
+    if words:  # the words anywhere in the title, % and _ taken literally
+        query = query.where(func.lower(workflows.c.title).like(bindparam("words"), escape="/"))
+    return query
+
+
+_LISTS = {(s, e, w): _list_query(s, e, w) for s in (False, True) for e in (False, True) for w in (False, True)}
+
+
+def _like_words(words: str) -> str:
+    escaped = words.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
 def list_(principal: Any, ws: str, params: dict[str, str]) -> dict[str, Any]:
-    query = select(workflows).where(workflows.c.workspace_id == ws)
-    if params.get("status"):
-        query = query.where(workflows.c.status == params["status"])
-    if params.get("enabled") in ("true", "false"):
-        query = query.where(workflows.c.enabled == (params["enabled"] == "true"))
-    if params.get("q"):
-        query = query.where(func.lower(workflows.c.title).contains(params["q"].lower(), autoescape=True))
+    status, words = params.get("status") or None, params.get("q") or None
+    enabled = params.get("enabled") if params.get("enabled") in ("true", "false") else None
+    query = _LISTS[(status is not None, enabled is not None, words is not None)]
+    bound: dict[str, Any] = {"ws": ws, "status": status, "enabled": enabled == "true",
+                             "words": _like_words(words) if words is not None else None}
     with tenant_transaction(principal.tenant_id) as uow:  # the request's, when the route shares it
-        page = paginate(uow, query, workflows, params)
+        page = paginate(uow, query, workflows, params, bound=bound)
     page["items"] = [present(r) for r in page["items"]]
     return page
 
