@@ -51,8 +51,7 @@ def list_flows(call: Call):
     return definitions.list_(call.principal, call.params["ws"], call.query)
 
 
-@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow,
-              one_transaction=True)
+@routes.route(BASE, methods=("POST",), access=BUILDER, status=201, body=CreateFlowBody, response=Flow)
 def create_flow(call: Call):
     """Create a workflow (201 with Location); the start payload is kept exactly as sent."""
     return definitions.create(call.principal, call.params["ws"], settings_fields(call.body(CreateFlowBody)))
@@ -97,7 +96,7 @@ def list_versions(call: Call):
 
 
 @routes.route(BASE + "/{flow_id}/runs", methods=("POST",), access=BUILD_FLOW, status=202, body=StartRunBody,
-              body_required=False, response=Run, one_transaction=True)
+              body_required=False, response=Run)
 def start_run(call: Call):
     """Start a run (202): follow it at ``…/runs/{id}`` or its ``…/stream``."""
     body = call.body(StartRunBody) if call.raw_body.strip() else StartRunBody()

@@ -12,8 +12,9 @@ import json
 import re
 from typing import Any, Protocol
 
-from sqlalchemy import Select, Table, and_, or_
+from sqlalchemy import Integer, Select, Table, and_, bindparam, or_
 
+from chalicelib.cache import BoundedCache
 from chalicelib.errors import BadRequest
 
 DEFAULT_LIMIT = 50
@@ -64,23 +65,51 @@ class Executes(Protocol):
     def execute(self, statement: Any, params: Any = None) -> Any: ...
 
 
+# The page statements of queries built once (``bound``): keyed by the query's identity, kept with the query.
+_PAGES: BoundedCache[tuple[int, str, bool, str, str], tuple[Select, Select]] = BoundedCache(256)
+
+
 def paginate(uow: Executes, query: Select, table: Table, params: dict[str, str],
-             *, created: str = "created_at", key: str = "id") -> dict[str, Any]:
-    """Run ``query`` newest first (``order=asc``: oldest first), one page: ``{"items": [...], "next_cursor": …}``."""
+             *, created: str = "created_at", key: str = "id", bound: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``query`` newest first (``order=asc``: oldest first), one page: ``{"items": [...], "next_cursor": …}``.
+
+    ``bound``: ``query`` is built once (a module constant) with bound parameters, these are their values; its
+    page statement (order, cursor and limit as bound parameters too) is then built once as well.
+    """
     limit = parse_limit(params)
     order = parse_order(params)
+    cursor = _decode(params["cursor"], order) if params.get("cursor") else None
+    if bound is None:
+        statement = _page(query, table, order, cursor, created, key).limit(limit + 1)
+        values: dict[str, Any] = {}
+    else:
+        memo = (id(query), order, cursor is not None, created, key)
+        kept = _PAGES.get(memo)
+        if kept is None or kept[0] is not query:
+            kept = (query, _page(query, table, order, cursor and (bindparam("page_at"), bindparam("page_id")),
+                                 created, key).limit(bindparam("page_limit", type_=Integer)))
+            _PAGES.put(memo, kept)
+        statement = kept[1]
+        values = {**bound, "page_limit": limit + 1}
+        if cursor is not None:
+            values.update(page_at=cursor[0], page_id=cursor[1])
+    rows = uow.execute(statement, values).mappings().all() if values else uow.execute(statement).mappings().all()
+    items = [dict(r) for r in rows[:limit]]
+    next_cursor = _encode(rows[limit - 1][created], rows[limit - 1][key], order) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _page(query: Select, table: Table, order: str, cursor: tuple[Any, Any] | None, created: str, key: str) -> Select:
+    """``query`` after ``cursor`` (values or bound parameters), in ``order``."""
     created_col, key_col = table.c[created], table.c[key]
-    if params.get("cursor"):
-        at, last_id = _decode(params["cursor"], order)
+    if cursor is not None:
+        at, last_id = cursor
         if order == "asc":
             query = query.where(or_(created_col > at, and_(created_col == at, key_col > last_id)))
         else:
             query = query.where(or_(created_col < at, and_(created_col == at, key_col < last_id)))
     sort = (created_col.asc(), key_col.asc()) if order == "asc" else (created_col.desc(), key_col.desc())
-    rows = uow.execute(query.order_by(*sort).limit(limit + 1)).mappings().all()
-    items = [dict(r) for r in rows[:limit]]
-    next_cursor = _encode(rows[limit - 1][created], rows[limit - 1][key], order) if len(rows) > limit else None
-    return {"items": items, "next_cursor": next_cursor}
+    return query.order_by(*sort)
 
 
 def parse_time(query: dict[str, str], name: str) -> dt.datetime | None:

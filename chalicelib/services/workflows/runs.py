@@ -19,7 +19,6 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import Interval, func, insert, literal, select, text, update
 
 from chalicelib.container import current
-from chalicelib.db.request_transaction import tenant_transaction
 from chalicelib.db.uow import tenant_uow
 from chalicelib.engine.config_schema import pointer
 from chalicelib.engine.retry import MAX_RUN_SECONDS
@@ -88,7 +87,7 @@ def start_run(
     trigger knows of the start (id, delivery, slot): kept beside the input and
     seen by expressions as ``$trigger``, never mixed into the input.
     """
-    with tenant_transaction(tenant_id) as uow:  # the request's, when the route shares it
+    with tenant_uow(tenant_id) as uow:
         if run_id is not None:
             existing = uow.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
             if existing is not None:

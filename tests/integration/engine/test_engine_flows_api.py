@@ -47,6 +47,31 @@ def test_list_filters_and_pages(acme):
     assert [f["title"] for f in only_test["items"]] == [f"{marker} test"]
 
 
+def test_list_words_are_literal_and_filters_combine_across_pages(acme):
+    api, token = acme["api"], acme["token"]
+    marker = "lit-" + acme["ws"][:6]
+    # GIVEN titles where % and _ would be wildcards, enabled and not
+    for title, enabled in ((f"{marker} 100% _done_", True), (f"{marker} 1000 xdonex", True),
+                           (f"{marker} 100% _done_ off", False)):
+        assert api.post(_path(acme), {"title": title, "enabled": enabled}, token=token).status == 201
+
+    def titles(query):
+        reply = api.get(_path(acme) + query, token=token)
+        assert reply.status == 200, reply.body
+        return [f["title"] for f in reply.body["items"]], reply.body["next_cursor"]
+
+    # WHEN searching words with % and _ THEN they match literally (case-insensitive)
+    assert titles(f"?q={marker}%20100%25%20_DONE_")[0] == [f"{marker} 100% _done_ off", f"{marker} 100% _done_"]
+    # AND filters combine; oldest first pages forward with its own cursor
+    assert titles(f"?q={marker}%20100%25&enabled=false")[0] == [f"{marker} 100% _done_ off"]
+    first, cursor = titles(f"?q={marker}&enabled=true&order=asc&limit=1")
+    second, last = titles(f"?q={marker}&enabled=true&order=asc&limit=1&cursor={cursor}")
+    assert (first, second, last) == ([f"{marker} 100% _done_"], [f"{marker} 1000 xdonex"], None)
+    # AND a cursor of one order is refused in the other
+    refused = api.get(_path(acme) + f"?q={marker}&enabled=true&limit=1&cursor={cursor}", token=token)
+    assert refused.status == 400 and refused.error_code == "invalid_cursor"
+
+
 def test_update_delete_and_roles(acme, tokens):
     api, token, viewer = acme["api"], acme["token"], acme["viewer"]
     flow = api.post(_path(acme), {"title": "Editable"}, token=token).body
