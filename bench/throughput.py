@@ -11,9 +11,9 @@
 - The workflow, created, published and put in production over the API as the demo
   owner: webhook → transform ``received=true`` → transform ``sum`` = JSONata
   ``$sum(items)`` → transform ``source`` → end.
-- The load: a closed-loop asyncio/httpx client in a separate process, ``c`` concurrent
-  senders each sending the next signed delivery (Standard Webhooks) as soon as the last
-  one is answered, at c = 1, 8 and 32, for ``BENCH_SECONDS`` (30) each after
+- The load: a closed-loop asyncio client (keep-alive connections, no HTTP library) in a
+  separate process, ``c`` concurrent senders each sending the next signed delivery
+  (Standard Webhooks) as soon as the last one is answered, at c = 1, 8 and 32, for ``BENCH_SECONDS`` (30) each after
   ``BENCH_WARMUP_SECONDS`` (5) of warm-up; the queue is drained between levels.
   ``BENCH_SHORT=1`` runs 5 s per level after 2 s of warm-up.
 - The figures per level (``name: value unit``):
@@ -219,9 +219,55 @@ def memory_mb(roots: list[int]) -> tuple[float, float]:
 
 # -- the load generator (its own process) ------------------------------------------------------
 
+class _KeepAlive:
+    """One keep-alive HTTP/1.1 connection written to and read from with asyncio streams.
+
+    An answer is read by its ``Content-Length`` (every answer of the gateway has one). An HTTP client library
+    costs ~2 ms of CPU per request here, as much as the stack itself on the same two cores; this ~0.1 ms.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(base_url)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    def encode(self, method: str, path: str, payload: bytes, headers: dict[str, str]) -> bytes:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        return (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{lines}"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+
+    async def send(self, request: bytes, timeout: float = 60) -> tuple[int | str, bytes]:
+        """``(status, body)``, or ``(the error's name, b"")`` when no answer came (the connection is dropped)."""
+        try:
+            if self._streams is None:
+                self._streams = await asyncio.open_connection(self.host, self.port)
+            self._streams[1].write(request)
+            return await asyncio.wait_for(self._answer(self._streams[0]), timeout)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
+            self.close()
+            return type(exc).__name__, b""
+
+    @staticmethod
+    async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        status, length = int(head[9:12]), 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await reader.readexactly(length)
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+        self._streams = None
+
+
 def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int, seconds: float) -> None:
-    """Closed loop: ``clients`` senders; reports (sent_at epoch, latency ms, status, run_id, delivery_id) per
-    delivery.
+    """Closed loop: ``clients`` senders, each on its own keep-alive connection; reports (sent_at epoch,
+    latency ms, status, run_id, delivery_id) per delivery.
 
     A sender stops sending at the end of ``seconds`` but waits for its last answer.
     """
@@ -229,33 +275,31 @@ def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int
 
     results: list[tuple[float, float, int, str | None, str | None]] = []
 
-    async def sender(client: httpx.AsyncClient, stop_at: float) -> None:
-        n = 0
+    async def sender(stop_at: float) -> None:
+        n, connection = 0, _KeepAlive(base_url)
         while time.monotonic() < stop_at:
             n += 1
             body = json.dumps({"items": [1, 2, 3, n % 10], "order": n}).encode()
             headers = sign_standard_webhooks(body, secret, msg_id=f"msg_{uuid.uuid4().hex}",
                                              timestamp=int(time.time()))
+            request = connection.encode("POST", path, body, {"Content-Type": "application/json", **headers})
             sent_at, started = time.time(), time.perf_counter()
-            delivery_id = None
-            try:
-                reply = await client.post(path, content=body, headers={"content-type": "application/json",
-                                                                       **headers})
-                status = reply.status_code
-                answer = reply.json() if status == 202 else {}
+            status, payload = await connection.send(request)
+            run_id = delivery_id = None
+            if status == 202:
+                answer = json.loads(payload)
                 # a run admitted to wait has no id yet: it derives from the delivery's when it starts
                 run_id, delivery_id = answer.get("run_id"), answer.get("delivery_id")
-            except httpx.HTTPError as exc:  # no answer: the error's name is kept to be counted
-                status, run_id = 0, type(exc).__name__
-            results.append((sent_at, (time.perf_counter() - started) * 1000, status, run_id, delivery_id))
+            elif isinstance(status, str):  # no answer: the error's name is kept to be counted
+                status, run_id = 0, status
+            results.append((sent_at, (time.perf_counter() - started) * 1000, int(status), run_id, delivery_id))
+        connection.close()
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-            conn.send("ready")
-            conn.recv()  # go
-            stop_at = time.monotonic() + seconds
-            await asyncio.gather(*(sender(client, stop_at) for _ in range(clients)))
+        conn.send("ready")
+        conn.recv()  # go
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(sender(stop_at) for _ in range(clients)))
 
     asyncio.run(main())
     conn.send(results)
@@ -263,55 +307,23 @@ def _load_process(conn: Any, base_url: str, path: str, secret: str, clients: int
 
 def _api_process(conn: Any, base_url: str, token: str, requests: list[tuple[str, str, Any]], clients: int,
                  seconds: float) -> None:
-    """Closed loop over (method, path, body) in turn; reports (latency ms, status) per request.
-
-    Each client is one keep-alive HTTP/1.1 connection written to and read from with asyncio streams: the
-    requests are encoded once, and an answer is read by its ``Content-Length`` (every answer of the gateway
-    has one). An HTTP client library costs ~2 ms of CPU per request here, as much as the stack itself on the
-    same two cores; this costs ~0.1 ms.
-    """
-    from urllib.parse import urlsplit
-
-    url = urlsplit(base_url)
-    host, port = url.hostname or "127.0.0.1", url.port or 80
-    encoded = []
-    for method, path, body in requests:
-        payload = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
-        encoded.append(head.encode() + payload)
+    """Closed loop over (method, path, body) in turn, each client on its own keep-alive connection
+    (:class:`_KeepAlive`); reports (latency ms, status) per request."""
+    probe = _KeepAlive(base_url)
+    encoded = [probe.encode(method, path, json.dumps(body).encode() if body is not None else b"",
+                            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+               for method, path, body in requests]
     results: list[tuple[float, int | str]] = []
 
-    async def answer(reader: asyncio.StreamReader) -> int:
-        head = await reader.readuntil(b"\r\n\r\n")
-        status, length = int(head[9:12]), 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await reader.readexactly(length)
-        return status
-
     async def worker(stop_at: float, offset: int) -> None:
-        n, streams = offset, None
+        n, connection = offset, _KeepAlive(base_url)
         while time.monotonic() < stop_at:
             request = encoded[n % len(encoded)]
             n += 1
             started = time.perf_counter()
-            status: int | str
-            try:
-                if streams is None:
-                    streams = await asyncio.open_connection(host, port)
-                streams[1].write(request)
-                status = await asyncio.wait_for(answer(streams[0]), 60)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
-                status = type(exc).__name__
-                if streams is not None:
-                    streams[1].close()
-                streams = None
+            status, _ = await connection.send(request)
             results.append(((time.perf_counter() - started) * 1000, status))
-        if streams is not None:
-            streams[1].close()
+        connection.close()
 
     async def main() -> None:
         conn.send("ready")
