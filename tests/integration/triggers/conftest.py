@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.triggers.trigger_support import GENEROUS, T0, clear_admission_state, tenant
+from chalicelib import bootstrap
+from tests.integration.triggers.trigger_support import GENEROUS, T0, Ledger, clear_admission_state, tenant
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +58,11 @@ def acme(api, tokens, seeded):
 @pytest.fixture
 def beta(api, tokens, seeded):
     return tenant(api, tokens, "beta")
+
+
+@pytest.fixture
+def ledger():
+    """The engine's count of running runs, as the test sets it (0 to begin with)."""
+    fake = Ledger(0)
+    with bootstrap.replaced(run_ledger=fake):
+        yield fake

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from chalicelib import bootstrap
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.services.triggers import release
@@ -57,21 +55,6 @@ def test_hourly_run_quota_answers_429_until_the_hour_has_passed(acme, clock, doo
     assert deliver(acme.api, trigger, {"n": 4}, secret, at=clock.now).status == 202
 
 
-class Ledger:
-    """How many runs the engine says are running (the test decides)."""
-
-    def __init__(self, running: int) -> None:
-        self.count = running
-
-    def running(self, uow, tenant_id):
-        return self.count
-
-
-@pytest.fixture
-def ledger():
-    fake = Ledger(0)
-    with bootstrap.replaced(run_ledger=fake):
-        yield fake
 
 
 def test_runs_over_the_concurrency_limit_wait_and_start_in_order(

@@ -15,15 +15,7 @@ from chalicelib.db.uow import tenant_uow
 from chalicelib.services.triggers import firing
 from chalicelib.tables.triggers import pending_runs, trigger_rate_buckets
 from chalicelib.triggers.ratelimit import BucketState, RateLimitPolicy
-from tests.integration.triggers.trigger_support import GENEROUS, T0, deliver, delivery_rows
-
-
-class Ledger:
-    def __init__(self, running: int) -> None:
-        self.count = running
-
-    def running(self, uow, tenant_id):
-        return self.count
+from tests.integration.triggers.trigger_support import GENEROUS, T0, Ledger, deliver, delivery_rows
 
 
 @pytest.fixture

@@ -3,29 +3,11 @@ triggers' release runs after that run (``bootstrap.WAITING_RUNS_PROBE``)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from chalicelib import bootstrap
 from chalicelib.db.uow import tenant_uow
 from tests.integration.triggers.trigger_support import deliver
-
-
-class Ledger:
-    """How many runs the engine says are running (the test decides)."""
-
-    def __init__(self, running: int) -> None:
-        self.count = running
-
-    def running(self, uow, tenant_id):
-        return self.count
-
-
-@pytest.fixture
-def ledger():
-    fake = Ledger(0)
-    with bootstrap.replaced(run_ledger=fake):
-        yield fake
 
 
 def _probe(tenant_id: str) -> bool:

@@ -168,3 +168,13 @@ def delivery_rows(tenant_id: str, trigger_id: str) -> list[dict]:
                 .order_by(trigger_deliveries.c.created_at)
             ).mappings()
         ]
+
+
+class Ledger:
+    """How many runs the engine says are running (the test decides)."""
+
+    def __init__(self, running: int) -> None:
+        self.count = running
+
+    def running(self, uow: Any, tenant_id: Any) -> int:
+        return self.count
