@@ -71,6 +71,16 @@ from chalicelib.triggers.dedupe import DedupeKey
 from chalicelib.triggers.ratelimit import BucketState
 
 _DELIVERY_COLUMNS = [c.name for c in trigger_deliveries.c if c.name != "created_at"]
+# Both ways of admitting a delivery count the minute's admission under its row lock (``counted``, a CTE over the
+# inserted delivery ``d``) and answer the hour's count with that minute's latest (rechecked against the quota).
+_COUNTED = """counted AS (
+        INSERT INTO run_admission_counts (tenant_id, minute, count)
+        SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
+        ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
+        RETURNING count"""
+_HOURS_COUNT = """(SELECT count FROM counted)
+           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
+              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)"""
 # The accepted delivery and everything admission writes with it, in one round trip (``_accept``).
 _ACCEPT = text(
     f"""
@@ -83,11 +93,7 @@ _ACCEPT = text(
     ), bucket AS (
         UPDATE trigger_rate_buckets SET tokens = :tokens, updated_at = :bucket_at
         WHERE tenant_id = CAST(:tenant AS uuid) AND CAST(:store AS boolean) AND EXISTS (SELECT 1 FROM d)
-    ), counted AS (
-        INSERT INTO run_admission_counts (tenant_id, minute, count)
-        SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
-        ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
-        RETURNING count
+    ), {_COUNTED}
     ), pending AS (
         INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
                                   waiting, attempted_at)
@@ -96,9 +102,7 @@ _ACCEPT = text(
         FROM d WHERE CAST(:outbox AS boolean)
     )
     SELECT created_at,
-           (SELECT count FROM counted)
-           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
-              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)
+           {_HOURS_COUNT}
     FROM d
     """
 ).columns(trigger_deliveries.c.created_at)
@@ -130,11 +134,7 @@ _ACCEPT_WAITING = text(
         FROM jsonb_populate_record(NULL::trigger_deliveries, CAST(:row AS jsonb)) r, b WHERE b.allowed
         ON CONFLICT DO NOTHING
         RETURNING id, created_at, workspace_id, workflow_id, trigger_id, mode
-    ), counted AS (
-        INSERT INTO run_admission_counts (tenant_id, minute, count)
-        SELECT CAST(:tenant AS uuid), :minute, 1 FROM d
-        ON CONFLICT ON CONSTRAINT pk_run_admission_counts DO UPDATE SET count = run_admission_counts.count + 1
-        RETURNING count
+    ), {_COUNTED}
     ), pending AS (
         INSERT INTO pending_runs (id, tenant_id, workspace_id, workflow_id, trigger_id, delivery_id, mode, input,
                                   waiting)
@@ -143,9 +143,7 @@ _ACCEPT_WAITING = text(
         FROM d
     )
     SELECT b.tokens, b.updated_at, b.allowed, (SELECT created_at FROM d),
-           (SELECT count FROM counted)
-           + (SELECT coalesce(sum(count), 0) FROM run_admission_counts
-              WHERE tenant_id = CAST(:tenant AS uuid) AND minute > :since AND minute < :minute)
+           {_HOURS_COUNT}
     FROM b
     """
 ).columns(trigger_rate_buckets.c.tokens, trigger_rate_buckets.c.updated_at, trigger_rate_buckets.c.allowed,
